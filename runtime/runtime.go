@@ -1,0 +1,61 @@
+// Package runtime names the places images live and the two small roles a
+// place can play: a Source that resolves a reference into images and opens
+// their blobs, and a Target that writes images given a blob source. One
+// package below this one implements them per transport (ocilayout,
+// ociarchive, dockerarchive, and later registry, docker, containerd,
+// podman). Transport names follow skopeo: see Parse.
+package runtime
+
+import (
+	"context"
+	"io"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Image is one named root of a manifest graph: an image manifest or an
+// image index.
+type Image struct {
+	// Name is the reference the image is known by, such as
+	// "example.com/app:1.0" or "app:1.0"; "" when the source gave none.
+	Name string
+	// Desc is the descriptor of the root manifest or index.
+	Desc ocispec.Descriptor
+}
+
+// Fetcher opens blobs by descriptor. The returned reader yields exactly the
+// blob's bytes; callers verify them (spec.NewVerifyingReader) before trust.
+// Fetch returns an error wrapping spec.ErrNotFound for an absent blob.
+type Fetcher interface {
+	Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
+}
+
+// Resolver turns the reference a Source was opened with into images.
+type Resolver interface {
+	Resolve(ctx context.Context) ([]Image, error)
+}
+
+// Source is a place images are read from. Lifecycle: open with the
+// transport package's constructor, Resolve, Fetch any number of blobs
+// (concurrently safe), Close.
+type Source interface {
+	Resolver
+	Fetcher
+	io.Closer
+}
+
+// Target is a place images are written to. Write is called once with every
+// image to write; it fetches each blob it needs from src, verifies it
+// against its descriptor, and leaves nothing half-written on failure (an
+// archive is written to a temporary file and renamed; a layout gets each
+// blob atomically and its index.json last). Close releases resources.
+type Target interface {
+	Write(ctx context.Context, images []Image, src Fetcher) error
+	io.Closer
+}
+
+// BlobChecker is the optional ability of a Target to say which blobs it
+// already holds, so that callers send only the missing ones.
+type BlobChecker interface {
+	Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error)
+}

@@ -1,0 +1,76 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/opencontainers/go-digest"
+)
+
+// Error sentinels. Callers branch with errors.Is; the command line maps
+// the "bad input" ones to exit code 1 (ExitBadInput) and everything else
+// to exit code 2 (ExitInternal).
+var (
+	ErrNotFound           = errors.New("not found")
+	ErrDigestMismatch     = errors.New("digest mismatch")
+	ErrSizeMismatch       = errors.New("size mismatch")
+	ErrCorrupt            = errors.New("corrupt")
+	ErrUnsupportedVersion = errors.New("unsupported version")
+	ErrBadSignature       = errors.New("bad signature")
+	ErrUnsigned           = errors.New("not signed")
+	ErrUnknownSite        = errors.New("unknown site")
+	ErrTooLarge           = errors.New("over the size limit")
+	ErrBadInput           = errors.New("bad input")
+	ErrIncomplete         = errors.New("incomplete")
+	ErrLocked             = errors.New("home in use")
+	ErrExists             = errors.New("already exists")
+)
+
+// Exit codes of the ferry command.
+const (
+	ExitOK       = 0
+	ExitBadInput = 1 // verification failed or bad input
+	ExitInternal = 2 // usage error or internal fault
+)
+
+// VerifyError is a blob whose bytes are not what was promised.
+type VerifyError struct {
+	Want      digest.Digest
+	WantSize  int64
+	GotDigest digest.Digest // empty when the size was already wrong
+	GotSize   int64
+}
+
+func (e *VerifyError) Error() string {
+	if e.GotSize != e.WantSize {
+		if e.GotSize > e.WantSize {
+			return fmt.Sprintf("blob %s: size mismatch: want %d bytes, got more", e.Want, e.WantSize)
+		}
+		return fmt.Sprintf("blob %s: size mismatch: want %d bytes, got %d", e.Want, e.WantSize, e.GotSize)
+	}
+	return fmt.Sprintf("blob %s: digest mismatch: got %s", e.Want, e.GotDigest)
+}
+
+// Is lets errors.Is match ErrDigestMismatch or ErrSizeMismatch.
+func (e *VerifyError) Is(target error) bool {
+	if target == ErrSizeMismatch {
+		return e.GotSize != e.WantSize
+	}
+	if target == ErrDigestMismatch {
+		return e.GotSize == e.WantSize
+	}
+	return false
+}
+
+// IsBadInput reports whether err means the input was at fault (bad bundle,
+// failed verification, unknown name) rather than ferry or the machine.
+func IsBadInput(err error) bool {
+	for _, s := range []error{ErrNotFound, ErrDigestMismatch, ErrSizeMismatch, ErrCorrupt,
+		ErrUnsupportedVersion, ErrBadSignature, ErrUnsigned, ErrUnknownSite, ErrTooLarge,
+		ErrBadInput, ErrIncomplete, ErrExists} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
