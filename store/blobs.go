@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/spec"
+)
+
+// Blobs is a content-addressed blob store kept as an OCI image layout:
+// oci-layout, index.json and blobs/sha256/<hex>. Blobs enter only through
+// Ingest, which verifies them before they get their name, so a file under
+// blobs/sha256 always holds the bytes its name promises (unless the disk
+// damaged it: see Verify). Safe for concurrent use.
+type Blobs struct {
+	dir string // the layout
+	tmp string // ingest temp files, on the same filesystem
+}
+
+var _ runtime.Fetcher = (*Blobs)(nil)
+
+// tmpPrefix starts the name of every temp file Blobs makes, so that
+// OpenBlobs removes only its own leftovers.
+const tmpPrefix = "ferry-"
+
+// OpenBlobs opens the layout at layoutDir, creating it if missing, and
+// removes leftover temp files from tmpDir. Only one process may use a
+// tmpDir at a time: a home takes the catalog lock first.
+func OpenBlobs(layoutDir, tmpDir string) (*Blobs, error) {
+	b := &Blobs{dir: layoutDir, tmp: tmpDir}
+	if err := os.MkdirAll(b.shaDir(), 0o755); err != nil {
+		return nil, fmt.Errorf("store %s: %w", layoutDir, err)
+	}
+	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store %s: %w", layoutDir, err)
+	}
+	if err := b.createLayout(); err != nil {
+		return nil, fmt.Errorf("store %s: %w", layoutDir, err)
+	}
+	if err := b.removeTemps(); err != nil {
+		return nil, fmt.Errorf("store %s: %w", layoutDir, err)
+	}
+	return b, nil
+}
+
+// Dir is the layout's directory.
+func (b *Blobs) Dir() string { return b.dir }
+
+func (b *Blobs) shaDir() string { return filepath.Join(b.dir, "blobs", "sha256") }
+
+// createLayout writes oci-layout and an empty index.json if absent.
+func (b *Blobs) createLayout() error {
+	p := filepath.Join(b.dir, ocispec.ImageLayoutFile)
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		layout := []byte(`{"imageLayoutVersion":"` + ocispec.ImageLayoutVersion + `"}`)
+		if err := b.writeAtomic(ocispec.ImageLayoutFile, layout); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	_, err := os.Stat(filepath.Join(b.dir, ocispec.ImageIndexFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return b.WriteIndex(nil)
+	}
+	return err
+}
+
+func (b *Blobs) removeTemps() error {
+	entries, err := os.ReadDir(b.tmp)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), tmpPrefix) && e.Type().IsRegular() {
+			if err := os.Remove(filepath.Join(b.tmp, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// path validates d and returns its file name. No path is ever built from
+// an unvalidated digest.
+func (b *Blobs) path(d digest.Digest) (string, error) {
+	if err := spec.ValidateDigest(d); err != nil {
+		return "", err
+	}
+	return filepath.Join(b.shaDir(), d.Encoded()), nil
+}
+
+// Fetch opens a blob. The error wraps spec.ErrNotFound if it is absent.
+func (b *Blobs) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p, err := b.path(desc.Digest)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("blob %s: %w in the store", desc.Digest, spec.ErrNotFound)
+	}
+	return f, err
+}
+
+// Exists reports whether the store holds the blob with the descriptor's
+// size.
+func (b *Blobs) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {
+	size, err := b.Stat(desc.Digest)
+	if errors.Is(err, spec.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil && size == desc.Size, err
+}
+
+// Stat returns a blob's size on disk, or an error wrapping
+// spec.ErrNotFound.
+func (b *Blobs) Stat(d digest.Digest) (int64, error) {
+	p, err := b.path(d)
+	if err != nil {
+		return 0, err
+	}
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, fmt.Errorf("blob %s: %w in the store", d, spec.ErrNotFound)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// Delete removes a blob's file. Deleting an absent blob is not an error.
+func (b *Blobs) Delete(d digest.Digest) error {
+	p, err := b.path(d)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blob %s: %w", d, err)
+	}
+	return nil
+}
+
+// Walk calls fn for every blob file, in digest order. Names that are not
+// 64 lower-case hex digits are skipped.
+func (b *Blobs) Walk(fn func(d digest.Digest, size int64) error) error {
+	entries, err := os.ReadDir(b.shaDir())
+	if err != nil {
+		return fmt.Errorf("store %s: %w", b.dir, err)
+	}
+	for _, e := range entries {
+		d := digest.NewDigestFromEncoded(digest.SHA256, e.Name())
+		if !e.Type().IsRegular() || spec.ValidateDigest(d) != nil {
+			continue
+		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("blob %s: %w", d, err)
+		}
+		if err := fn(d, fi.Size()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Verify re-hashes a blob's file. The error is a *spec.VerifyError when
+// the bytes do not match the name.
+func (b *Blobs) Verify(d digest.Digest) error {
+	return b.verify(context.Background(), d, nil)
+}
+
+// verify hashes a blob, calling onRead with the count of each read.
+func (b *Blobs) verify(ctx context.Context, d digest.Digest, onRead func(n int64)) error {
+	f, err := b.Fetch(ctx, ocispec.Descriptor{Digest: d})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.(*os.File).Stat()
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", d, err)
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	vr := spec.NewVerifyingReader(f, d, fi.Size())
+	return copyBuffer(ctx, writerFunc(func(p []byte) (int, error) {
+		if onRead != nil {
+			onRead(int64(len(p)))
+		}
+		return len(p), nil
+	}), vr, *buf)
+}
+
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -1,0 +1,137 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/spec"
+)
+
+// Home is one side's ferry directory:
+//
+//	DIR/store/       OCI image layout (the blob store)
+//	DIR/tmp/         ingest temp files, emptied on open
+//	DIR/catalog.db   the catalog (bbolt); its lock is the home's lock
+//	DIR/keys/        id_ed25519, id_ed25519.pub
+//
+// Lifecycle: Init once, then OpenHome, use, Close. While a Home is open
+// no other process can open it (see OpenCatalog).
+type Home struct {
+	Dir     string
+	Blobs   *Blobs
+	Catalog *Catalog
+}
+
+// Names inside a home.
+const (
+	storeDir = "store"
+	tmpDir   = "tmp"
+	keysDir  = "keys"
+	keyFile  = "id_ed25519"
+)
+
+// Init creates a home in dir for the site named site: directories,
+// layout and catalog. It refuses, with spec.ErrExists, a dir that already
+// holds a catalog. The caller writes the key pair to KeyPath and
+// PubKeyPath.
+func Init(dir, site string) (*Home, error) {
+	if err := validSiteName(site); err != nil {
+		return nil, err
+	}
+	cat := filepath.Join(dir, spec.CatalogFile)
+	if _, err := os.Stat(cat); err == nil {
+		return nil, fmt.Errorf("home %s is already initialised (%s exists): %w", dir, cat, spec.ErrExists)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, keysDir), 0o700); err != nil {
+		return nil, fmt.Errorf("home %s: %w", dir, err)
+	}
+	h, err := open(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Catalog.setSelf(site); err != nil {
+		h.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// OpenHome opens an initialised home. The error wraps spec.ErrNotFound
+// when dir holds no catalog, and spec.ErrLocked when another process has
+// the home open.
+func OpenHome(dir string) (*Home, error) {
+	cat := filepath.Join(dir, spec.CatalogFile)
+	if _, err := os.Stat(cat); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s is not a ferry home (no %s): run ferry init --site NAME: %w",
+			dir, spec.CatalogFile, spec.ErrNotFound)
+	}
+	return open(dir)
+}
+
+// open takes the catalog (and so the home's lock) first, and only then
+// opens the blob store, which empties tmp/.
+func open(dir string) (*Home, error) {
+	c, err := OpenCatalog(filepath.Join(dir, spec.CatalogFile))
+	if err != nil {
+		return nil, err
+	}
+	b, err := OpenBlobs(filepath.Join(dir, storeDir), filepath.Join(dir, tmpDir))
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &Home{Dir: dir, Blobs: b, Catalog: c}, nil
+}
+
+// Close releases the home.
+func (h *Home) Close() error { return h.Catalog.Close() }
+
+// KeyPath is the private key's file.
+func (h *Home) KeyPath() string { return filepath.Join(h.Dir, keysDir, keyFile) }
+
+// PubKeyPath is the public key's file.
+func (h *Home) PubKeyPath() string { return h.KeyPath() + ".pub" }
+
+// DefaultDir is $XDG_DATA_HOME/ferry, or ~/.local/share/ferry when
+// XDG_DATA_HOME is unset or relative. ($FERRY_HOME is the CLI's.)
+func DefaultDir() string {
+	if x := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(x) {
+		return filepath.Join(x, "ferry")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "."
+	}
+	return filepath.Join(home, ".local", "share", "ferry")
+}
+
+// SyncIndex rewrites index.json from the catalog's images.
+func (h *Home) SyncIndex() error {
+	recs, err := h.Catalog.Images()
+	if err != nil {
+		return err
+	}
+	images := make([]runtime.Image, 0, len(recs))
+	for _, r := range recs {
+		images = append(images, r.Image())
+	}
+	return h.Blobs.WriteIndex(images)
+}
+
+// validSiteName accepts 1 to 64 of [A-Za-z0-9._-], not starting with a
+// dot or dash: a site name appears in file names and ssh principals.
+func validSiteName(name string) error {
+	ok := name != "" && len(name) <= 64 && name[0] != '.' && name[0] != '-'
+	for _, c := range []byte(name) {
+		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '.' || c == '_' || c == '-')
+	}
+	if !ok {
+		return fmt.Errorf("site name %q: use 1 to 64 letters, digits, '.', '_' or '-': %w", name, spec.ErrBadInput)
+	}
+	return nil
+}

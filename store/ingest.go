@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/spec"
+)
+
+// copyBufferSize is the ingest and verify read size: large reads keep
+// sha256 and the disk busy with few system calls.
+const copyBufferSize = 1 << 20
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); return &b }}
+
+func getBuffer() *[]byte  { return buffers.Get().(*[]byte) }
+func putBuffer(b *[]byte) { buffers.Put(b) }
+
+// Ingest stores the blob desc from r, containerd-style: the digest is
+// validated first; r is read fully through a verifying reader into a
+// temp file, which is synced and, only when size and digest match,
+// made read-only and renamed to blobs/sha256/<hex>, and the directory
+// synced. If the blob is already stored r is still read and verified in
+// full, and the stored file kept. On any error nothing is left behind and
+// the error names the digest; bad bytes give an error wrapping a
+// *spec.VerifyError. Safe to call concurrently, for the same digest too.
+func (b *Blobs) Ingest(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
+	p, err := b.path(desc.Digest)
+	if err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	if desc.Size < 0 {
+		return fmt.Errorf("ingest blob %s: negative size %d: %w", desc.Digest, desc.Size, spec.ErrBadInput)
+	}
+	vr := spec.NewVerifyingReader(r, desc.Digest, desc.Size)
+	if ok, _ := b.Exists(ctx, desc); ok {
+		err = b.discard(ctx, vr)
+	} else {
+		err = b.write(ctx, vr, p)
+	}
+	return ingestError(desc, err)
+}
+
+func ingestError(desc ocispec.Descriptor, err error) error {
+	var verr *spec.VerifyError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &verr):
+		return fmt.Errorf("ingest %w", err) // "ingest blob sha256:…: size mismatch…"
+	default:
+		return fmt.Errorf("ingest blob %s: %w", desc.Digest, err)
+	}
+}
+
+// discard reads and verifies vr without keeping the bytes.
+func (b *Blobs) discard(ctx context.Context, vr io.Reader) error {
+	buf := getBuffer()
+	defer putBuffer(buf)
+	return copyBuffer(ctx, io.Discard, vr, *buf)
+}
+
+// write copies vr into a temp file and renames it to p once verified.
+func (b *Blobs) write(ctx context.Context, vr io.Reader, p string) (err error) {
+	f, err := os.CreateTemp(b.tmp, tmpPrefix+"ingest-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := copyBuffer(ctx, f, vr, *buf); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o444); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), p); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(p))
+}
+
+// copyBuffer copies src to dst through buf, checking ctx before every
+// read. Unlike io.CopyBuffer it never bypasses buf through ReaderFrom.
+func copyBuffer(ctx context.Context, dst io.Writer, src io.Reader, buf []byte) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// syncDir makes a rename in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// writeAtomic replaces the layout file name with data: temp file in the
+// tmp directory, sync, rename, sync the directory.
+func (b *Blobs) writeAtomic(name string, data []byte) (err error) {
+	f, err := os.CreateTemp(b.tmp, tmpPrefix+"layout-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), filepath.Join(b.dir, name)); err != nil {
+		return err
+	}
+	return syncDir(b.dir)
+}

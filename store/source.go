@@ -1,0 +1,61 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/spec"
+)
+
+// Source is an image of the store, read by name: the store as a
+// runtime.Source.
+type Source struct {
+	*Blobs
+	img runtime.Image
+}
+
+var _ runtime.Source = (*Source)(nil)
+
+// Source opens the image the catalog records under name. A name parsed
+// with a default ":latest" also finds an image recorded without a tag
+// (one read from oci:DIR:v1 is recorded as "v1").
+func (h *Home) Source(name string) (*Source, error) {
+	rec, err := h.Catalog.Image(name)
+	if errors.Is(err, spec.ErrNotFound) && strings.HasSuffix(name, ":latest") {
+		rec, err = h.Catalog.Image(strings.TrimSuffix(name, ":latest"))
+	}
+	if errors.Is(err, spec.ErrNotFound) {
+		return nil, fmt.Errorf("image %s is not in the store at %s (ferry ls lists it; name a transport such as oci:DIR:TAG to read elsewhere): %w", name, h.Dir, spec.ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Source{Blobs: h.Blobs, img: rec.Image()}, nil
+}
+
+// Resolve returns the one image the Source was opened with.
+func (s *Source) Resolve(context.Context) ([]runtime.Image, error) {
+	return []runtime.Image{s.img}, nil
+}
+
+// Close releases nothing: the home owns the store.
+func (s *Source) Close() error { return nil }
+
+// NextSequence is the sequence number of the next bundle this home makes
+// for site to ("" for bundles to any site): one more than the last.
+func (c *Catalog) NextSequence(to string) (uint64, error) {
+	bundles, err := c.Bundles()
+	if err != nil {
+		return 0, err
+	}
+	var last uint64
+	for _, b := range bundles {
+		if b.Direction == DirectionMade && b.To == to && b.Sequence > last {
+			last = b.Sequence
+		}
+	}
+	return last + 1, nil
+}
