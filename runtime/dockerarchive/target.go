@@ -1,0 +1,172 @@
+package dockerarchive
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	goruntime "runtime"
+	"slices"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/internal/tarfile"
+	"github.com/ferryhq/ferry/runtime/ocilayout"
+	"github.com/ferryhq/ferry/spec"
+)
+
+// HostPlatform is the platform chosen from an image index, since a docker
+// archive holds single-platform images only.
+var HostPlatform = "linux/" + goruntime.GOARCH
+
+// ArchiveTarget writes images as a new docker archive.
+type ArchiveTarget struct {
+	file string
+	ref  string
+}
+
+var _ runtime.Target = (*ArchiveTarget)(nil)
+
+// NewTarget returns a Target that writes the archive file; ref, if set,
+// is the name (RepoTag) of the one image written.
+func NewTarget(file, ref string) *ArchiveTarget { return &ArchiveTarget{file: file, ref: ref} }
+
+// Write writes a tar that docker load and skopeo read: oci-layout,
+// index.json, manifest.json (configs and layers as blobs/sha256/<hex>,
+// RepoTags normalised with ":latest"), then the blobs sorted by digest.
+// An image index is replaced by its HostPlatform manifest. The file is
+// written to a temporary file and renamed; an existing file is replaced.
+func (t *ArchiveTarget) Write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
+	where := "docker-archive:" + t.file
+	if t.ref != "" && len(images) > 1 {
+		return fmt.Errorf("%s: reference %q names one image, got %d: %w", where, t.ref, len(images), spec.ErrBadInput)
+	}
+	if err := t.write(ctx, images, src); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	return nil
+}
+
+func (t *ArchiveTarget) write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
+	var named []runtime.Image
+	for _, img := range images {
+		one, err := singlePlatform(ctx, src, img)
+		if err != nil {
+			return err
+		}
+		if t.ref != "" {
+			one.Name = t.ref
+		}
+		one.Name = runtime.Normalize(one.Name)
+		named = append(named, one)
+	}
+	blobs, err := runtime.Collect(ctx, src, named)
+	if err != nil {
+		return err
+	}
+	manifest, err := manifestJSON(named, blobs)
+	if err != nil {
+		return err
+	}
+	var entries []ocispec.Descriptor
+	for _, img := range named {
+		img.Name = qualify(img.Name)
+		entries = ocilayout.Merge(entries, []ocispec.Descriptor{ocilayout.Entry(img, "")})
+	}
+	index, err := ocilayout.EncodeIndex(entries)
+	if err != nil {
+		return err
+	}
+	files := []tarfile.File{{Name: ManifestEntry, Data: manifest}}
+	return tarfile.WriteLayout(ctx, t.file, index, files, blobs, src)
+}
+
+// singlePlatform returns img, or for an index its HostPlatform manifest.
+func singlePlatform(ctx context.Context, src runtime.Fetcher, img runtime.Image) (runtime.Image, error) {
+	data, err := runtime.ReadBlob(ctx, src, img.Desc, spec.MaxManifestSize)
+	if err != nil {
+		return img, fmt.Errorf("image %s: %w", label(img), err)
+	}
+	mt := runtime.MediaTypeOf(img.Desc, data)
+	if !spec.IsIndex(mt) {
+		img.Desc.MediaType = mt
+		return img, nil
+	}
+	one, _, err := runtime.SelectPlatforms(ctx, src, img, []string{HostPlatform})
+	if err != nil {
+		return img, fmt.Errorf("a docker archive holds one platform per image: %w", err)
+	}
+	if spec.IsIndex(one.Desc.MediaType) {
+		return img, fmt.Errorf("image %s: several manifests for %s: %w", label(img), HostPlatform, spec.ErrBadInput)
+	}
+	return one, nil
+}
+
+// manifestJSON builds manifest.json: one item per manifest, in image
+// order, with the RepoTags of every image that has it.
+func manifestJSON(images []runtime.Image, blobs []runtime.Blob) ([]byte, error) {
+	data := map[string][]byte{}
+	for _, b := range blobs {
+		data[string(b.Desc.Digest)] = b.Data
+	}
+	var items []ManifestItem
+	at := map[string]int{}
+	for _, img := range images {
+		d := string(img.Desc.Digest)
+		i, seen := at[d]
+		if !seen {
+			it, err := item(img, data[d])
+			if err != nil {
+				return nil, err
+			}
+			i = len(items)
+			at[d] = i
+			items = append(items, it)
+		}
+		if img.Name != "" && runtime.TagOf(img.Name) != "" && !slices.Contains(items[i].RepoTags, img.Name) {
+			items[i].RepoTags = append(items[i].RepoTags, img.Name)
+		}
+	}
+	return json.Marshal(items)
+}
+
+func item(img runtime.Image, manifest []byte) (ManifestItem, error) {
+	var m ocispec.Manifest
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		return ManifestItem{}, fmt.Errorf("image %s: manifest: %v: %w", label(img), err, spec.ErrCorrupt)
+	}
+	it := ManifestItem{Config: blobName(m.Config), Layers: []string{}}
+	for _, l := range m.Layers {
+		it.Layers = append(it.Layers, blobName(l))
+	}
+	return it, nil
+}
+
+func blobName(d ocispec.Descriptor) string { return spec.BlobPrefix + d.Digest.Encoded() }
+
+func label(img runtime.Image) string {
+	if img.Name != "" {
+		return img.Name
+	}
+	return string(img.Desc.Digest)
+}
+
+// Close does nothing.
+func (t *ArchiveTarget) Close() error { return nil }
+
+// qualify spells a name as Docker 25 writes io.containerd.image.name:
+// "app:1.0" becomes "docker.io/library/app:1.0".
+func qualify(name string) string {
+	if name == "" {
+		return ""
+	}
+	first, rest, found := strings.Cut(name, "/")
+	switch {
+	case !found:
+		return "docker.io/library/" + name
+	case strings.ContainsAny(first, ".:") || first == "localhost":
+		return name
+	}
+	return "docker.io/" + first + "/" + rest
+}

@@ -1,0 +1,213 @@
+package runtime_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/spec"
+)
+
+// memory is a Fetcher over blobs held in a map; it counts fetches.
+type memory struct {
+	blobs   map[digest.Digest][]byte
+	fetches int
+}
+
+func (m *memory) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+	m.fetches++
+	b, ok := m.blobs[desc.Digest]
+	if !ok {
+		return nil, fmt.Errorf("%s: %w", desc.Digest, spec.ErrNotFound)
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func (m *memory) put(mediaType string, v any) ocispec.Descriptor {
+	b, ok := v.([]byte)
+	if !ok {
+		b, _ = json.Marshal(v)
+	}
+	d := digest.FromBytes(b)
+	m.blobs[d] = b
+	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(b))}
+}
+
+// graph is an index of two platforms whose manifests share a layer.
+type graph struct {
+	m                 *memory
+	index, list       ocispec.Descriptor // OCI index, Docker list
+	amd, arm, s390    ocispec.Descriptor // manifests
+	shared, amdConfig ocispec.Descriptor
+}
+
+func newGraph() graph {
+	m := &memory{blobs: map[digest.Digest][]byte{}}
+	g := graph{m: m}
+	g.shared = m.put(ocispec.MediaTypeImageLayerGzip, []byte("shared layer"))
+	manifest := func(p ocispec.Platform, layer string) ocispec.Descriptor {
+		cfg := m.put(ocispec.MediaTypeImageConfig, ocispec.Image{Platform: p})
+		if p.Architecture == "amd64" {
+			g.amdConfig = cfg
+		}
+		own := m.put(ocispec.MediaTypeImageLayerGzip, []byte(layer))
+		mf := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cfg, Layers: []ocispec.Descriptor{g.shared, own}}
+		mf.SchemaVersion = 2
+		d := m.put(ocispec.MediaTypeImageManifest, mf)
+		d.Platform = &p
+		return d
+	}
+	g.amd = manifest(ocispec.Platform{OS: "linux", Architecture: "amd64"}, "amd")
+	g.arm = manifest(ocispec.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, "arm")
+	g.s390 = manifest(ocispec.Platform{OS: "linux", Architecture: "s390x"}, "s390")
+	kids := []ocispec.Descriptor{g.amd, g.arm, g.s390}
+	g.index = m.put(ocispec.MediaTypeImageIndex, ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: kids})
+	g.list = m.put(spec.DockerManifestList, ocispec.Index{MediaType: spec.DockerManifestList, Manifests: kids})
+	return g
+}
+
+func TestReadBlob(t *testing.T) {
+	ctx := context.Background()
+	g := newGraph()
+	if b, err := runtime.ReadBlob(ctx, g.m, g.amd, 1<<20); err != nil || int64(len(b)) != g.amd.Size {
+		t.Errorf("ReadBlob(amd) = %d bytes, %v", len(b), err)
+	}
+	huge := g.amd
+	huge.Size = 1 << 40
+	g.m.fetches = 0
+	_, err := runtime.ReadBlob(ctx, g.m, huge, spec.MaxManifestSize)
+	if !errors.Is(err, spec.ErrTooLarge) || !strings.Contains(err.Error(), string(huge.Digest)) || g.m.fetches != 0 {
+		t.Errorf("ReadBlob(1 TiB) = %v after %d fetches, want ErrTooLarge naming the digest, no fetch", err, g.m.fetches)
+	}
+	bad := g.amd
+	bad.Digest = "sha256:../../etc/passwd"
+	if _, err := runtime.ReadBlob(ctx, g.m, bad, 1<<20); !errors.Is(err, spec.ErrBadInput) {
+		t.Errorf("ReadBlob(bad digest) = %v, want ErrBadInput", err)
+	}
+	short := g.amd
+	short.Size--
+	var ve *spec.VerifyError
+	if _, err := runtime.ReadBlob(ctx, g.m, short, 1<<20); !errors.As(err, &ve) || ve.Want != short.Digest {
+		t.Errorf("ReadBlob(wrong size) = %v, want a VerifyError", err)
+	}
+}
+
+func TestChildren(t *testing.T) {
+	g := newGraph()
+	idx := g.m.blobs[g.index.Digest]
+	for _, tc := range []struct {
+		name, mediaType string
+		data            []byte
+		want            []digest.Digest
+		wantErr         bool
+	}{
+		{"index", ocispec.MediaTypeImageIndex, idx, []digest.Digest{g.amd.Digest, g.arm.Digest, g.s390.Digest}, false},
+		{"index typed by content", "", idx, []digest.Digest{g.amd.Digest, g.arm.Digest, g.s390.Digest}, false},
+		{"manifest", "", g.m.blobs[g.amd.Digest], []digest.Digest{g.amdConfig.Digest, g.shared.Digest, digest.FromString("amd")}, false},
+		{"unknown", "application/x-other", idx, nil, false},
+		{"bad child", "", []byte(`{"mediaType":"` + ocispec.MediaTypeImageIndex + `","manifests":[{"digest":"sha256:zz","size":1}]}`), nil, true},
+		{"no config", ocispec.MediaTypeImageManifest, []byte(`{}`), nil, true},
+		{"not json", ocispec.MediaTypeImageManifest, []byte(`[`), nil, true},
+	} {
+		kids, err := runtime.Children(tc.mediaType, tc.data)
+		var got []digest.Digest
+		for _, k := range kids {
+			got = append(got, k.Digest)
+		}
+		if (err != nil) != tc.wantErr || !slices.Equal(got, tc.want) {
+			t.Errorf("Children(%s) = %v, %v, want %v (error %v)", tc.name, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestWalk(t *testing.T) {
+	g := newGraph()
+	seen := map[digest.Digest]int{}
+	var order []digest.Digest
+	err := runtime.Walk(context.Background(), g.m, g.index, func(d ocispec.Descriptor, data []byte) error {
+		seen[d.Digest]++
+		order = append(order, d.Digest)
+		if isNode := spec.IsIndex(d.MediaType) || spec.IsManifest(d.MediaType); isNode != (data != nil) {
+			t.Errorf("Walk gave %s (%s) data %v", d.Digest, d.MediaType, data != nil)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// index, 3 manifests, 3 configs, 3 own layers, 1 shared layer
+	if len(order) != 11 || order[0] != g.index.Digest || order[1] != g.amd.Digest {
+		t.Errorf("Walk visited %d blobs starting %v, want 11 starting with the index then amd64", len(order), order[:2])
+	}
+	for d, n := range seen {
+		if n != 1 {
+			t.Errorf("Walk visited %s %d times", d, n)
+		}
+	}
+	delete(g.m.blobs, g.arm.Digest)
+	err = runtime.Walk(context.Background(), g.m, g.index, func(ocispec.Descriptor, []byte) error { return nil })
+	if !errors.Is(err, spec.ErrNotFound) || !strings.Contains(err.Error(), string(g.arm.Digest)) {
+		t.Errorf("Walk with a missing manifest = %v, want ErrNotFound naming it", err)
+	}
+}
+
+func TestPlatforms(t *testing.T) {
+	ctx := context.Background()
+	g := newGraph()
+	got, err := runtime.Platforms(ctx, g.m, g.index)
+	if want := []string{"linux/amd64", "linux/arm64/v8", "linux/s390x"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("Platforms(index) = %v, %v, want %v", got, err, want)
+	}
+	got, err = runtime.Platforms(ctx, g.m, g.arm)
+	if want := []string{"linux/arm64/v8"}; err != nil || !slices.Equal(got, want) {
+		t.Errorf("Platforms(manifest) = %v, %v, want %v", got, err, want)
+	}
+}
+
+func TestSelectPlatforms(t *testing.T) {
+	ctx := context.Background()
+	g := newGraph()
+	img := runtime.Image{Name: "app:1", Desc: g.index}
+
+	one, extra, err := runtime.SelectPlatforms(ctx, g.m, img, []string{"linux/arm64"})
+	if err != nil || one.Desc.Digest != g.arm.Digest || extra != nil || one.Name != "app:1" {
+		t.Errorf("SelectPlatforms(arm64) = %v, %v, %v, want the arm64 manifest", one, extra, err)
+	}
+
+	for _, root := range []ocispec.Descriptor{g.index, g.list} {
+		two, extra, err := runtime.SelectPlatforms(ctx, g.m, runtime.Image{Name: "app:1", Desc: root}, []string{"linux/amd64", "linux/s390x"})
+		if err != nil || two.Desc.MediaType != root.MediaType || len(extra) != 1 {
+			t.Fatalf("SelectPlatforms(two of %s) = %v, %d extra, %v", root.MediaType, two, len(extra), err)
+		}
+		got, err := runtime.Platforms(ctx, runtime.Overlay(g.m, extra), two.Desc)
+		if want := []string{"linux/amd64", "linux/s390x"}; err != nil || !slices.Equal(got, want) {
+			t.Errorf("Platforms(new index) = %v, %v, want %v", got, err, want)
+		}
+	}
+
+	_, _, err = runtime.SelectPlatforms(ctx, g.m, img, []string{"windows/amd64"})
+	if !errors.Is(err, spec.ErrNotFound) || !strings.Contains(err.Error(), "app:1") ||
+		!strings.Contains(err.Error(), "windows/amd64") || !strings.Contains(err.Error(), "linux/arm64/v8") {
+		t.Errorf("SelectPlatforms(none) = %v, want an error naming the image, the wanted and the available", err)
+	}
+	single := runtime.Image{Name: "app:1", Desc: g.amd}
+	if _, _, err := runtime.SelectPlatforms(ctx, g.m, single, []string{"linux/arm64"}); err == nil || !strings.Contains(err.Error(), "linux/amd64") {
+		t.Errorf("SelectPlatforms(amd64 manifest, arm64) = %v, want an error listing linux/amd64", err)
+	}
+	if same, _, err := runtime.SelectPlatforms(ctx, g.m, single, []string{"linux/amd64"}); err != nil || same.Desc.Digest != single.Desc.Digest {
+		t.Errorf("SelectPlatforms(amd64 manifest, amd64) = %v, %v, want it unchanged", same, err)
+	}
+	if same, extra, err := runtime.SelectPlatforms(ctx, g.m, img, nil); err != nil || same.Desc.Digest != img.Desc.Digest || extra != nil {
+		t.Errorf("SelectPlatforms(no want) = %v, %v, want unchanged", same, err)
+	}
+}

@@ -1,0 +1,105 @@
+package ocilayout
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/spec"
+)
+
+func entry(s string, ann ...string) ocispec.Descriptor {
+	d := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromString(s), Size: 1}
+	if len(ann) > 0 {
+		d.Annotations = map[string]string{}
+		for i := 0; i+1 < len(ann); i += 2 {
+			d.Annotations[ann[i]] = ann[i+1]
+		}
+	}
+	return d
+}
+
+func TestResolve(t *testing.T) {
+	a := entry("a", spec.AnnotationRefName, "v1")
+	b := entry("b", spec.AnnotationRefName, "v2", spec.AnnotationImageName, "example.com/b:v2")
+	anon := entry("anon")
+	for _, tc := range []struct {
+		name    string
+		idx     []ocispec.Descriptor
+		tag     string
+		want    []string // names
+		wantErr error
+	}{
+		{"tag", []ocispec.Descriptor{a, b}, "v1", []string{"v1"}, nil},
+		{"containerd name", []ocispec.Descriptor{a, b}, "v2", []string{"example.com/b:v2"}, nil},
+		{"only entry", []ocispec.Descriptor{anon}, "", []string{""}, nil},
+		{"all named", []ocispec.Descriptor{a, anon, b}, "", []string{"v1", "example.com/b:v2"}, nil},
+		{"no such tag", []ocispec.Descriptor{a, b}, "v3", nil, spec.ErrNotFound},
+		{"ambiguous", []ocispec.Descriptor{anon, entry("other")}, "", nil, spec.ErrBadInput},
+		{"empty", nil, "", nil, spec.ErrNotFound},
+	} {
+		imgs, err := Resolve("oci:x", ocispec.Index{Manifests: tc.idx}, tc.tag)
+		var got []string
+		for _, img := range imgs {
+			got = append(got, img.Name)
+		}
+		if !errors.Is(err, tc.wantErr) || strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("Resolve(%s) = %q, %v, want %q, %v", tc.name, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+func TestEntry(t *testing.T) {
+	d := entry("x")
+	for _, tc := range []struct {
+		name, tag, wantRef, wantImage string
+	}{
+		{"example.com/app:1.0", "", "1.0", "example.com/app:1.0"},
+		{"example.com:5000/app:1.0", "v9", "v9", "example.com:5000/app:1.0"},
+		{"example.com/app@" + string(digest.FromString("x")), "", "", "example.com/app@" + string(digest.FromString("x"))},
+		{"v1", "", "v1", ""},
+		{"", "", "", ""},
+	} {
+		e := Entry(runtime.Image{Name: tc.name, Desc: d}, tc.tag)
+		if e.Annotations[spec.AnnotationRefName] != tc.wantRef || e.Annotations[spec.AnnotationImageName] != tc.wantImage {
+			t.Errorf("Entry(%q, %q) annotations = %v, want ref.name %q, image.name %q", tc.name, tc.tag, e.Annotations, tc.wantRef, tc.wantImage)
+		}
+	}
+}
+
+func TestMerge(t *testing.T) {
+	old := []ocispec.Descriptor{entry("a", spec.AnnotationRefName, "v1"), entry("b", spec.AnnotationRefName, "v2"), entry("c")}
+	add := []ocispec.Descriptor{entry("d", spec.AnnotationRefName, "v1"), entry("c")}
+	got := Merge(old, add)
+	var names []string
+	for _, d := range got {
+		names = append(names, d.Annotations[spec.AnnotationRefName]+"="+string(d.Digest)[7:11])
+	}
+	want := []ocispec.Descriptor{old[1], add[0], add[1]}
+	if len(got) != 3 {
+		t.Fatalf("Merge = %v, want 3 entries", names)
+	}
+	for i := range want {
+		if got[i].Digest != want[i].Digest {
+			t.Errorf("Merge = %v, want v2, v1 replaced, c once", names)
+		}
+	}
+}
+
+func FuzzParseIndex(f *testing.F) {
+	good, _ := EncodeIndex([]ocispec.Descriptor{entry("a", spec.AnnotationRefName, "v1")})
+	f.Add(good)
+	f.Add([]byte(`{"manifests":[{"digest":"sha256:../../x"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		idx, err := ParseIndex("fuzz", data)
+		if err != nil {
+			return
+		}
+		Resolve("fuzz", idx, "v1")
+		Resolve("fuzz", idx, "")
+	})
+}

@@ -1,0 +1,119 @@
+package ocilayout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/internal/atomicfile"
+	"github.com/ferryhq/ferry/spec"
+)
+
+// LayoutTarget writes images into an OCI image layout.
+type LayoutTarget struct {
+	dir string
+	tag string
+}
+
+var (
+	_ runtime.Target      = (*LayoutTarget)(nil)
+	_ runtime.BlobChecker = (*LayoutTarget)(nil)
+)
+
+// NewTarget returns a Target for the layout in dir (created on Write if
+// missing). tag, if set, is the ref.name of the one image written.
+func NewTarget(dir, tag string) *LayoutTarget { return &LayoutTarget{dir: dir, tag: tag} }
+
+// Exists reports whether the layout holds a blob of desc's digest and size.
+func (t *LayoutTarget) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {
+	p, err := blobPath(t.dir, desc)
+	if err != nil {
+		return false, err
+	}
+	fi, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return fi.Mode().IsRegular() && fi.Size() == desc.Size, nil
+}
+
+// Write writes every blob the images need (each atomically and verified;
+// blobs already present with the right size are kept), then rewrites
+// index.json atomically, merging with its existing entries. On failure
+// index.json is unchanged.
+func (t *LayoutTarget) Write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
+	where := "oci:" + t.dir
+	entries, err := Entries(images, t.tag)
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	blobs, err := runtime.Collect(ctx, src, images)
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	if err := t.init(); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	for _, b := range blobs {
+		if err := t.writeBlob(ctx, b, src); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+	}
+	if err := t.writeIndex(entries); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	return nil
+}
+
+// Close does nothing.
+func (t *LayoutTarget) Close() error { return nil }
+
+func (t *LayoutTarget) init() error {
+	if err := os.MkdirAll(filepath.Join(t.dir, "blobs", "sha256"), 0o755); err != nil {
+		return err
+	}
+	p := filepath.Join(t.dir, spec.LayoutEntry)
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	layout, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
+	return atomicfile.WriteFile(p, layout, 0o644)
+}
+
+func (t *LayoutTarget) writeBlob(ctx context.Context, b runtime.Blob, src runtime.Fetcher) error {
+	if ok, err := t.Exists(ctx, b.Desc); err != nil || ok {
+		return err
+	}
+	p, _ := blobPath(t.dir, b.Desc)
+	f, err := atomicfile.Create(p)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := runtime.CopyBlob(ctx, f, src, b); err != nil {
+		return err
+	}
+	return f.Commit(0o444)
+}
+
+func (t *LayoutTarget) writeIndex(entries []ocispec.Descriptor) error {
+	old, err := readIndex(t.dir)
+	if err != nil && !errors.Is(err, spec.ErrNotFound) {
+		return err
+	}
+	data, err := EncodeIndex(Merge(old.Manifests, entries))
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(t.dir, spec.LayoutIndexEntry), data, 0o644)
+}

@@ -1,0 +1,174 @@
+package runtime
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/ferryhq/ferry/spec"
+)
+
+// Transport names, as skopeo spells them, plus "store" for ferry's own
+// store (a bare image name).
+const (
+	TransportOCI           = "oci"
+	TransportOCIArchive    = "oci-archive"
+	TransportDockerArchive = "docker-archive"
+	TransportRegistry      = "docker"
+	TransportDockerDaemon  = "docker-daemon"
+	TransportContainerd    = "containerd"
+	TransportPodman        = "podman"
+	TransportStore         = "store"
+)
+
+// supportedForms lists the forms that work in this version.
+const supportedForms = "oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], or a bare NAME[:TAG][@DIGEST]"
+
+// validForms lists the accepted forms, for error messages.
+const validForms = "oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], " +
+	"docker://REF, docker-daemon:REF, containerd:REF, podman:REF, or a bare NAME[:TAG][@DIGEST]"
+
+// Ref is a parsed image location.
+type Ref struct {
+	// Transport is one of the Transport constants.
+	Transport string
+	// Path is the directory or file of oci, oci-archive and
+	// docker-archive; "" for the others.
+	Path string
+	// Tag is the ref.name of oci and oci-archive, the image reference of
+	// docker-archive (normalised: ":latest" added when it has no tag), the
+	// reference of docker, docker-daemon, containerd and podman, and the
+	// normalised name of store. "" when the string gave none.
+	Tag string
+}
+
+// Parse reads an image location in skopeo's syntax:
+//
+//	oci:DIR[:TAG]  oci-archive:FILE[:TAG]  docker-archive:FILE[:REF]
+//	docker://REF  docker-daemon:REF  containerd:REF  podman:REF
+//	NAME[:TAG][@DIGEST]  (a bare name: ferry's store)
+//
+// For the three file transports the path ends at the FIRST colon after the
+// transport name and everything after it is the tag or reference, so
+// "docker-archive:/x/a.tar:example.com:5000/app:1.0" is the file /x/a.tar
+// and the reference example.com:5000/app:1.0. Paths that contain a colon
+// are therefore not supported, as in skopeo.
+//
+// A bare name is normalised by adding ":latest" when it has neither tag
+// nor digest; it is not expanded with docker.io. "docker:24-dind" is the
+// bare name of the docker image (the registry transport always has "//"),
+// but a bare image named oci, oci-archive, docker-archive, docker-daemon,
+// containerd or podman must be written with a registry host, since
+// "podman:1" is the podman transport.
+//
+// docker, docker-daemon, containerd and podman are recognised but not
+// supported yet: Parse returns the parsed Ref together with an error
+// wrapping spec.ErrBadInput.
+func Parse(s string) (Ref, error) {
+	transport, rest, ok := strings.Cut(s, ":")
+	if ok {
+		switch transport {
+		case TransportOCI, TransportOCIArchive:
+			return parsePathTag(s, transport, rest, validOCIName)
+		case TransportDockerArchive:
+			return parsePathTag(s, transport, rest, validArchiveRef)
+		case TransportDockerDaemon, TransportContainerd, TransportPodman:
+			return parseLater(s, transport, rest)
+		}
+		if r, found := strings.CutPrefix(s, TransportRegistry+"://"); found {
+			return parseLater(s, TransportRegistry, r)
+		}
+	}
+	if !imageName.MatchString(s) {
+		if transport == TransportRegistry {
+			return Ref{}, badRef(s, "the docker transport is written docker://REF")
+		}
+		if ok && transportWord.MatchString(transport) {
+			return Ref{}, badRef(s, fmt.Sprintf("unknown transport %q", transport))
+		}
+		return Ref{}, badRef(s, "not a valid image name")
+	}
+	return Ref{Transport: TransportStore, Tag: Normalize(s)}, nil
+}
+
+// String returns the reference in the syntax Parse reads.
+func (r Ref) String() string {
+	switch r.Transport {
+	case TransportStore:
+		return r.Tag
+	case TransportRegistry:
+		return "docker://" + r.Tag
+	case TransportOCI, TransportOCIArchive, TransportDockerArchive:
+		if r.Tag == "" {
+			return r.Transport + ":" + r.Path
+		}
+		return r.Transport + ":" + r.Path + ":" + r.Tag
+	}
+	return r.Transport + ":" + r.Tag
+}
+
+// Normalize adds ":latest" to a name that has neither tag nor digest.
+func Normalize(name string) string {
+	if name == "" || strings.Contains(name, "@") {
+		return name
+	}
+	last := name[strings.LastIndex(name, "/")+1:]
+	if strings.Contains(last, ":") {
+		return name
+	}
+	return name + ":latest"
+}
+
+// TagOf returns the tag of a name such as "example.com:5000/app:1.0"
+// ("1.0"), or "" when it has none (a digest-only name).
+func TagOf(name string) string {
+	name, _, _ = strings.Cut(name, "@")
+	last := name[strings.LastIndex(name, "/")+1:]
+	_, tag, _ := strings.Cut(last, ":")
+	return tag
+}
+
+func parsePathTag(s, transport, rest string, valid func(string) bool) (Ref, error) {
+	path, tag, hasTag := strings.Cut(rest, ":")
+	if path == "" {
+		return Ref{}, badRef(s, transport+" needs a path")
+	}
+	if hasTag && !valid(tag) {
+		return Ref{}, badRef(s, fmt.Sprintf("invalid %s reference %q", transport, tag))
+	}
+	if transport == TransportDockerArchive {
+		tag = Normalize(tag)
+	}
+	return Ref{Transport: transport, Path: path, Tag: tag}, nil
+}
+
+func parseLater(s, transport, ref string) (Ref, error) {
+	if !imageName.MatchString(ref) {
+		return Ref{}, badRef(s, fmt.Sprintf("invalid %s reference %q", transport, ref))
+	}
+	r := Ref{Transport: transport, Tag: ref}
+	return r, fmt.Errorf("image %q: transport %q is not supported yet, it comes in a later version; valid now: %s: %w",
+		s, transport, supportedForms, spec.ErrBadInput)
+}
+
+func badRef(s, why string) error {
+	return fmt.Errorf("image %q: %s; valid forms: %s: %w", s, why, validForms, spec.ErrBadInput)
+}
+
+func validOCIName(s string) bool { return ociRefName.MatchString(s) }
+
+// validArchiveRef accepts a tagged or untagged name; like skopeo,
+// docker-archive takes no digest.
+func validArchiveRef(s string) bool { return imageName.MatchString(s) && !strings.Contains(s, "@") }
+
+var (
+	transportWord = regexp.MustCompile(`^[a-z][a-z-]*$`)
+	// ociRefName is image-spec's grammar of org.opencontainers.image.ref.name.
+	ociRefName = regexp.MustCompile(`^[A-Za-z0-9._-]+(?:[:/@+][A-Za-z0-9._-]+)*$`)
+	// imageName follows distribution/reference: [domain[:port]/]path[:tag][@digest].
+	imageName = regexp.MustCompile(`^` +
+		`(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?/)?` +
+		`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*` +
+		`(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?` +
+		`(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`)
+)
