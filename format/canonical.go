@@ -1,0 +1,107 @@
+package format
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ferryhq/ferry/spec"
+)
+
+// Canonical encodes v as canonical JSON: object keys sorted, no
+// insignificant whitespace, no HTML escaping, numbers as written, no
+// trailing newline. Equal values always give equal bytes, which is what
+// makes the bundle id and the signed index reproducible.
+func Canonical(v any) ([]byte, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return canonicalize(data)
+}
+
+// canonicalize re-encodes one JSON value in canonical form. Decoding into
+// any sorts the keys (encoding/json writes maps in key order), and
+// UseNumber keeps numbers as they were written.
+func canonicalize(data []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	if err := expectEOF(dec); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+func expectEOF(dec *json.Decoder) error {
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
+
+// ParseIndex decodes and validates an index. It is strict, as a parser of
+// signed bytes should be: at most spec.MaxIndexSize bytes, one JSON value
+// in canonical form, a schemaVersion this build reads (checked first, so a
+// newer bundle is refused as spec.ErrUnsupportedVersion naming its
+// version), no field it does not know, and Validate.
+func ParseIndex(data []byte) (*Index, error) {
+	if len(data) > spec.MaxIndexSize {
+		return nil, fmt.Errorf("%d bytes, at most %d: %w", len(data), spec.MaxIndexSize, spec.ErrTooLarge)
+	}
+	if err := checkVersion(data); err != nil {
+		return nil, err
+	}
+	canon, err := canonicalize(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", spec.ErrCorrupt, err)
+	}
+	if !bytes.Equal(canon, data) {
+		return nil, fmt.Errorf("%w: not canonical JSON", spec.ErrCorrupt)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var ix Index
+	if err := dec.Decode(&ix); err != nil {
+		return nil, fmt.Errorf("%w: %v", spec.ErrCorrupt, err)
+	}
+	if err := ix.Validate(); err != nil {
+		return nil, err
+	}
+	return &ix, nil
+}
+
+// checkVersion reads only the schemaVersion, so that a bundle of another
+// version is refused for its version and not for fields this build does
+// not know.
+func checkVersion(data []byte) error {
+	var probe struct {
+		SchemaVersion *json.Number `json:"schemaVersion"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(&probe); err != nil {
+		return fmt.Errorf("%w: %v", spec.ErrCorrupt, err)
+	}
+	if probe.SchemaVersion == nil {
+		return fmt.Errorf("%w: no schemaVersion", spec.ErrCorrupt)
+	}
+	if v := probe.SchemaVersion.String(); v != fmt.Sprint(spec.BundleSchemaVersion) {
+		if len(v) > 20 {
+			v = v[:20] + "…"
+		}
+		return fmt.Errorf("schemaVersion %s: %w (this ferry reads %d)", v, spec.ErrUnsupportedVersion, spec.BundleSchemaVersion)
+	}
+	return nil
+}

@@ -1,0 +1,94 @@
+package format
+
+import (
+	"archive/tar"
+	"fmt"
+	"strings"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/ferryhq/ferry/spec"
+)
+
+// Entry is an entry of a bundle after the index and its signature, as the
+// index lists it.
+type Entry struct {
+	Name      string        // spec.LayoutEntry, spec.LayoutIndexEntry or spec.BlobPrefix + hex
+	Kind      string        // spec.KindFile or spec.KindBlob
+	Digest    digest.Digest // as listed
+	Size      int64         // as listed, and as the tar header says
+	MediaType string        // blobs only
+}
+
+// EntryError is a fault of one entry. It is not fatal: the Reader skips
+// the entry's bytes and the next call to Next goes on with the stream.
+// It wraps spec.ErrCorrupt.
+type EntryError struct {
+	Name   string        // the tar name, as found
+	Digest digest.Digest // the blob's digest, when the name is a valid blob name
+	Err    error
+}
+
+func (e *EntryError) Error() string {
+	if e.Err == errNameRefused {
+		return fmt.Sprintf("entry name %q refused", e.Name)
+	}
+	return fmt.Sprintf("entry %q: %v", e.Name, e.Err)
+}
+
+func (e *EntryError) Unwrap() []error { return []error{spec.ErrCorrupt, e.Err} }
+
+var errNameRefused = fmt.Errorf("name refused")
+
+// blobDigest returns the digest a blob entry name stands for, or "" when
+// name is not spec.BlobPrefix followed by 64 lowercase hex digits. The tar
+// name is never used as a path.
+func blobDigest(name string) digest.Digest {
+	hex, ok := strings.CutPrefix(name, spec.BlobPrefix)
+	if !ok || len(hex) != 64 {
+		return ""
+	}
+	for _, c := range []byte(hex) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return ""
+		}
+	}
+	return digest.NewDigestFromEncoded(digest.SHA256, hex)
+}
+
+func isFileName(name string) bool {
+	return name == spec.LayoutEntry || name == spec.LayoutIndexEntry
+}
+
+// typeNames names the tar types a reader refuses.
+var typeNames = map[byte]string{
+	tar.TypeLink:          "hardlink",
+	tar.TypeSymlink:       "symlink",
+	tar.TypeChar:          "char device",
+	tar.TypeBlock:         "block device",
+	tar.TypeDir:           "directory",
+	tar.TypeFifo:          "fifo",
+	tar.TypeCont:          "contiguous file",
+	tar.TypeGNUSparse:     "sparse file",
+	tar.TypeGNULongName:   "GNU long name",
+	tar.TypeGNULongLink:   "GNU long link",
+	tar.TypeXHeader:       "PAX header",
+	tar.TypeXGlobalHeader: "PAX global header",
+}
+
+// checkType refuses everything but a plain regular file.
+func checkType(h *tar.Header) error {
+	if h.Typeflag != tar.TypeReg {
+		name, ok := typeNames[h.Typeflag]
+		if !ok {
+			name = fmt.Sprintf("%q", h.Typeflag)
+		}
+		return fmt.Errorf("type %s refused", name)
+	}
+	for k := range h.PAXRecords {
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return fmt.Errorf("type sparse file refused")
+		}
+	}
+	return nil
+}

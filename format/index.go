@@ -1,0 +1,235 @@
+package format
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/ferryhq/ferry/spec"
+)
+
+// Index is the first entry of a bundle: what it carries, what it expects
+// the destination to hold, who made it and for whom. It is encoded as
+// canonical JSON (see Canonical) and signed.
+type Index struct {
+	SchemaVersion int    `json:"schemaVersion"` // spec.BundleSchemaVersion
+	MediaType     string `json:"mediaType"`     // spec.IndexMediaType
+	// ID is the bundle id. Writer.WriteHeader sets an empty one to the
+	// first 32 hex digits of the sha256 of the canonical index with an
+	// empty id, so that the same bundle always gets the same id.
+	ID       string   `json:"id"`
+	Created  string   `json:"created"` // RFC 3339, UTC, whole seconds
+	From     Party    `json:"from"`
+	To       string   `json:"to,omitempty"` // destination site; "" for any
+	Sequence uint64   `json:"sequence"`     // the sender's trip number
+	Images   []Image  `json:"images"`
+	Charts   []Chart  `json:"charts,omitempty"` // reserved
+	Files    []File   `json:"files"`            // oci-layout and index.json
+	Blobs    []Blob   `json:"blobs"`
+	Volumes  []Volume `json:"volumes,omitempty"` // reserved for --split
+}
+
+// Party names a site and the fingerprint of its key, as
+// ssh.FingerprintSHA256 writes it ("SHA256:…").
+type Party struct {
+	Site        string `json:"site"`
+	Fingerprint string `json:"fingerprint"`
+}
+
+// Image is a reference the bundle carries and the manifest or image index
+// it points to.
+type Image struct {
+	Name      string        `json:"name"`
+	Digest    digest.Digest `json:"digest"`
+	MediaType string        `json:"mediaType"`
+	Size      int64         `json:"size"`
+	Platforms []string      `json:"platforms,omitempty"`
+}
+
+// Chart is reserved for Helm charts.
+type Chart struct {
+	Name    string        `json:"name"`
+	Version string        `json:"version"`
+	Digest  digest.Digest `json:"digest"`
+	Size    int64         `json:"size"`
+}
+
+// File is one of the OCI layout files, spec.LayoutEntry or
+// spec.LayoutIndexEntry.
+type File struct {
+	Name   string        `json:"name"`
+	Digest digest.Digest `json:"digest"`
+	Size   int64         `json:"size"`
+}
+
+// Blob is a blob the bundle ships or expects the destination to hold.
+type Blob struct {
+	Digest    digest.Digest `json:"digest"`
+	Size      int64         `json:"size"`
+	MediaType string        `json:"mediaType"`
+	// Kind is spec.KindBlob. A reader refuses the entry of a kind it does
+	// not know (and names the kind), never the bundle.
+	Kind string `json:"kind"`
+	// Status is spec.StatusShipped or spec.StatusPrerequisite.
+	Status string `json:"status"`
+	// Bundle and Sequence name, for a prerequisite, the bundle that
+	// carried it (or "receipt" when a receipt said the site holds it).
+	Bundle   string `json:"bundle,omitempty"`
+	Sequence uint64 `json:"sequence,omitempty"`
+}
+
+// Volume is reserved for split bundles: which blobs volume Number carries.
+type Volume struct {
+	Number int             `json:"number"`
+	Blobs  []digest.Digest `json:"blobs"`
+}
+
+// Shipped returns the blobs that are entries of the bundle, in index order.
+func (ix *Index) Shipped() []Blob {
+	var out []Blob
+	for _, b := range ix.Blobs {
+		if b.Status == spec.StatusShipped {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Order sorts blobs into the canonical entry order: by size ascending, then
+// by digest, so that manifests and configs come before the layers they
+// name and a reader can plan before the large bytes arrive.
+func Order(blobs []Blob) {
+	slices.SortStableFunc(blobs, func(a, b Blob) int {
+		if c := cmp.Compare(a.Size, b.Size); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Digest, b.Digest)
+	})
+}
+
+// Validate checks what a reader relies on: the version, every digest and
+// size, that no blob is listed twice, that every image's digest is a
+// listed blob, and that the files are the OCI layout files. Errors name the
+// field and wrap spec.ErrCorrupt (spec.ErrUnsupportedVersion for the
+// version). Blobs of an unknown kind are valid: the reader refuses their
+// entries only.
+func (ix *Index) Validate() error {
+	if ix.SchemaVersion != spec.BundleSchemaVersion {
+		return fmt.Errorf("schemaVersion %d: %w (this ferry reads %d)",
+			ix.SchemaVersion, spec.ErrUnsupportedVersion, spec.BundleSchemaVersion)
+	}
+	if ix.MediaType != spec.IndexMediaType {
+		return fieldErrorf("mediaType", "%q, want %q", ix.MediaType, spec.IndexMediaType)
+	}
+	if err := validateCreated(ix.Created); err != nil {
+		return err
+	}
+	if ix.From.Site == "" {
+		return fieldErrorf("from.site", "empty")
+	}
+	if !strings.HasPrefix(ix.From.Fingerprint, "SHA256:") {
+		return fieldErrorf("from.fingerprint", "%q is not a SHA256 fingerprint", ix.From.Fingerprint)
+	}
+	if err := validateBlobs(ix.Blobs); err != nil {
+		return err
+	}
+	if err := validateImages(ix.Images, ix.Blobs); err != nil {
+		return err
+	}
+	return validateFiles(ix.Files)
+}
+
+func validateCreated(s string) error {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil || t.UTC().Format(time.RFC3339) != s {
+		return fieldErrorf("created", "%q is not RFC 3339 UTC in whole seconds", s)
+	}
+	return nil
+}
+
+func validateBlobs(blobs []Blob) error {
+	if len(blobs) > spec.MaxEntries {
+		return fieldErrorf("blobs", "%d blobs, at most %d: %w", len(blobs), spec.MaxEntries, spec.ErrTooLarge)
+	}
+	seen := make(map[digest.Digest]bool, len(blobs))
+	for i, b := range blobs {
+		field := fmt.Sprintf("blobs[%d]", i)
+		if err := validateDescriptor(field, b.Digest, b.Size); err != nil {
+			return err
+		}
+		if seen[b.Digest] {
+			return fieldErrorf(field, "%s listed twice", b.Digest)
+		}
+		seen[b.Digest] = true
+		if b.Status != spec.StatusShipped && b.Status != spec.StatusPrerequisite {
+			return fieldErrorf(field+".status", "%q unknown", b.Status)
+		}
+	}
+	return nil
+}
+
+func validateImages(images []Image, blobs []Blob) error {
+	if len(images) > spec.MaxEntries {
+		return fieldErrorf("images", "%d images, at most %d: %w", len(images), spec.MaxEntries, spec.ErrTooLarge)
+	}
+	listed := make(map[digest.Digest]bool, len(blobs))
+	for _, b := range blobs {
+		listed[b.Digest] = true
+	}
+	for i, im := range images {
+		field := fmt.Sprintf("images[%d]", i)
+		if err := validateDescriptor(field, im.Digest, im.Size); err != nil {
+			return err
+		}
+		if !listed[im.Digest] {
+			return fieldErrorf(field+".digest", "%s (%s) is not among the blobs", im.Digest, im.Name)
+		}
+	}
+	return nil
+}
+
+func validateFiles(files []File) error {
+	seen := map[string]bool{}
+	for i, f := range files {
+		field := fmt.Sprintf("files[%d]", i)
+		if f.Name != spec.LayoutEntry && f.Name != spec.LayoutIndexEntry {
+			return fieldErrorf(field+".name", "%q is not %s or %s", f.Name, spec.LayoutEntry, spec.LayoutIndexEntry)
+		}
+		if seen[f.Name] {
+			return fieldErrorf(field+".name", "%s listed twice", f.Name)
+		}
+		seen[f.Name] = true
+		if err := validateDescriptor(field, f.Digest, f.Size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateDescriptor(field string, d digest.Digest, size int64) error {
+	if err := spec.ValidateDigest(d); err != nil {
+		return &fieldError{field: field + ".digest", err: err}
+	}
+	if size < 0 {
+		return fieldErrorf(field+".size", "%d is negative", size)
+	}
+	return nil
+}
+
+// fieldError is a fault in one field of an index; it wraps spec.ErrCorrupt
+// and the cause.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func fieldErrorf(field, format string, args ...any) error {
+	return &fieldError{field: field, err: fmt.Errorf(format, args...)}
+}
+
+func (e *fieldError) Error() string   { return e.field + ": " + e.err.Error() }
+func (e *fieldError) Unwrap() []error { return []error{spec.ErrCorrupt, e.err} }

@@ -1,0 +1,263 @@
+package format
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/klauspost/compress/zstd"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/ferryhq/ferry/spec"
+)
+
+// zstdMagic starts every zstd frame; anything else is read as plain tar.
+var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+
+// ReaderOptions say whom a Reader trusts.
+type ReaderOptions struct {
+	// Trust is called with the verified index and the key that signed it;
+	// it returns an error (wrapping spec.ErrUnknownSite) if the key is not
+	// trusted for ix.From.Site. Required unless InsecureSkipSignature.
+	Trust func(ix *Index, key ssh.PublicKey) error
+	// InsecureSkipSignature reads a bundle without checking (or
+	// requiring) its signature, for inspect on an unknown bundle.
+	InsecureSkipSignature bool
+}
+
+// Reader reads a bundle in one pass and in constant memory. NewReader
+// reads and verifies the index and its signature; Next then returns each
+// later entry, whose bytes Read returns, hashed as they stream.
+//
+// Faults of one entry are *EntryError and not fatal. Faults of the stream
+// (tar structure, truncation, zstd, too many entries, the input's own read
+// errors) are sticky: every later call returns the same error.
+type Reader struct {
+	in      *source // the caller's reader, to tell its errors from ours
+	zr      *zstd.Decoder
+	tarIn   *source // what the tar reader reads: decoded bytes
+	tr      *tar.Reader
+	opts    ReaderOptions
+	raw     []byte
+	sig     []byte
+	ix      *Index
+	key     ssh.PublicKey
+	want    map[string]listed
+	seen    map[string]bool
+	pending *tar.Header // entry 2 of an unsigned bundle read with InsecureSkipSignature
+	entries int
+	cur     io.Reader // the current entry, verified
+	curErr  error     // the current entry's fault
+	buf     []byte
+	err     error
+}
+
+// listed is an entry as the index lists it.
+type listed struct {
+	Entry
+	status string
+}
+
+// NewReader reads the index and its signature from r, a zstd-compressed
+// or plain tar bundle (sniffed), and checks them: the signature over the
+// exact index bytes, the index itself (ParseIndex), that the index names
+// the key that signed it, and opts.Trust. On any fault it returns an error
+// and has read nothing more than those two entries.
+func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
+	if opts.Trust == nil && !opts.InsecureSkipSignature {
+		return nil, fmt.Errorf("format: ReaderOptions.Trust is required unless InsecureSkipSignature: %w", spec.ErrBadInput)
+	}
+	br := &Reader{in: &source{r: r}, opts: opts}
+	if err := br.open(); err != nil {
+		return nil, err
+	}
+	br.tarIn.limit = headerBudget
+	if err := br.readHeader(); err != nil {
+		br.Close()
+		return nil, err
+	}
+	br.indexEntries()
+	return br, nil
+}
+
+// Byte budget of the decoded stream. A good bundle holds its index and
+// signature, the listed entries' bytes, and per entry a tar header with
+// padding (and PAX records, at most a few hundred bytes): anything beyond
+// budget() is refused as fatal, however well it compresses.
+const (
+	headerBudget   = spec.MaxIndexSize + spec.MaxSignatureSize + 64<<10
+	perEntryBudget = 4 << 10
+	slackBudget    = 1 << 20
+)
+
+func (r *Reader) budget() int64 {
+	total := int64(headerBudget + slackBudget + 16*perEntryBudget)
+	for _, l := range r.want {
+		if l.status != spec.StatusPrerequisite {
+			total += l.Size + perEntryBudget
+		}
+	}
+	return total
+}
+
+func (r *Reader) open() error {
+	buf := bufio.NewReaderSize(r.in, 64<<10)
+	magic, _ := buf.Peek(len(zstdMagic))
+	var plain io.Reader = buf
+	if bytes.Equal(magic, zstdMagic) {
+		zr, err := zstd.NewReader(buf,
+			zstd.WithDecoderMaxMemory(spec.MaxDecoderMemory),
+			zstd.WithDecoderMaxWindow(spec.MaxDecoderMemory),
+			zstd.WithDecoderLowmem(false),
+			zstd.WithDecoderConcurrency(0))
+		if err != nil {
+			return err
+		}
+		r.zr, plain = zr, zr
+	}
+	r.tarIn = &source{r: plain}
+	r.tr = tar.NewReader(r.tarIn)
+	return nil
+}
+
+// readHeader reads entries 1 and 2 and checks them.
+func (r *Reader) readHeader() error {
+	raw, err := r.readSmall(spec.IndexEntry, spec.MaxIndexSize)
+	if err != nil {
+		return fmt.Errorf("bundle index: %w", err)
+	}
+	r.raw = raw
+	if err := r.readSignature(); err != nil {
+		return err
+	}
+	if !r.opts.InsecureSkipSignature {
+		key, err := VerifySignature(r.sig, spec.SignatureNamespace, raw)
+		if err != nil {
+			return fmt.Errorf("signature: %w", err)
+		}
+		r.key = key
+	}
+	ix, err := ParseIndex(raw)
+	if err != nil {
+		return fmt.Errorf("bundle index: %w", err)
+	}
+	r.ix = ix
+	if r.key == nil {
+		return nil
+	}
+	if fp := Fingerprint(r.key); ix.From.Fingerprint != fp {
+		return fmt.Errorf("signature: made by key %s, but the index names %s: %w", fp, ix.From.Fingerprint, spec.ErrBadSignature)
+	}
+	if err := r.opts.Trust(ix, r.key); err != nil {
+		return fmt.Errorf("signature: %w", err)
+	}
+	return nil
+}
+
+// readSmall reads the next entry, which must be a regular file called
+// name of at most max bytes. It never allocates by the header's size.
+func (r *Reader) readSmall(name string, max int64) ([]byte, error) {
+	h, err := r.nextHeader()
+	if err == io.EOF {
+		return nil, fmt.Errorf("no %s entry: %w", name, spec.ErrCorrupt)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return r.readSmallEntry(h, name, max)
+}
+
+func (r *Reader) readSmallEntry(h *tar.Header, name string, max int64) ([]byte, error) {
+	if h.Name != name {
+		return nil, fmt.Errorf("entry %q where %s should be: %w", h.Name, name, spec.ErrCorrupt)
+	}
+	if err := checkType(h); err != nil {
+		return nil, fmt.Errorf("entry %q: %w: %w", h.Name, err, spec.ErrCorrupt)
+	}
+	if h.Size > max {
+		return nil, fmt.Errorf("entry %q of %d bytes, at most %d: %w", h.Name, h.Size, max, spec.ErrTooLarge)
+	}
+	data, err := io.ReadAll(io.LimitReader(r.tr, max+1))
+	if err != nil {
+		return nil, r.fatal(err)
+	}
+	return data, nil
+}
+
+func (r *Reader) readSignature() error {
+	h, err := r.nextHeader()
+	if err != nil && err != io.EOF {
+		return err
+	}
+	if err == io.EOF || h.Name != spec.SignatureEntry {
+		if !r.opts.InsecureSkipSignature {
+			return fmt.Errorf("signature: no %s entry after the index: %w", spec.SignatureEntry, spec.ErrUnsigned)
+		}
+		r.pending = h
+		return nil
+	}
+	sig, err := r.readSmallEntry(h, spec.SignatureEntry, spec.MaxSignatureSize)
+	if err != nil {
+		return fmt.Errorf("signature: %w", err)
+	}
+	r.sig = sig
+	return nil
+}
+
+func (r *Reader) indexEntries() {
+	r.want = make(map[string]listed, len(r.ix.Files)+len(r.ix.Blobs))
+	for _, f := range r.ix.Files {
+		r.want[f.Name] = listed{Entry: Entry{Name: f.Name, Kind: spec.KindFile, Digest: f.Digest, Size: f.Size}}
+	}
+	for _, b := range r.ix.Blobs {
+		name := spec.BlobPrefix + b.Digest.Encoded()
+		r.want[name] = listed{Entry: Entry{Name: name, Kind: b.Kind, Digest: b.Digest, Size: b.Size, MediaType: b.MediaType}, status: b.Status}
+	}
+	r.tarIn.limit = r.budget()
+	r.seen = make(map[string]bool, len(r.want))
+}
+
+// Index returns the verified index.
+func (r *Reader) Index() *Index { return r.ix }
+
+// RawIndex returns the index bytes exactly as signed.
+func (r *Reader) RawIndex() []byte { return r.raw }
+
+// Signature returns the armored signature, nil when there was none.
+func (r *Reader) Signature() []byte { return r.sig }
+
+// Key returns the key that signed the bundle; nil when the signature was
+// skipped.
+func (r *Reader) Key() ssh.PublicKey { return r.key }
+
+// Missing returns, sorted, the names of the listed files and shipped blobs
+// ("blobs/sha256/<hex>") that have not been met in the stream. Call it
+// after Next returned io.EOF. Entries met but refused are not missing:
+// Next reported them.
+func (r *Reader) Missing() []string {
+	var out []string
+	for name, l := range r.want {
+		if l.status != spec.StatusPrerequisite && !r.seen[name] {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Close releases the zstd decoder and its goroutines; call it on every
+// Reader. It does not close the underlying reader.
+func (r *Reader) Close() error {
+	if r.zr != nil {
+		r.zr.Close()
+		r.zr = nil
+	}
+	if r.err == nil || r.err == io.EOF {
+		r.err = errors.New("bundle: reader closed")
+	}
+	return nil
+}
