@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/alecthomas/kong"
+	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store"
+)
+
+// CLI is the grammar of the ferry command.
+type CLI struct {
+	Globals
+
+	Init    InitCmd    `cmd:"" help:"Create this site's home: store, catalog and key pair."`
+	Site    SiteCmd    `cmd:"" help:"Known sites: add, ls, show."`
+	Save    SaveCmd    `cmd:"" help:"Make a signed bundle of images."`
+	Verify  VerifyCmd  `cmd:"" help:"Check a bundle: signature, every entry, every image."`
+	Load    LoadCmd    `cmd:"" help:"Verify and ingest a bundle, then write its images to targets."`
+	Inspect InspectCmd `cmd:"" help:"Show a bundle's index without unpacking it."`
+	Ls      LsCmd      `cmd:"" help:"List the images in the store."`
+	Du      DuCmd      `cmd:"" help:"Show the store's disk use."`
+	Copy    CopyCmd    `cmd:"" help:"Write an image from the store (or any source) to a target."`
+	Gc      GcCmd      `cmd:"" help:"Remove blobs no image references."`
+	Check   CheckCmd   `cmd:"" help:"Check the catalog against the store on disk."`
+}
+
+// Globals are the flags every command takes, and where it writes.
+type Globals struct {
+	Home string `help:"Home directory (store, catalog, keys)." env:"FERRY_HOME" type:"path"`
+	JSON bool   `name:"json" help:"Print data as JSON."`
+
+	ctx    context.Context
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// Main runs ferry with args and returns its exit code: 0 success, 1 bad
+// input or failed verification, 2 usage error or internal fault.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cli := CLI{Globals: Globals{ctx: ctx, stdout: stdout, stderr: stderr}}
+	exit := -1
+	parser, err := kong.New(&cli,
+		kong.Name("ferry"),
+		kong.Description("Move container images to air-gapped sites in signed bundles that carry only what each site lacks."),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { exit = code }),
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, "ferry:", err)
+		return spec.ExitInternal
+	}
+	kctx, err := parser.Parse(args)
+	if exit >= 0 {
+		return exit
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "ferry:", err)
+		return spec.ExitInternal
+	}
+	if err := kctx.Run(&cli.Globals); err != nil {
+		fmt.Fprintln(stderr, "ferry:", err)
+		return exitCode(err)
+	}
+	return spec.ExitOK
+}
+
+// exitCode is the one place errors become exit codes.
+func exitCode(err error) int {
+	if spec.IsBadInput(err) {
+		return spec.ExitBadInput
+	}
+	return spec.ExitInternal
+}
+
+// homeDir is --home, else FERRY_HOME (kong fills it), else the XDG default.
+func (g *Globals) homeDir() string {
+	if g.Home != "" {
+		return g.Home
+	}
+	return store.DefaultDir()
+}
+
+func (g *Globals) openHome() (*store.Home, error) {
+	return store.OpenHome(g.homeDir())
+}
+
+// printJSON writes v as indented JSON to stdout.
+func (g *Globals) printJSON(v any) error {
+	enc := json.NewEncoder(g.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (g *Globals) printf(format string, a ...any) {
+	fmt.Fprintf(g.stdout, format, a...)
+}
+
+func (g *Globals) warnf(format string, a ...any) {
+	fmt.Fprintf(g.stderr, format, a...)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+var errUsage = errors.New("usage")

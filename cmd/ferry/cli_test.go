@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// result is what one ferry invocation printed and returned.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func (r result) String() string {
+	return "exit " + itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
+}
+
+// run runs ferry in-process with --home home.
+func run(t testing.TB, home string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	if home != "" {
+		args = append([]string{"--home", home}, args...)
+	}
+	code := Main(context.Background(), args, &out, &errb)
+	return result{out.String(), errb.String(), code}
+}
+
+// must runs ferry and fails the test unless it exits 0.
+func must(t testing.TB, home string, args ...string) result {
+	t.Helper()
+	r := run(t, home, args...)
+	if r.code != 0 {
+		t.Fatalf("ferry %s: %s", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// sites is a connected home (hq) and a site home (plant-7) that know each
+// other's keys, as after the first visit.
+type sites struct {
+	dir, hq, site string
+}
+
+func newSites(t testing.TB) sites {
+	t.Helper()
+	dir := t.TempDir()
+	s := sites{dir: dir, hq: filepath.Join(dir, "hq"), site: filepath.Join(dir, "plant-7")}
+	must(t, s.hq, "init", "--site", "hq")
+	must(t, s.site, "init", "--site", "plant-7")
+	must(t, s.hq, "site", "add", "plant-7", "--key", filepath.Join(s.site, "keys", "id_ed25519.pub"))
+	must(t, s.site, "site", "add", "hq", "--key", filepath.Join(s.hq, "keys", "id_ed25519.pub"))
+	return s
+}
+
+func itoa(n int) string {
+	if n < 0 {
+		return "-" + itoa(-n)
+	}
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+func TestMain_Usage(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"--help"}, 0},
+		{[]string{"no-such-command"}, 2},
+		{[]string{"save"}, 2},
+	} {
+		r := run(t, t.TempDir(), tc.args...)
+		if r.code != tc.code {
+			t.Errorf("ferry %v = %s, want exit %d", tc.args, r, tc.code)
+		}
+	}
+}
+
+func TestInit(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "h")
+	must(t, home, "init", "--site", "hq")
+	for _, f := range []string{"store/oci-layout", "store/index.json", "catalog.db", "keys/id_ed25519", "keys/id_ed25519.pub"} {
+		if _, err := os.Stat(filepath.Join(home, f)); err != nil {
+			t.Errorf("after init: %v", err)
+		}
+	}
+	if r := run(t, home, "init", "--site", "hq"); r.code != 1 {
+		t.Errorf("second init = %s, want exit 1", r)
+	}
+	if r := run(t, filepath.Join(t.TempDir(), "x"), "init", "--site", "../evil"); r.code != 1 || !strings.Contains(r.stderr, "site name") {
+		t.Errorf("init with a bad site name = %s, want exit 1 naming the site name", r)
+	}
+	if r := run(t, filepath.Join(t.TempDir(), "none"), "ls"); r.code != 1 || !strings.Contains(r.stderr, "ferry init") {
+		t.Errorf("ls without a home = %s, want exit 1 saying to run ferry init", r)
+	}
+}
+
+func TestSite(t *testing.T) {
+	s := newSites(t)
+	r := must(t, s.hq, "site", "ls")
+	if !strings.Contains(r.stdout, "plant-7") || !strings.Contains(r.stdout, "hq") {
+		t.Errorf("site ls = %s, want both sites", r)
+	}
+	r = must(t, s.hq, "--json", "site", "show", "plant-7")
+	if !strings.Contains(r.stdout, `"fingerprint": "SHA256:`) {
+		t.Errorf("site show --json = %s, want a fingerprint", r)
+	}
+	if r := run(t, s.hq, "site", "show", "nowhere"); r.code != 1 || !strings.Contains(r.stderr, "nowhere") {
+		t.Errorf("site show of an unknown site = %s, want exit 1 naming it", r)
+	}
+	// Another key under a known name is refused.
+	if r := run(t, s.hq, "site", "add", "plant-7", "--key", filepath.Join(s.hq, "keys", "id_ed25519.pub")); r.code != 1 {
+		t.Errorf("site add with another key = %s, want exit 1", r)
+	}
+}

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store/trip"
+)
+
+// InspectCmd is `ferry inspect BUNDLE`.
+type InspectCmd struct {
+	Bundle string `arg:"" type:"existingfile" help:"Bundle file."`
+}
+
+func (c *InspectCmd) Run(g *Globals) error {
+	var trust trip.Truster
+	if h, err := g.openHome(); err == nil {
+		defer h.Close()
+		trust = trip.TrustCatalog(h.Catalog)
+	}
+	info, err := trip.Inspect(c.Bundle, trust)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return g.printJSON(info)
+	}
+	ix := info.Index
+	g.printf("bundle:    %s\nid:        %s\nschema:    %d\ncreated:   %s\nfrom:      %s (%s)\nsignature: %s\nto:        %s\nsequence:  %d\n",
+		c.Bundle, ix.ID, ix.SchemaVersion, ix.Created, ix.From.Site, ix.From.Fingerprint, info.Signature, orAny(ix.To), ix.Sequence)
+	g.printf("images:\n")
+	for _, im := range ix.Images {
+		g.printf("  %s %s %v\n", im.Name, im.Digest, im.Platforms)
+	}
+	var shipped, omitted int64
+	g.printf("blobs:\n")
+	for _, b := range ix.Blobs {
+		g.printf("  %-12s %s %10s %s\n", b.Status, b.Digest, humanBytes(b.Size), b.MediaType)
+		if b.Status == spec.StatusShipped {
+			shipped += b.Size
+		} else {
+			omitted += b.Size
+		}
+	}
+	g.printf("shipped %s, omitted %s\n", humanBytes(shipped), humanBytes(omitted))
+	return nil
+}
+
+func orAny(s string) string {
+	if s == "" {
+		return "(any site)"
+	}
+	return s
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store"
+	"github.com/ferryhq/ferry/store/trip"
+)
+
+// SaveCmd is `ferry save IMAGE... [-o FILE]`.
+type SaveCmd struct {
+	Images      []string `arg:"" name:"image" help:"Images: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], or a name in the store."`
+	Output      string   `short:"o" type:"path" help:"Bundle file to write (default ./<repo>_<tag>.ferry)."`
+	OutDir      string   `type:"path" default:"." help:"Directory for the default bundle name."`
+	For         string   `name:"for" help:"Destination site (a name added with ferry site add)."`
+	Platform    []string `help:"Keep only these platforms of an image index (os/arch[/variant]); repeatable."`
+	Compression string   `enum:"zstd,none" default:"zstd" help:"Bundle compression: zstd or none."`
+	DryRun      bool     `help:"Print the plan and write nothing."`
+}
+
+func (c *SaveCmd) Run(g *Globals) error {
+	h, err := g.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	self, err := h.Catalog.Self()
+	if err != nil {
+		return err
+	}
+	if c.For != "" {
+		if _, err := h.Catalog.Site(c.For); err != nil {
+			return fmt.Errorf("save --for %s: %w (add it with ferry site add %s --key FILE.pub)", c.For, err, c.For)
+		}
+	}
+	inputs, closeAll, err := openInputs(g, h, c.Images)
+	defer closeAll()
+	if err != nil {
+		return err
+	}
+	plan, err := trip.MakePlan(g.ctx, inputs, c.Platform)
+	if err != nil {
+		return err
+	}
+	if c.DryRun {
+		return printPlan(g, plan)
+	}
+	signer, err := format.LoadSigner(h.KeyPath())
+	if err != nil {
+		return err
+	}
+	seq, err := h.Catalog.NextSequence(c.For)
+	if err != nil {
+		return err
+	}
+	created, err := createdTime()
+	if err != nil {
+		return err
+	}
+	out := c.Output
+	if out == "" {
+		out = filepath.Join(c.OutDir, defaultBundleName(plan))
+	}
+	prog := newProgress(g, "save", plan.Bytes)
+	res, err := trip.Save(g.ctx, plan, trip.SaveOptions{Path: out, Signer: signer, From: self, To: c.For,
+		Sequence: seq, Created: created, Compression: c.Compression, Progress: prog})
+	prog.Done()
+	if err != nil {
+		return err
+	}
+	if err := h.Catalog.Record(g.ctx, nil, nil, madeRecord(res)); err != nil {
+		return err
+	}
+	if g.JSON {
+		return g.printJSON(map[string]any{"bundle": res.Path, "id": res.Index.ID, "sequence": res.Index.Sequence,
+			"to": res.Index.To, "images": res.Index.Images, "blobs": len(res.Index.Blobs), "size": res.Size})
+	}
+	g.printf("wrote %s: %d image(s), %d blob(s), %s (bundle %s, sequence %d)\n", res.Path,
+		len(res.Index.Images), len(res.Index.Blobs), humanBytes(res.Size), res.Index.ID, res.Index.Sequence)
+	return nil
+}
+
+func madeRecord(res *trip.SaveResult) *store.BundleRecord {
+	ix := res.Index
+	b := &store.BundleRecord{ID: ix.ID, Direction: "made", From: ix.From.Site, To: ix.To, Sequence: ix.Sequence,
+		Recorded: time.Now().UTC(), Path: res.Path, Blobs: len(ix.Shipped()), Size: res.Size}
+	b.Created, _ = time.Parse(time.RFC3339, ix.Created)
+	for _, im := range ix.Images {
+		b.Images = append(b.Images, im.Name)
+	}
+	return b
+}
+
+// createdTime honours SOURCE_DATE_EPOCH (reproducible builds' convention)
+// so that the same inputs give the same bundle bytes.
+func createdTime() (time.Time, error) {
+	s := os.Getenv("SOURCE_DATE_EPOCH")
+	if s == "" {
+		return time.Now(), nil
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a number of seconds: %w", s, spec.ErrBadInput)
+	}
+	return time.Unix(n, 0), nil
+}
+
+// defaultBundleName is imgcd's <repo>_<tag>: the first image's last path
+// element and tag, with the count of the others.
+func defaultBundleName(p *trip.Plan) string {
+	name := "bundle"
+	if len(p.Images) > 0 && p.Images[0].Name != "" {
+		n := p.Images[0].Name
+		if i := strings.IndexByte(n, '@'); i >= 0 {
+			n = n[:i]
+		}
+		repo, tag := n, ""
+		if colon := strings.LastIndexByte(n, ':'); colon > strings.LastIndexByte(n, '/') {
+			repo, tag = n[:colon], n[colon+1:]
+		}
+		name = repo[strings.LastIndexByte(repo, '/')+1:]
+		if tag != "" {
+			name += "_" + tag
+		}
+	}
+	if len(p.Images) > 1 {
+		name += fmt.Sprintf("_and_%d_more", len(p.Images)-1)
+	}
+	return name + spec.FileExtension
+}
+
+func printPlan(g *Globals, p *trip.Plan) error {
+	if g.JSON {
+		return g.printJSON(map[string]any{"images": p.Images, "blobs": p.Blobs, "bytes": p.Bytes})
+	}
+	for _, im := range p.Images {
+		g.printf("image %s %s %v\n", im.Name, im.Digest, im.Platforms)
+	}
+	for _, b := range p.Blobs {
+		g.printf("  %-12s %s %10s %s\n", b.Status, b.Digest, humanBytes(b.Size), b.MediaType)
+	}
+	g.printf("total: %d blob(s), %s to ship\n", len(p.Blobs), humanBytes(p.Bytes))
+	return nil
+}

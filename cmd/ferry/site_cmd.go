@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store"
+	"golang.org/x/crypto/ssh"
+)
+
+// SiteCmd groups the site subcommands.
+type SiteCmd struct {
+	Add  SiteAddCmd  `cmd:"" help:"Register another site's public key."`
+	Ls   SiteLsCmd   `cmd:"" help:"List known sites."`
+	Show SiteShowCmd `cmd:"" help:"Show one site."`
+}
+
+// SiteAddCmd is `ferry site add NAME --key FILE.pub`.
+type SiteAddCmd struct {
+	Name string `arg:"" help:"The site's name."`
+	Key  string `required:"" type:"existingfile" help:"The site's public key (OpenSSH format, FILE.pub)."`
+}
+
+func (c *SiteAddCmd) Run(g *Globals) error {
+	if err := validSiteName(c.Name); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(c.Key)
+	if err != nil {
+		return fmt.Errorf("site add %s: %w", c.Name, err)
+	}
+	key, err := format.ParsePublicKey(data)
+	if err != nil {
+		return fmt.Errorf("site add %s: key %s: %w", c.Name, c.Key, err)
+	}
+	h, err := g.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	if err := h.Catalog.PutSite(siteRecord(c.Name, data, key)); err != nil {
+		return fmt.Errorf("site add %s: %w", c.Name, err)
+	}
+	g.printf("site %q added (%s)\n", c.Name, format.Fingerprint(key))
+	return nil
+}
+
+// SiteLsCmd is `ferry site ls`.
+type SiteLsCmd struct{}
+
+func (c *SiteLsCmd) Run(g *Globals) error {
+	h, err := g.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	sites, err := h.Catalog.Sites()
+	if err != nil {
+		return err
+	}
+	self, _ := h.Catalog.Self()
+	if g.JSON {
+		out := []map[string]any{}
+		for _, s := range sites {
+			out = append(out, map[string]any{"name": s.Name, "fingerprint": s.Fingerprint, "added": s.Added, "self": s.Name == self})
+		}
+		return g.printJSON(out)
+	}
+	for _, s := range sites {
+		mark := ""
+		if s.Name == self {
+			mark = " (this site)"
+		}
+		g.printf("%-20s %s  added %s%s\n", s.Name, s.Fingerprint, s.Added.Format(time.DateOnly), mark)
+	}
+	return nil
+}
+
+// SiteShowCmd is `ferry site show NAME`.
+type SiteShowCmd struct {
+	Name string `arg:"" help:"The site's name."`
+}
+
+func (c *SiteShowCmd) Run(g *Globals) error {
+	h, err := g.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	s, err := h.Catalog.Site(c.Name)
+	if err != nil {
+		return err
+	}
+	bundles, err := h.Catalog.Bundles()
+	if err != nil {
+		return err
+	}
+	var trips []store.BundleRecord
+	for _, b := range bundles {
+		if (b.Direction == "made" && b.To == c.Name) || (b.Direction == "loaded" && b.From == c.Name) {
+			trips = append(trips, b)
+		}
+	}
+	if g.JSON {
+		return g.printJSON(map[string]any{"name": s.Name, "key": strings.TrimSpace(s.Key), "fingerprint": s.Fingerprint, "added": s.Added, "bundles": trips})
+	}
+	g.printf("site:        %s\nfingerprint: %s\nkey:         %s\nadded:       %s\n", s.Name, s.Fingerprint, strings.TrimSpace(s.Key), s.Added.Format(time.RFC3339))
+	g.printf("bundles:     %d\n", len(trips))
+	for _, b := range trips {
+		g.printf("  %s seq %d  %s  %s  %d blobs  %s\n", b.Direction, b.Sequence, b.ID, b.Created.Format(time.RFC3339), b.Blobs, humanBytes(b.Size))
+	}
+	return nil
+}
+
+func siteRecord(name string, pub []byte, key ssh.PublicKey) store.Site {
+	return store.Site{Name: name, Key: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))), Fingerprint: format.Fingerprint(key), Added: time.Now().UTC()}
+}
+
+// validSiteName keeps site names to what is safe in a file name and a
+// message: letters, digits, '.', '_' and '-'.
+func validSiteName(name string) error {
+	ok := name != "" && len(name) <= 64
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			ok = false
+		}
+	}
+	if !ok {
+		return fmt.Errorf("site name %q: use 1 to 64 letters, digits, '.', '_' or '-': %w", name, spec.ErrBadInput)
+	}
+	return nil
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store/trip"
+)
+
+// LsCmd is `ferry ls`.
+type LsCmd struct{}
+
+func (c *LsCmd) Run(g *Globals) error {
+	h, err := g.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	imgs, err := h.Catalog.Images()
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return g.printJSON(imgs)
+	}
+	for _, im := range imgs {
+		g.printf("%-40s %s %v %s\n", im.Name, im.Digest, im.Platforms, im.Updated.Format("2006-01-02 15:04"))
+	}
+	return nil
+}
+
+// DuCmd is `ferry du`.
+type DuCmd struct{}
+
+func (c *DuCmd) Run(g *Globals) error {
+	h, err := g.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	total, per, unique, err := h.DiskUsage()
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return g.printJSON(map[string]any{"total": total, "images": per, "unique": unique})
+	}
+	names := make([]string, 0, len(per))
+	for n := range per {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	g.printf("%-40s %12s %12s\n", "IMAGE", "SIZE", "UNIQUE")
+	for _, n := range names {
+		g.printf("%-40s %12s %12s\n", n, humanBytes(per[n]), humanBytes(unique[n]))
+	}
+	g.printf("%-40s %12s\n", "total on disk", humanBytes(total))
+	return nil
+}
+
+// CopyCmd is `ferry copy IMAGE TARGET`.
+type CopyCmd struct {
+	Image    string   `arg:"" help:"Image: a name in the store, or any source transport."`
+	Target   string   `arg:"" help:"Target: oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE."`
+	Platform []string `help:"Keep only these platforms of an image index; repeatable."`
+}
+
+func (c *CopyCmd) Run(g *Globals) error {
+	h, err := g.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	inputs, closeAll, err := openInputs(g, h, []string{c.Image})
+	defer closeAll()
+	if err != nil {
+		return err
+	}
+	t, err := openTarget(c.Target)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	n, err := trip.Copy(g.ctx, inputs, c.Platform, t)
+	if err != nil {
+		return fmt.Errorf("copy %s to %s: %w", c.Image, c.Target, err)
+	}
+	g.printf("copied %d image(s) to %s\n", n, c.Target)
+	return nil
+}
+
+// GcCmd is `ferry gc`.
+type GcCmd struct {
+	DryRun bool `help:"Say what would be removed, remove nothing."`
+}
+
+func (c *GcCmd) Run(g *Globals) error {
+	h, err := g.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	res, err := h.GC(g.ctx, c.DryRun)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return g.printJSON(res)
+	}
+	verb := "removed"
+	if c.DryRun {
+		verb = "would remove"
+	}
+	g.printf("%s %d blob(s), %s\n", verb, len(res.Removed), humanBytes(res.Bytes))
+	return nil
+}
+
+// CheckCmd is `ferry check [--read-data]`.
+type CheckCmd struct {
+	ReadData bool `help:"Re-hash every blob, not only check presence and size."`
+}
+
+func (c *CheckCmd) Run(g *Globals) error {
+	h, err := g.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	probs, err := h.Check(g.ctx, c.ReadData, nil)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		if err := g.printJSON(probs); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range probs {
+			subject := string(p.Digest)
+			if p.Image != "" {
+				subject = "image " + p.Image
+			}
+			g.printf("%s: %s\n", subject, p.What)
+		}
+	}
+	if len(probs) > 0 {
+		return fmt.Errorf("check %s: %d problem(s): %w", h.Dir, len(probs), spec.ErrCorrupt)
+	}
+	if !g.JSON {
+		g.printf("store %s: ok\n", h.Dir)
+	}
+	return nil
+}

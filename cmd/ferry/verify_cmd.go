@@ -1,0 +1,136 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store"
+	"github.com/ferryhq/ferry/store/trip"
+	"github.com/opencontainers/go-digest"
+)
+
+// VerifyCmd is `ferry verify BUNDLE...`.
+type VerifyCmd struct {
+	Bundles []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files."`
+	trustFlags
+}
+
+// trustFlags say whose signature a bundle may carry.
+type trustFlags struct {
+	Key                   string `type:"existingfile" help:"Trust this public key (FILE.pub) instead of the home's known sites."`
+	InsecureSkipSignature bool   `help:"Read bundles that are unsigned or signed by an unknown key."`
+}
+
+// checkOptions builds the trust policy: --key, else the catalog's sites.
+// h may be nil when there is no home.
+func (t trustFlags) checkOptions(h *store.Home) (trip.CheckOptions, error) {
+	opts := trip.CheckOptions{InsecureSkipSignature: t.InsecureSkipSignature}
+	switch {
+	case t.Key != "":
+		data, err := os.ReadFile(t.Key)
+		if err != nil {
+			return opts, err
+		}
+		key, err := format.ParsePublicKey(data)
+		if err != nil {
+			return opts, fmt.Errorf("key %s: %w", t.Key, err)
+		}
+		opts.Trust = trip.TrustKey(key)
+	case h != nil:
+		opts.Trust = trip.TrustCatalog(h.Catalog)
+	}
+	return opts, nil
+}
+
+func (c *VerifyCmd) Run(g *Globals) error {
+	h, err := g.openHome()
+	if err != nil {
+		if c.Key == "" && !c.InsecureSkipSignature {
+			return fmt.Errorf("%w; on a machine with no home pass --key FILE.pub", err)
+		}
+		h = nil
+	}
+	if h != nil {
+		defer h.Close()
+	}
+	opts, err := c.checkOptions(h)
+	if err != nil {
+		return err
+	}
+	var held func(digest.Digest) bool
+	if h != nil {
+		held = func(d digest.Digest) bool { _, err := h.Blobs.Stat(d); return err == nil }
+	}
+	var reports []*trip.Report
+	var firstErr error
+	for _, path := range c.Bundles {
+		prog := newProgress(g, "verify", 0)
+		opts.Progress = prog
+		rep, err := trip.Verify(g.ctx, path, opts, held)
+		prog.Done()
+		if err != nil {
+			reports = append(reports, &trip.Report{Bundle: path, Faults: []trip.Fault{{What: err.Error()}}})
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		reports = append(reports, rep)
+		if err := rep.Err(); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if g.JSON {
+		if err := g.printJSON(reports); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range reports {
+			printReport(g, "verify", r)
+		}
+	}
+	if firstErr != nil && !spec.IsBadInput(firstErr) {
+		return firstErr
+	}
+	if firstErr != nil {
+		return fmt.Errorf("verification failed: %w", errors.Join(firstErr))
+	}
+	return nil
+}
+
+func printReport(g *Globals, verb string, r *trip.Report) {
+	status := "OK"
+	if !r.OK() {
+		status = "FAILED"
+	}
+	if r.Index == nil {
+		g.printf("%s %s: FAILED: %s\n", verb, r.Bundle, r.Faults[0].What)
+		return
+	}
+	g.printf("%s %s: %s\n", verb, r.Bundle, status)
+	g.printf("  bundle %s from %s (%s), sequence %d, %d entries, %s\n", r.ID, r.From, r.Signer, r.Index.Sequence, r.Entries, humanBytes(r.Bytes))
+	if verb == "load" {
+		g.printf("  blobs stored %d, already held %d\n", r.Stored, r.Held)
+	}
+	for _, f := range r.Faults {
+		name := f.Entry
+		if name == "" {
+			name = string(f.Digest)
+		}
+		if name == "" {
+			g.printf("  FAULT %s\n", f.What)
+		} else {
+			g.printf("  FAULT %s: %s\n", name, f.What)
+		}
+	}
+	for _, im := range r.Images {
+		if im.OK {
+			g.printf("  image %s %s ok\n", im.Name, im.Digest)
+		} else {
+			g.printf("  image %s %s LEFT OUT: lacks %v\n", im.Name, im.Digest, im.Lacking)
+		}
+	}
+}

@@ -1,0 +1,141 @@
+package trip
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Target is a place to write loaded images, with the name it was given.
+type Target struct {
+	Name   string
+	Target runtime.Target
+}
+
+// LoadOptions says how to trust a bundle and where to write its images.
+type LoadOptions struct {
+	CheckOptions
+	Targets []Target
+}
+
+// Load verifies the bundle at path while ingesting every entry into h's
+// store, records in the catalog each image whose blobs are all in the
+// store, and writes those images to each target. A bad signature or index
+// writes nothing; a damaged entry costs only that blob and the images that
+// need it. The report says what was kept and what was left out; Report.Err
+// is non-nil when anything was.
+func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*Report, error) {
+	stored, held := 0, 0
+	rep, r, good, err := scan(ctx, path, opts.CheckOptions, func(ctx context.Context, e *format.Entry, src io.Reader) error {
+		if e.Kind != spec.KindBlob {
+			_, err := io.Copy(io.Discard, src)
+			return err
+		}
+		desc := ocispec.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size}
+		had, _ := h.Blobs.Exists(ctx, desc)
+		if err := h.Blobs.Ingest(ctx, desc, src); err != nil {
+			return err
+		}
+		if had {
+			held++
+		} else {
+			stored++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rep.Stored, rep.Held = stored, held
+	ix := r.Index()
+	rep.Images = checkImages(ctx, ix, h.Blobs, func(d digest.Digest) bool {
+		if good[d] {
+			return true
+		}
+		_, err := h.Blobs.Stat(d)
+		return err == nil
+	})
+	images, err := record(ctx, h, ix, path, rep, good)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range opts.Targets {
+		if len(images) == 0 {
+			break
+		}
+		if err := t.Target.Write(ctx, images, h.Blobs); err != nil {
+			return rep, fmt.Errorf("write to %s: %w", t.Name, err)
+		}
+	}
+	return rep, nil
+}
+
+// record writes, in one catalog transaction, the blobs that arrived intact
+// and those the complete images use, the complete images, and the bundle.
+func record(ctx context.Context, h *store.Home, ix *format.Index, path string, rep *Report, good map[digest.Digest]bool) ([]runtime.Image, error) {
+	now := time.Now().UTC()
+	listed := map[digest.Digest]format.Blob{}
+	for _, b := range ix.Blobs {
+		listed[b.Digest] = b
+	}
+	blobs := map[digest.Digest]store.BlobRecord{}
+	keep := func(d digest.Digest) {
+		if _, ok := blobs[d]; ok {
+			return
+		}
+		rec := store.BlobRecord{Digest: d, Size: listed[d].Size, MediaType: listed[d].MediaType, Added: now}
+		if _, ok := listed[d]; !ok {
+			rec.Size, _ = h.Blobs.Stat(d)
+		}
+		blobs[d] = rec
+	}
+	for d := range good {
+		keep(d)
+	}
+	var recs []store.ImageRecord
+	var images []runtime.Image
+	bundle := &store.BundleRecord{ID: ix.ID, Direction: store.DirectionLoaded, From: ix.From.Site, To: ix.To,
+		Sequence: ix.Sequence, Recorded: now, Path: path, Blobs: len(good)}
+	bundle.Created, _ = time.Parse(time.RFC3339, ix.Created)
+	for i, st := range rep.Images {
+		if !st.OK {
+			bundle.Damaged = append(bundle.Damaged, st.Lacking...)
+			continue
+		}
+		for _, d := range st.Blobs {
+			keep(d)
+		}
+		img := ix.Images[i]
+		name := img.Name
+		if name == "" {
+			name = string(img.Digest)
+		}
+		recs = append(recs, store.ImageRecord{Name: name, Digest: img.Digest, MediaType: img.MediaType,
+			Size: img.Size, Platforms: img.Platforms, Blobs: st.Blobs, Updated: now, Bundle: ix.ID})
+		images = append(images, runtime.Image{Name: img.Name,
+			Desc: ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size}})
+		bundle.Images = append(bundle.Images, name)
+	}
+	list := make([]store.BlobRecord, 0, len(blobs))
+	for d, b := range blobs {
+		list = append(list, b)
+		if good[d] {
+			bundle.Size += b.Size
+		}
+	}
+	if err := h.Catalog.Record(ctx, list, recs, bundle); err != nil {
+		return nil, fmt.Errorf("record bundle %s: %w", ix.ID, err)
+	}
+	if err := h.SyncIndex(); err != nil {
+		return nil, err
+	}
+	return images, nil
+}

@@ -1,0 +1,97 @@
+package trip
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/spec"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Input is one image to save and where its blobs come from.
+type Input struct {
+	Image runtime.Image
+	From  runtime.Fetcher
+}
+
+// planned is a blob of the plan with the fetcher that serves it.
+type planned struct {
+	desc ocispec.Descriptor
+	from runtime.Fetcher
+}
+
+// Plan is what a bundle will carry: its images and every blob of their
+// graphs, each once.
+type Plan struct {
+	Images []format.Image
+	Blobs  []format.Blob
+	// Bytes is the sum of the shipped blobs' sizes.
+	Bytes int64
+	from  map[digest.Digest]planned
+}
+
+// MakePlan walks every input's graph, keeping each blob once. platforms,
+// when non-empty, keeps only those platforms of an image index.
+func MakePlan(ctx context.Context, inputs []Input, platforms []string) (*Plan, error) {
+	p := &Plan{from: map[digest.Digest]planned{}}
+	seen := map[string]bool{}
+	for _, in := range inputs {
+		img, extra, err := runtime.SelectPlatforms(ctx, in.From, in.Image, platforms)
+		if err != nil {
+			return nil, err
+		}
+		f := in.From
+		if len(extra) > 0 {
+			f = runtime.Overlay(f, extra)
+		}
+		key := img.Name + "@" + string(img.Desc.Digest)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if err := p.add(ctx, img, f); err != nil {
+			return nil, err
+		}
+	}
+	format.Order(p.Blobs)
+	return p, nil
+}
+
+func (p *Plan) add(ctx context.Context, img runtime.Image, f runtime.Fetcher) error {
+	err := runtime.Walk(ctx, f, img.Desc, func(d ocispec.Descriptor, data []byte) error {
+		if _, ok := p.from[d.Digest]; ok {
+			return nil
+		}
+		from := f
+		if data != nil {
+			from = runtime.Overlay(f, map[digest.Digest][]byte{d.Digest: data})
+		}
+		p.from[d.Digest] = planned{desc: d, from: from}
+		p.Blobs = append(p.Blobs, format.Blob{Digest: d.Digest, Size: d.Size, MediaType: d.MediaType,
+			Kind: spec.KindBlob, Status: spec.StatusShipped})
+		p.Bytes += d.Size
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("image %s: %w", displayName(img), err)
+	}
+	plats, err := runtime.Platforms(ctx, f, img.Desc)
+	if err != nil {
+		return fmt.Errorf("image %s: %w", displayName(img), err)
+	}
+	sort.Strings(plats)
+	p.Images = append(p.Images, format.Image{Name: img.Name, Digest: img.Desc.Digest,
+		MediaType: img.Desc.MediaType, Size: img.Desc.Size, Platforms: plats})
+	return nil
+}
+
+func displayName(img runtime.Image) string {
+	if img.Name != "" {
+		return img.Name
+	}
+	return string(img.Desc.Digest)
+}

@@ -1,0 +1,182 @@
+package trip
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/spec"
+	"github.com/opencontainers/go-digest"
+	"golang.org/x/crypto/ssh"
+)
+
+// SaveOptions says how to write a bundle. The zero value of each optional
+// field is documented on it.
+type SaveOptions struct {
+	// Path is the bundle file to write. It is written to a temporary file
+	// beside it and renamed only when complete and synced.
+	Path string
+	// Signer signs the index; From is this site's name.
+	Signer ssh.Signer
+	From   string
+	// To is the destination site, "" for any site.
+	To string
+	// Sequence is the bundle's sequence number for (From, To).
+	Sequence uint64
+	// Created is the index's created time; zero means now. Set it (or
+	// SOURCE_DATE_EPOCH on the command line) for byte-identical output.
+	Created time.Time
+	// Compression is "zstd" (default) or "none".
+	Compression string
+	// Progress, if set, is told of each blob as it is written.
+	Progress Progress
+}
+
+// Progress receives progress of long work: a blob started (done == 0),
+// bytes copied, and the totals.
+type Progress interface {
+	Blob(d digest.Digest, size int64)
+	Add(n int64)
+}
+
+// SaveResult describes a written bundle.
+type SaveResult struct {
+	Index *format.Index
+	Path  string
+	Size  int64
+}
+
+// Save writes the bundle that carries plan. Nothing is left at opts.Path
+// when it fails.
+func Save(ctx context.Context, plan *Plan, opts SaveOptions) (*SaveResult, error) {
+	ix, files, err := plan.index(opts)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(opts.Path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(opts.Path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
+	}
+	defer func() {
+		if tmp != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := plan.write(ctx, tmp, ix, files, opts); err != nil {
+		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
+	}
+	st, err := tmp.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
+	}
+	if err := os.Rename(tmp.Name(), opts.Path); err != nil {
+		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
+	}
+	tmp = nil
+	syncDir(dir)
+	return &SaveResult{Index: ix, Path: opts.Path, Size: st.Size()}, nil
+}
+
+func (p *Plan) index(opts SaveOptions) (*format.Index, map[string][]byte, error) {
+	created := opts.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	li, err := layoutIndex(p.Images)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := map[string][]byte{spec.LayoutEntry: ociLayout, spec.LayoutIndexEntry: li}
+	ix := &format.Index{
+		SchemaVersion: spec.BundleSchemaVersion,
+		MediaType:     spec.IndexMediaType,
+		Created:       created.UTC().Truncate(time.Second).Format(time.RFC3339),
+		From:          format.Party{Site: opts.From},
+		To:            opts.To,
+		Sequence:      opts.Sequence,
+		Images:        p.Images,
+		Blobs:         p.Blobs,
+	}
+	for _, name := range []string{spec.LayoutEntry, spec.LayoutIndexEntry} {
+		ix.Files = append(ix.Files, format.File{Name: name, Digest: digest.FromBytes(files[name]), Size: int64(len(files[name]))})
+	}
+	return ix, files, nil
+}
+
+func (p *Plan) write(ctx context.Context, f *os.File, ix *format.Index, files map[string][]byte, opts SaveOptions) error {
+	bw := bufio.NewWriterSize(f, 1<<20)
+	modTime, _ := time.Parse(time.RFC3339, ix.Created)
+	w := format.NewWriter(bw, format.WriterOptions{Compression: opts.Compression, ModTime: modTime})
+	if err := w.WriteHeader(ix, opts.Signer); err != nil {
+		return err
+	}
+	for _, name := range []string{spec.LayoutEntry, spec.LayoutIndexEntry} {
+		if err := w.WriteFile(name, files[name]); err != nil {
+			return err
+		}
+	}
+	for _, b := range ix.Blobs {
+		if b.Status != spec.StatusShipped {
+			continue
+		}
+		if err := p.writeBlob(ctx, w, b, opts.Progress); err != nil {
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return f.Sync()
+}
+
+func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, prog Progress) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	src := p.from[b.Digest]
+	rc, err := src.from.Fetch(ctx, src.desc)
+	if err != nil {
+		return fmt.Errorf("blob %s: %w", b.Digest, err)
+	}
+	defer rc.Close()
+	var r io.Reader = rc
+	if prog != nil {
+		prog.Blob(b.Digest, b.Size)
+		r = &countingReader{r: rc, p: prog}
+	}
+	if err := w.WriteBlob(b.Digest, r); err != nil {
+		return fmt.Errorf("blob %s: %w", b.Digest, err)
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	p Progress
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	c.p.Add(int64(n))
+	return n, err
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}

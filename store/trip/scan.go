@@ -1,0 +1,216 @@
+package trip
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/spec"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/crypto/ssh"
+)
+
+// CheckOptions says how to trust a bundle.
+type CheckOptions struct {
+	// Trust decides whether the key that signed the index may speak for
+	// the site the index names. Required unless InsecureSkipSignature.
+	Trust func(ix *format.Index, key ssh.PublicKey) error
+	// InsecureSkipSignature reads an unsigned bundle or one by an
+	// unknown key.
+	InsecureSkipSignature bool
+	// Progress, if set, is told of each entry as it is read.
+	Progress Progress
+}
+
+// Fault is one thing wrong with a bundle.
+type Fault struct {
+	Entry  string        `json:"entry,omitempty"`
+	Digest digest.Digest `json:"digest,omitempty"`
+	What   string        `json:"what"`
+}
+
+// ImageStatus is one image of a bundle and whether it can be used.
+type ImageStatus struct {
+	Name   string        `json:"name"`
+	Digest digest.Digest `json:"digest"`
+	OK     bool          `json:"ok"`
+	// Lacking lists the blobs of its graph that are damaged or absent.
+	Lacking []digest.Digest `json:"lacking,omitempty"`
+	// Blobs is every blob of its graph, the root included.
+	Blobs []digest.Digest `json:"-"`
+}
+
+// Report is what Verify and Load found.
+type Report struct {
+	Bundle  string        `json:"bundle"`
+	Index   *format.Index `json:"-"`
+	ID      string        `json:"id"`
+	From    string        `json:"from"`
+	Signer  string        `json:"signer"`
+	Entries int           `json:"entries"`
+	Bytes   int64         `json:"bytes"`
+	Faults  []Fault       `json:"faults"`
+	Images  []ImageStatus `json:"images"`
+	// Stored and Held count blobs newly written to the store and blobs
+	// the store already had (Load only).
+	Stored int `json:"stored,omitempty"`
+	Held   int `json:"held,omitempty"`
+}
+
+// OK reports whether the bundle had no fault at all.
+func (r *Report) OK() bool {
+	if len(r.Faults) > 0 {
+		return false
+	}
+	for _, im := range r.Images {
+		if !im.OK {
+			return false
+		}
+	}
+	return true
+}
+
+// Err returns nil when OK, else an error wrapping spec.ErrIncomplete that
+// names the damaged blobs and the images left out.
+func (r *Report) Err() error {
+	if r.OK() {
+		return nil
+	}
+	var left []string
+	for _, im := range r.Images {
+		if !im.OK {
+			left = append(left, im.Name)
+		}
+	}
+	return fmt.Errorf("bundle %s: %d fault(s), image(s) left out: %v: %w", r.Bundle, len(r.Faults), left, spec.ErrIncomplete)
+}
+
+// sink consumes one entry's verified bytes; an error that is a
+// *spec.VerifyError costs only that entry.
+type sink func(ctx context.Context, e *format.Entry, r io.Reader) error
+
+// scan reads the bundle at path once, handing each entry to sink and
+// recording every fault. A bad signature or index returns an error before
+// sink is called at all.
+func scan(ctx context.Context, path string, opts CheckOptions, fn sink) (*Report, *format.Reader, map[digest.Digest]bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("bundle %s: %w", path, err)
+	}
+	defer f.Close()
+	r, err := format.NewReader(f, format.ReaderOptions{Trust: opts.Trust, InsecureSkipSignature: opts.InsecureSkipSignature})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("bundle %s: %w", path, err)
+	}
+	defer r.Close()
+	ix := r.Index()
+	rep := &Report{Bundle: path, Index: ix, ID: ix.ID, From: ix.From.Site, Signer: ix.From.Fingerprint, Faults: []Fault{}}
+	if r.Key() == nil {
+		rep.Signer = "unverified"
+	}
+	good := map[digest.Digest]bool{}
+	for {
+		e, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		var ee *format.EntryError
+		if errors.As(err, &ee) {
+			rep.Faults = append(rep.Faults, Fault{Entry: ee.Name, Digest: ee.Digest, What: ee.Err.Error()})
+			continue
+		}
+		if err != nil {
+			rep.Faults = append(rep.Faults, Fault{What: err.Error()})
+			break
+		}
+		rep.Entries++
+		if opts.Progress != nil && e.Kind == spec.KindBlob {
+			opts.Progress.Blob(e.Digest, e.Size)
+		}
+		var src io.Reader = r
+		if opts.Progress != nil {
+			src = &countingReader{r: r, p: opts.Progress}
+		}
+		if err := fn(ctx, e, src); err != nil {
+			var ve *spec.VerifyError
+			if !errors.As(err, &ve) && !errors.As(err, &ee) {
+				return nil, nil, nil, fmt.Errorf("bundle %s: entry %s: %w", path, e.Name, err)
+			}
+			rep.Faults = append(rep.Faults, Fault{Entry: e.Name, Digest: e.Digest, What: err.Error()})
+			continue
+		}
+		rep.Bytes += e.Size
+		if e.Kind == spec.KindBlob {
+			good[e.Digest] = true
+		}
+	}
+	for _, m := range r.Missing() {
+		rep.Faults = append(rep.Faults, Fault{Entry: m, What: "listed in the index but not in the bundle"})
+	}
+	return rep, r, good, nil
+}
+
+// checkImages walks each image of the index through f and marks it OK only
+// when has holds for every blob of its graph.
+func checkImages(ctx context.Context, ix *format.Index, f runtime.Fetcher, has func(d digest.Digest) bool) []ImageStatus {
+	out := make([]ImageStatus, 0, len(ix.Images))
+	for _, img := range ix.Images {
+		st := ImageStatus{Name: img.Name, Digest: img.Digest}
+		lacking := map[digest.Digest]bool{}
+		root := ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size}
+		err := runtime.Walk(ctx, lackingFetcher{f, lacking}, root, func(d ocispec.Descriptor, _ []byte) error {
+			st.Blobs = append(st.Blobs, d.Digest)
+			if !has(d.Digest) {
+				lacking[d.Digest] = true
+			}
+			return nil
+		})
+		if err != nil && len(lacking) == 0 {
+			lacking[img.Digest] = true
+		}
+		for d := range lacking {
+			st.Lacking = append(st.Lacking, d)
+		}
+		sort.Slice(st.Lacking, func(i, j int) bool { return st.Lacking[i] < st.Lacking[j] })
+		st.OK = len(st.Lacking) == 0
+		out = append(out, st)
+	}
+	return out
+}
+
+// lackingFetcher notes every manifest it cannot open, so that an image
+// whose index or manifest is damaged is reported lacking that blob.
+type lackingFetcher struct {
+	f       runtime.Fetcher
+	lacking map[digest.Digest]bool
+}
+
+func (l lackingFetcher) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	rc, err := l.f.Fetch(ctx, d)
+	if err != nil {
+		l.lacking[d.Digest] = true
+	}
+	return rc, err
+}
+
+// memFetcher serves the manifests captured while scanning.
+type memFetcher map[digest.Digest][]byte
+
+func (m memFetcher) Fetch(_ context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	b, ok := m[d.Digest]
+	if !ok {
+		return nil, fmt.Errorf("blob %s: %w", d.Digest, spec.ErrNotFound)
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func isManifest(mediaType string) bool {
+	return spec.IsManifest(mediaType) || spec.IsIndex(mediaType)
+}

@@ -1,0 +1,66 @@
+package trip
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strconv"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/spec"
+	"github.com/opencontainers/go-digest"
+)
+
+// Verify reads the whole bundle at path and reports every fault: the
+// signature, each entry against the index, and each image's graph against
+// the entries. held, if non-nil, says whether the local store holds a
+// prerequisite blob. It writes nothing.
+func Verify(ctx context.Context, path string, opts CheckOptions, held func(digest.Digest) bool) (*Report, error) {
+	manifests := memFetcher{}
+	rep, r, good, err := scan(ctx, path, opts, func(ctx context.Context, e *format.Entry, src io.Reader) error {
+		if e.Kind == spec.KindBlob && isManifest(e.MediaType) && e.Size <= spec.MaxManifestSize {
+			var buf bytes.Buffer
+			if _, err := io.Copy(&buf, src); err != nil {
+				return err
+			}
+			manifests[e.Digest] = buf.Bytes()
+			return nil
+		}
+		_, err := io.Copy(io.Discard, src)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	ix := r.Index()
+	listed := map[digest.Digest]format.Blob{}
+	for _, b := range ix.Blobs {
+		listed[b.Digest] = b
+	}
+	rep.Images = checkImages(ctx, ix, manifests, func(d digest.Digest) bool {
+		b, ok := listed[d]
+		if !ok {
+			return false
+		}
+		if b.Status == spec.StatusPrerequisite {
+			return held == nil || held(d)
+		}
+		return good[d]
+	})
+	for _, b := range ix.Blobs {
+		if b.Status == spec.StatusPrerequisite && held != nil && !held(b.Digest) {
+			rep.Faults = append(rep.Faults, Fault{Digest: b.Digest, What: prerequisiteMissing(b)})
+		}
+	}
+	return rep, nil
+}
+
+func prerequisiteMissing(b format.Blob) string {
+	if b.Bundle == "" {
+		return "prerequisite not in the local store"
+	}
+	if b.Bundle == "receipt" {
+		return "prerequisite not in the local store (the site's receipt declared it held)"
+	}
+	return "prerequisite not in the local store: it came in bundle " + b.Bundle + " (sequence " + strconv.FormatUint(b.Sequence, 10) + "); load that bundle first"
+}
