@@ -76,6 +76,9 @@ func Save(ctx context.Context, plan *Plan, opts SaveOptions) (*SaveResult, error
 	if err != nil {
 		return nil, err
 	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
+	}
 	if err := tmp.Close(); err != nil {
 		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
 	}
