@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -179,8 +180,9 @@ func TestOpenCatalog_Migrations(t *testing.T) {
 			db.Close()
 			c, err := OpenCatalog(path)
 			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), "version 99") || !strings.Contains(err.Error(), "up to 1") {
-					t.Errorf("OpenCatalog = %v, want %v naming versions 99 and 1", err, tt.wantErr)
+				upTo := fmt.Sprintf("up to %d", spec.CatalogSchemaVersion)
+				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), "version 99") || !strings.Contains(err.Error(), upTo) {
+					t.Errorf("OpenCatalog = %v, want %v naming versions 99 and %d", err, tt.wantErr, spec.CatalogSchemaVersion)
 				}
 				return
 			}

@@ -29,7 +29,10 @@ type BlobRecord struct {
 	Digest    digest.Digest `json:"digest"`
 	Size      int64         `json:"size"`
 	MediaType string        `json:"mediaType,omitempty"`
-	Added     time.Time     `json:"added"`
+	// DiffID is a layer's uncompressed digest, when known; Record
+	// indexes it under diffids (see BlobByDiffID).
+	DiffID digest.Digest `json:"diffID,omitempty"`
+	Added  time.Time     `json:"added"`
 }
 
 // ImageRecord is a named image whose blobs are all in the store.
@@ -126,14 +129,17 @@ func (c *Catalog) Sites() ([]Site, error) {
 // Record writes blobs, images and the bundle (which may be nil) in one
 // write transaction. A blob already recorded keeps its record. An image
 // is refused with spec.ErrIncomplete unless every one of its Blobs is
-// recorded (before or in this call). Zero times are set to now.
+// recorded (before or in this call). Zero times are set to now. A blob
+// record with a DiffID is indexed under diffids, and gives its DiffID to
+// an earlier record that lacked one. A bundle record keeps the made or
+// loaded sequence index (see NextSequence, LastLoaded) up to date.
 func (c *Catalog) Record(ctx context.Context, blobs []BlobRecord, images []ImageRecord, bundle *BundleRecord) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	now := time.Now().UTC()
 	return c.update(func(top *bolt.Bucket) error {
-		if err := putBlobs(top.Bucket(bucketBlobs), blobs, now); err != nil {
+		if err := putBlobs(top, blobs, now); err != nil {
 			return err
 		}
 		if err := putImages(top, images, now); err != nil {
@@ -142,14 +148,15 @@ func (c *Catalog) Record(ctx context.Context, blobs []BlobRecord, images []Image
 		if bundle == nil {
 			return ctx.Err()
 		}
-		if err := putBundle(top.Bucket(bucketBundles), *bundle, now); err != nil {
+		if err := putBundle(top, *bundle, now); err != nil {
 			return err
 		}
 		return ctx.Err() // a cancelled context rolls the whole step back
 	})
 }
 
-func putBlobs(b *bolt.Bucket, blobs []BlobRecord, now time.Time) error {
+func putBlobs(top *bolt.Bucket, blobs []BlobRecord, now time.Time) error {
+	b := top.Bucket(bucketBlobs)
 	for _, r := range blobs {
 		if err := spec.ValidateDigest(r.Digest); err != nil {
 			return err
@@ -157,17 +164,42 @@ func putBlobs(b *bolt.Bucket, blobs []BlobRecord, now time.Time) error {
 		if r.Size < 0 {
 			return fmt.Errorf("blob %s: negative size %d: %w", r.Digest, r.Size, spec.ErrBadInput)
 		}
+		if r.DiffID != "" {
+			if err := spec.ValidateDigest(r.DiffID); err != nil {
+				return fmt.Errorf("blob %s: diffID: %w", r.Digest, err)
+			}
+		}
+		var err error
 		if b.Get([]byte(r.Digest)) != nil {
-			continue
+			if r.DiffID == "" {
+				continue // kept as it is
+			}
+			r, err = addDiffID(b, r)
+		} else {
+			if r.Added.IsZero() {
+				r.Added = now
+			}
+			err = putJSON(b, []byte(r.Digest), r)
 		}
-		if r.Added.IsZero() {
-			r.Added = now
+		if err != nil {
+			return err
 		}
-		if err := putJSON(b, []byte(r.Digest), r); err != nil {
+		if err := putDiffID(top, r); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// addDiffID gives the recorded blob r.Digest the DiffID of r if it has
+// none, and returns the record as it now is.
+func addDiffID(b *bolt.Bucket, r BlobRecord) (BlobRecord, error) {
+	var old BlobRecord
+	if _, err := getJSON(b, []byte(r.Digest), &old); err != nil || old.DiffID != "" {
+		return old, err
+	}
+	old.DiffID = r.DiffID
+	return old, putJSON(b, []byte(r.Digest), old)
 }
 
 func putImages(top *bolt.Bucket, images []ImageRecord, now time.Time) error {
@@ -194,14 +226,19 @@ func putImages(top *bolt.Bucket, images []ImageRecord, now time.Time) error {
 	return nil
 }
 
-func putBundle(b *bolt.Bucket, r BundleRecord, now time.Time) error {
+// putBundle stores a bundle record and updates the sequence index of its
+// direction.
+func putBundle(top *bolt.Bucket, r BundleRecord, now time.Time) error {
 	if r.ID == "" {
 		return fmt.Errorf("bundle record without an id: %w", spec.ErrBadInput)
 	}
 	if r.Recorded.IsZero() {
 		r.Recorded = now
 	}
-	return putJSON(b, []byte(r.ID), r)
+	if err := indexBundle(top, r); err != nil {
+		return err
+	}
+	return putJSON(top.Bucket(bucketBundles), []byte(r.ID), r)
 }
 
 // Blob returns a blob's record, or an error wrapping spec.ErrNotFound.
@@ -223,13 +260,20 @@ func (c *Catalog) Blobs(fn func(BlobRecord) error) error {
 	return c.view(func(top *bolt.Bucket) error { return eachJSON(top.Bucket(bucketBlobs), fn) })
 }
 
-// DeleteBlobs removes blob records in one transaction; absent ones are
-// skipped. It does not look at images: callers (GC) delete only blobs no
-// image needs.
+// DeleteBlobs removes blob records, and the DiffIDs that point to them,
+// in one transaction; absent ones are skipped. It does not look at
+// images: callers (GC) delete only blobs no image needs.
 func (c *Catalog) DeleteBlobs(ds []digest.Digest) error {
 	return c.update(func(top *bolt.Bucket) error {
 		b := top.Bucket(bucketBlobs)
 		for _, d := range ds {
+			var r BlobRecord
+			if _, err := getJSON(b, []byte(d), &r); err != nil {
+				return err
+			}
+			if err := deleteDiffID(top, r); err != nil {
+				return err
+			}
 			if err := b.Delete([]byte(d)); err != nil {
 				return fmt.Errorf("blob %s: %w", d, err)
 			}

@@ -2,31 +2,40 @@
 // skopeo, umoci and crane read as is, and the catalog that indexes it.
 //
 // The catalog is a bbolt file, catalog.db, beside the blob store. Its
-// bucket tree (spec/catalog-v1.md is the normative description):
+// bucket tree at schema version 2 (spec/catalog-v1.md is the normative
+// description):
 //
 //	v1                                   top bucket: schema generation 1
 //	├── meta
-//	│   ├── version  = "1"               decimal ASCII schema version
-//	│   ├── self     = "plant-7"         this site's name
-//	│   └── created  = RFC 3339 time     when ferry init ran
+//	│   ├── version     = "2"            decimal ASCII schema version
+//	│   ├── self        = "plant-7"      this site's name
+//	│   ├── created     = RFC 3339 time  when ferry init ran
+//	│   └── receipt_seq = "4"            last sequence of this home's own receipts (v2)
 //	├── blobs
-//	│   └── <digest>  = BlobRecord JSON  "sha256:<hex>" → {digest,size,mediaType,added}
+//	│   └── <digest>  = BlobRecord JSON  "sha256:<hex>" → {digest,size,mediaType,diffID,added}
 //	├── images
 //	│   └── <name>    = ImageRecord JSON "app:1.0" → {name,digest,…,blobs,updated,bundle}
 //	├── sites
 //	│   └── <name>    = Site JSON        "hq" → {name,key,fingerprint,added}
 //	├── bundles
 //	│   └── <id>      = BundleRecord JSON
-//	├── inventory                        reserved: what each site holds
+//	├── inventory                        what each other site holds (used from v2)
 //	│   └── <site>                       one bucket per site
-//	│       └── <digest> = JSON {state: confirmed|shipped, bundle, sequence, time}
-//	└── diffids                          reserved: layer DiffID → blob digest
-//	    └── <diffID>  = "sha256:<hex>"
+//	│       └── <digest> = Holding JSON  {digest,size,state: confirmed|shipped,bundle,sequence,time}
+//	├── diffids                          layer DiffID → blob digest (used from v2)
+//	│   └── <diffID>  = "sha256:<hex>"
+//	├── receipts                         (v2) the last receipt applied per site
+//	│   └── <site>    = ReceiptRecord JSON
+//	├── loaded                           (v2) replay index of bundles loaded here
+//	│   └── <from>                       one bucket per sender
+//	│       └── <to>  = {sequence,bundle} highest sequence loaded; <to> is "*" for no site
+//	└── made                             (v2) sequence index of bundles made here
+//	    └── <to>      = {sequence,bundle} highest sequence made; <to> is "*" for no site
 //
 // Keys are byte strings; values are JSON objects except under meta and
 // diffids. Every write happens in one bbolt transaction per command step
-// (one per bundle), so a crash leaves the catalog as it was before the
-// step or after it.
+// (one per bundle, one per receipt), so a crash leaves the catalog as it
+// was before the step or after it.
 package store
 
 import (
@@ -55,10 +64,19 @@ var (
 	// bucketBundles maps a bundle id to its BundleRecord.
 	bucketBundles = []byte("bundles")
 	// bucketInventory holds one bucket per site, mapping a blob digest
-	// to what is known of that site holding it (reserved).
+	// to the Holding: what is known of that site holding it.
 	bucketInventory = []byte("inventory")
-	// bucketDiffIDs maps a layer's DiffID to its blob digest (reserved).
+	// bucketDiffIDs maps a layer's DiffID to its blob digest.
 	bucketDiffIDs = []byte("diffids")
+	// bucketReceipts maps a site name to the ReceiptRecord of the last
+	// receipt applied from it (v2).
+	bucketReceipts = []byte("receipts")
+	// bucketLoaded holds one bucket per sender, mapping the addressee
+	// (toKey) to the lastBundle loaded from that sender (v2).
+	bucketLoaded = []byte("loaded")
+	// bucketMade maps the addressee (toKey) to the lastBundle this home
+	// made for it (v2).
+	bucketMade = []byte("made")
 
 	// keyVersion under meta: the schema version, decimal ASCII.
 	keyVersion = []byte("version")
@@ -66,6 +84,9 @@ var (
 	keySelf = []byte("self")
 	// keyCreated under meta: when the catalog was created, RFC 3339.
 	keyCreated = []byte("created")
+	// keyReceiptSeq under meta: the sequence of the last receipt this
+	// home made, decimal ASCII (v2).
+	keyReceiptSeq = []byte("receipt_seq")
 )
 
 // migration brings the catalog from version-1 to version. Migrations run
@@ -80,6 +101,7 @@ type migration struct {
 // never edit or reorder a released entry.
 var migrations = []migration{
 	{version: 1, name: "create the v1 bucket tree", migrate: createV1},
+	{version: 2, name: "receipts, replay and sequence indexes", migrate: migrateV2},
 }
 
 func createV1(tx *bolt.Tx) error {

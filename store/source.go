@@ -43,19 +43,3 @@ func (s *Source) Resolve(context.Context) ([]runtime.Image, error) {
 
 // Close releases nothing: the home owns the store.
 func (s *Source) Close() error { return nil }
-
-// NextSequence is the sequence number of the next bundle this home makes
-// for site to ("" for bundles to any site): one more than the last.
-func (c *Catalog) NextSequence(to string) (uint64, error) {
-	bundles, err := c.Bundles()
-	if err != nil {
-		return 0, err
-	}
-	var last uint64
-	for _, b := range bundles {
-		if b.Direction == DirectionMade && b.To == to && b.Sequence > last {
-			last = b.Sequence
-		}
-	}
-	return last + 1, nil
-}

@@ -1,0 +1,156 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/ferryhq/ferry/spec"
+)
+
+// ReceiptApply is a verified receipt from a site, to apply to its
+// inventory.
+type ReceiptApply struct {
+	Site     string
+	Sequence uint64 // the receipt's own sequence (the site counts its receipts from 1)
+	Created  time.Time
+	Held     []Holding // what the site holds: Digest and Size (State, Bundle, Sequence, Time ignored)
+}
+
+// ApplyResult is what ApplyReceipt changed.
+type ApplyResult struct {
+	Confirmed int    // rows confirmed after the receipt: the distinct blobs it lists
+	New       int    // of those, rows that were not confirmed before (shipped or missing)
+	Reset     int    // rows deleted: shipped or confirmed but not held, now missing
+	Stale     bool   // the receipt is not newer than the last one applied: nothing changed
+	Last      uint64 // sequence of the last receipt applied before this one (0: none)
+}
+
+// ReceiptRecord is the last receipt applied from a site: receipts/<site>.
+type ReceiptRecord struct {
+	Site     string    `json:"site"`
+	Sequence uint64    `json:"sequence"`
+	Created  time.Time `json:"created"` // by the site
+	Applied  time.Time `json:"applied"` // by this home
+	Held     int       `json:"held"`    // distinct blobs it lists
+	Bytes    int64     `json:"bytes"`   // and their bytes
+	Reset    int       `json:"reset"`   // rows it turned back to missing
+}
+
+// ApplyReceipt reconciles the site's inventory with a receipt in one
+// write transaction. A receipt whose sequence is not above the last one
+// applied from the site changes nothing and is reported Stale. Otherwise
+// every blob it lists becomes confirmed (a known row keeps its bundle and
+// sequence, a new one names ReceiptBundle), every other row of the site
+// is deleted (the receipt is the site's whole inventory, so a blob
+// shipped but not held goes back to missing), and the receipt is recorded
+// under receipts/<site>.
+func (c *Catalog) ApplyReceipt(ctx context.Context, r ReceiptApply) (ApplyResult, error) {
+	if err := ctx.Err(); err != nil {
+		return ApplyResult{}, err
+	}
+	held, err := heldSizes(r.Held)
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("receipt %d from %s: %w", r.Sequence, r.Site, err)
+	}
+	var res ApplyResult
+	now := time.Now().UTC()
+	err = c.update(func(top *bolt.Bucket) error {
+		inv, err := requireInventory(top, r.Site)
+		if err != nil {
+			return err
+		}
+		receipts := top.Bucket(bucketReceipts)
+		var last ReceiptRecord
+		if _, err := getJSON(receipts, []byte(r.Site), &last); err != nil {
+			return err
+		}
+		res = ApplyResult{Last: last.Sequence, Stale: r.Sequence <= last.Sequence}
+		if res.Stale {
+			return nil
+		}
+		if res.Reset, err = resetUnheld(inv, held); err != nil {
+			return err
+		}
+		rec := ReceiptRecord{Site: r.Site, Sequence: r.Sequence, Created: r.Created, Applied: now, Reset: res.Reset}
+		for _, d := range slices.Sorted(maps.Keys(held)) {
+			changed, err := confirm(inv, d, held[d], now)
+			if err != nil {
+				return err
+			}
+			if changed {
+				res.New++
+			}
+			rec.Held++
+			rec.Bytes += held[d]
+		}
+		res.Confirmed = rec.Held
+		if err := putJSON(receipts, []byte(r.Site), rec); err != nil {
+			return err
+		}
+		return ctx.Err() // a cancelled context rolls the whole step back
+	})
+	if err != nil {
+		return ApplyResult{}, fmt.Errorf("receipt %d from %s: %w", r.Sequence, r.Site, err)
+	}
+	return res, nil
+}
+
+// heldSizes validates a receipt's list and returns it as digest → size.
+func heldSizes(held []Holding) (map[digest.Digest]int64, error) {
+	out := make(map[digest.Digest]int64, len(held))
+	for _, h := range held {
+		if err := spec.ValidateDigest(h.Digest); err != nil {
+			return nil, err
+		}
+		if old, dup := out[h.Digest]; h.Size < 0 || (dup && old != h.Size) {
+			return nil, fmt.Errorf("blob %s: size %d: %w", h.Digest, h.Size, spec.ErrBadInput)
+		}
+		out[h.Digest] = h.Size
+	}
+	return out, nil
+}
+
+// resetUnheld deletes every row of inv whose digest held lacks and
+// returns how many it deleted.
+func resetUnheld(inv *bolt.Bucket, held map[digest.Digest]int64) (int, error) {
+	var drop [][]byte
+	err := inv.ForEach(func(k, _ []byte) error {
+		if _, ok := held[digest.Digest(k)]; !ok {
+			drop = append(drop, slices.Clone(k)) // k is valid only in ForEach
+		}
+		return nil
+	})
+	for _, k := range drop {
+		if err == nil {
+			err = inv.Delete(k)
+		}
+	}
+	return len(drop), err
+}
+
+// confirm marks d confirmed at size (the receipt's; 0 keeps a known
+// size) and reports whether it was not confirmed before.
+func confirm(inv *bolt.Bucket, d digest.Digest, size int64, now time.Time) (bool, error) {
+	var h Holding
+	found, err := getJSON(inv, []byte(d), &h)
+	if err != nil {
+		return false, err
+	}
+	if !found {
+		h = Holding{Digest: d, Bundle: ReceiptBundle}
+	}
+	size = cmp.Or(size, h.Size)
+	if h.State == StateConfirmed && h.Size == size {
+		return false, nil // unchanged, time included
+	}
+	wasConfirmed := h.State == StateConfirmed
+	h.State, h.Size, h.Time = StateConfirmed, size, now
+	return !wasConfirmed, putJSON(inv, []byte(d), h)
+}
