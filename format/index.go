@@ -80,6 +80,9 @@ type Blob struct {
 	// carried it (or "receipt" when a receipt said the site holds it).
 	Bundle   string `json:"bundle,omitempty"`
 	Sequence uint64 `json:"sequence,omitempty"`
+	// Base names, for a prerequisite omitted because of --since or
+	// --exclude, the image whose layer it is.
+	Base string `json:"base,omitempty"`
 }
 
 // Volume is reserved for split bundles: which blobs volume Number carries.
