@@ -23,6 +23,7 @@ test:
 	$(GO) test -count=1 ./...
 	$(FUZZ)='^FuzzParseIndex$$' ./format
 	$(FUZZ)='^FuzzReader$$' ./format
+	$(FUZZ)='^FuzzReadReceipt$$' ./format
 	$(FUZZ)='^FuzzParse$$' ./runtime
 	$(FUZZ)='^FuzzChildren$$' ./runtime
 	$(FUZZ)='^FuzzParseIndex$$' ./runtime/ocilayout

@@ -24,6 +24,10 @@ var (
 	ErrIncomplete         = errors.New("incomplete")
 	ErrLocked             = errors.New("home in use")
 	ErrExists             = errors.New("already exists")
+	ErrUnauthorized       = errors.New("unauthorized")
+	ErrReplay             = errors.New("not newer than a bundle already loaded")
+	ErrDowngrade          = errors.New("older than the image the tag points at")
+	ErrMissingPrereq      = errors.New("prerequisite missing")
 )
 
 // Exit codes of the ferry command.
@@ -67,7 +71,7 @@ func (e *VerifyError) Is(target error) bool {
 func IsBadInput(err error) bool {
 	for _, s := range []error{ErrNotFound, ErrDigestMismatch, ErrSizeMismatch, ErrCorrupt,
 		ErrUnsupportedVersion, ErrBadSignature, ErrUnsigned, ErrUnknownSite, ErrTooLarge,
-		ErrBadInput, ErrIncomplete, ErrExists} {
+		ErrBadInput, ErrIncomplete, ErrExists, ErrUnauthorized, ErrReplay, ErrDowngrade, ErrMissingPrereq} {
 		if errors.Is(err, s) {
 			return true
 		}

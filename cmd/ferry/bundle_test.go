@@ -3,6 +3,7 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -167,6 +168,11 @@ func goodBundle(t *testing.T) (s sites, bundle string) {
 }
 
 func TestMain(m *testing.M) {
+	// Run as the ferry command itself, for tests that need a process of
+	// their own (to kill it).
+	if os.Getenv("FERRY_TEST_AS_FERRY") == "1" {
+		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
 	code := m.Run()
 	if goodDir != "" {
 		os.RemoveAll(goodDir)

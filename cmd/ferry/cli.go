@@ -22,6 +22,7 @@ type CLI struct {
 	Save    SaveCmd    `cmd:"" help:"Make a signed bundle of images."`
 	Verify  VerifyCmd  `cmd:"" help:"Check a bundle: signature, every entry, every image."`
 	Load    LoadCmd    `cmd:"" help:"Verify and ingest a bundle, then write its images to targets."`
+	Receipt ReceiptCmd `cmd:"" help:"The way back: a site's signed statement of what it holds."`
 	Inspect InspectCmd `cmd:"" help:"Show a bundle's index without unpacking it."`
 	Ls      LsCmd      `cmd:"" help:"List the images in the store."`
 	Du      DuCmd      `cmd:"" help:"Show the store's disk use."`

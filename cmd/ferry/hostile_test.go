@@ -132,13 +132,32 @@ func TestLoad_HostileBundles(t *testing.T) {
 	}
 }
 
-// TestLoad_GoodBundleTwice: a second load of the same bundle re-reads and
-// re-checks every entry and succeeds.
+// TestLoad_GoodBundleTwice: a second load of the same bundle is a replay;
+// with --allow-replay it re-reads and re-checks every entry and succeeds.
 func TestLoad_GoodBundleTwice(t *testing.T) {
 	s, good := goodBundle(t)
 	must(t, s.site, "load", good)
-	r := must(t, s.site, "load", good)
+	r := must(t, s.site, "load", "--allow-replay", good)
 	if !strings.Contains(r.stdout, "already held") {
 		t.Errorf("second load = %s, want it to report blobs already held", r)
+	}
+}
+
+// TestLoad_DamagedThenGood: a bundle that arrived damaged does not count
+// as loaded: a good copy of it loads without --allow-replay, and brings
+// the image the damage left out.
+func TestLoad_DamagedThenGood(t *testing.T) {
+	s, good := goodBundle(t)
+	es := readEntries(t, good)
+	i := entryIndex(t, es, layersOf(t, es, "v1")[0])
+	es[i].data[0] ^= 0xff
+	bad := filepath.Join(s.dir, "scratched.ferry")
+	writeEntries(t, bad, es)
+	if r := run(t, s.site, "load", bad); r.code != 1 {
+		t.Fatalf("load of a scratched bundle = %s, want exit 1", r)
+	}
+	must(t, s.site, "load", good)
+	if names := lsNames(t, s.site); strings.Join(names, ",") != "v1,v2" {
+		t.Errorf("after the good copy, ls = %v, want v1,v2", names)
 	}
 }

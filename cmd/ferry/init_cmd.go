@@ -38,7 +38,7 @@ func (c *InitCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Catalog.PutSite(siteRecord(c.Site, pub, key)); err != nil {
+	if err := h.Catalog.PutSite(siteRecord(c.Site, key)); err != nil {
 		return err
 	}
 	if g.JSON {

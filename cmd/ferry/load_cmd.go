@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store/trip"
@@ -10,8 +11,11 @@ import (
 
 // LoadCmd is `ferry load BUNDLE... [--into TARGET]...`.
 type LoadCmd struct {
-	Bundles []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files."`
-	Into    []string `help:"Write the loaded images here too: oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE; repeatable."`
+	Bundles        []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files."`
+	Into           []string `help:"Write the loaded images here too: oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE, docker://HOST[/PREFIX]; repeatable."`
+	AllowReplay    bool     `help:"Load a bundle not newer than the last one loaded from its sender."`
+	AllowDowngrade bool     `help:"Move a tag to an image older than the one it points at."`
+	NoReceipt      bool     `help:"Do not write a receipt beside the bundle."`
 	trustFlags
 }
 
@@ -25,7 +29,7 @@ func (c *LoadCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	opts := trip.LoadOptions{CheckOptions: check}
+	opts := trip.LoadOptions{CheckOptions: check, Admission: trip.Admission{AllowReplay: c.AllowReplay}, AllowDowngrade: c.AllowDowngrade}
 	for _, s := range c.Into {
 		t, err := openTarget(s)
 		if err != nil {
@@ -60,9 +64,28 @@ func (c *LoadCmd) Run(g *Globals) error {
 			printReport(g, "load", r)
 		}
 	}
+	if !c.NoReceipt && loadedAny(reports) {
+		path, err := writeReceipt(g, h, filepath.Dir(c.Bundles[len(c.Bundles)-1]), "")
+		if err != nil {
+			errs = append(errs, err)
+		} else if !g.JSON {
+			g.printf("receipt: %s (carry it back and run ferry receipt apply)\n", path)
+		}
+	}
 	err = errors.Join(errs...)
 	if err != nil && spec.IsBadInput(err) {
 		return fmt.Errorf("load: %w", err)
 	}
 	return err
+}
+
+// loadedAny reports whether any bundle got past its signature and
+// admission, so that the store may have changed and a receipt is due.
+func loadedAny(reports []*trip.Report) bool {
+	for _, r := range reports {
+		if r.Index != nil {
+			return true
+		}
+	}
+	return false
 }

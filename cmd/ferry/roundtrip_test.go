@@ -89,7 +89,7 @@ func TestSave_DryRunWritesNothing(t *testing.T) {
 	src := umociImages(t)
 	s := newSites(t)
 	r := must(t, s.hq, "--json", "save", "oci:"+src+":v1", "--dry-run", "--out-dir", s.dir)
-	if !strings.Contains(r.stdout, `"bytes"`) {
+	if !strings.Contains(r.stdout, `"bytesShipped"`) {
 		t.Errorf("save --dry-run --json = %s, want a plan with bytes", r)
 	}
 	matches, _ := filepath.Glob(filepath.Join(s.dir, "*.ferry"))

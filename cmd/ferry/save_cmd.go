@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 	"github.com/ferryhq/ferry/store/trip"
@@ -16,13 +17,16 @@ import (
 
 // SaveCmd is `ferry save IMAGE... [-o FILE]`.
 type SaveCmd struct {
-	Images      []string `arg:"" name:"image" help:"Images: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], or a name in the store."`
-	Output      string   `short:"o" type:"path" help:"Bundle file to write (default ./<repo>_<tag>.ferry)."`
-	OutDir      string   `type:"path" default:"." help:"Directory for the default bundle name."`
-	For         string   `name:"for" help:"Destination site (a name added with ferry site add)."`
-	Platform    []string `help:"Keep only these platforms of an image index (os/arch[/variant]); repeatable."`
-	Compression string   `enum:"zstd,none" default:"zstd" help:"Bundle compression: zstd or none."`
-	DryRun      bool     `help:"Print the plan and write nothing."`
+	Images        []string `arg:"" name:"image" help:"Images: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], or a name in the store."`
+	Output        string   `short:"o" type:"path" help:"Bundle file to write (default ./<repo>_<tag>.ferry)."`
+	OutDir        string   `type:"path" default:"." help:"Directory for the default bundle name."`
+	For           string   `name:"for" help:"Destination site (a name added with ferry site add)."`
+	Since         []string `help:"Omit the layers of this base image (a bare tag means the same repository as each image); repeatable."`
+	Exclude       []string `short:"e" help:"Omit the layers of this image; repeatable."`
+	OnlyConfirmed bool     `help:"With --for, count as held only blobs a receipt confirmed, not those merely shipped."`
+	Platform      []string `help:"Keep only these platforms of an image index (os/arch[/variant]); repeatable."`
+	Compression   string   `enum:"zstd,none" default:"zstd" help:"Bundle compression: zstd or none."`
+	DryRun        bool     `help:"Print the plan and write nothing."`
 }
 
 func (c *SaveCmd) Run(g *Globals) error {
@@ -49,8 +53,14 @@ func (c *SaveCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	omit, closeBases, err := c.omitOptions(g, h, plan)
+	defer closeBases()
+	if err != nil {
+		return err
+	}
+	plan.Omit(omit)
 	if c.DryRun {
-		return printPlan(g, plan)
+		return printPlan(g, plan.Report(c.For))
 	}
 	signer, err := format.LoadSigner(h.KeyPath())
 	if err != nil {
@@ -75,7 +85,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if err := h.Catalog.Record(g.ctx, nil, nil, madeRecord(res)); err != nil {
+	if err := trip.RecordMade(g.ctx, h.Catalog, res); err != nil {
 		return err
 	}
 	if g.JSON {
@@ -87,15 +97,66 @@ func (c *SaveCmd) Run(g *Globals) error {
 	return nil
 }
 
-func madeRecord(res *trip.SaveResult) *store.BundleRecord {
-	ix := res.Index
-	b := &store.BundleRecord{ID: ix.ID, Direction: "made", From: ix.From.Site, To: ix.To, Sequence: ix.Sequence,
-		Recorded: time.Now().UTC(), Path: res.Path, Blobs: len(ix.Shipped()), Size: res.Size}
-	b.Created, _ = time.Parse(time.RFC3339, ix.Created)
-	for _, im := range ix.Images {
-		b.Images = append(b.Images, im.Name)
+// omitOptions gathers what the destination holds: the site's inventory
+// (--for) and the layers of --since and --exclude images.
+func (c *SaveCmd) omitOptions(g *Globals, h *store.Home, plan *trip.Plan) (trip.OmitOptions, func(), error) {
+	o := trip.OmitOptions{OnlyConfirmed: c.OnlyConfirmed}
+	var closers []func()
+	closeAll := func() {
+		for _, f := range closers {
+			f()
+		}
 	}
-	return b
+	if c.For != "" {
+		held, err := h.Catalog.Holdings(c.For, plan.Layers())
+		if err != nil {
+			return o, closeAll, err
+		}
+		o.Held = held
+	}
+	for _, group := range []struct {
+		refs     []string
+		excluded bool
+	}{{c.Since, false}, {c.Exclude, true}} {
+		for _, ref := range group.refs {
+			for _, expanded := range baseRefs(c.Images, ref) {
+				inputs, closeInputs, err := openInputs(g, h, []string{expanded})
+				closers = append(closers, closeInputs)
+				if err != nil {
+					return o, closeAll, fmt.Errorf("base %s: %w", ref, err)
+				}
+				base, err := trip.LoadBase(g.ctx, expanded, group.excluded, inputs)
+				if err != nil {
+					return o, closeAll, err
+				}
+				o.Bases = append(o.Bases, base)
+			}
+		}
+	}
+	return o, closeAll, nil
+}
+
+// baseRefs expands a --since or --exclude value: a bare tag means the same
+// place as each image with that tag (imgcd's short form); anything else is
+// an image name as it stands.
+func baseRefs(images []string, ref string) []string {
+	if !runtime.IsBareTag(ref) {
+		return []string{ref}
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, img := range images {
+		r, err := runtime.Parse(img)
+		if err != nil {
+			continue
+		}
+		s := r.WithTag(ref).String()
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // createdTime honours SOURCE_DATE_EPOCH (reproducible builds' convention)
@@ -136,16 +197,20 @@ func defaultBundleName(p *trip.Plan) string {
 	return name + spec.FileExtension
 }
 
-func printPlan(g *Globals, p *trip.Plan) error {
+func printPlan(g *Globals, r trip.PlanReport) error {
 	if g.JSON {
-		return g.printJSON(map[string]any{"images": p.Images, "blobs": p.Blobs, "bytes": p.Bytes})
+		return g.printJSON(r)
 	}
-	for _, im := range p.Images {
+	for _, im := range r.Images {
 		g.printf("image %s %s %v\n", im.Name, im.Digest, im.Platforms)
+		for _, b := range im.Blobs {
+			g.printf("  %-8s %-8s %s %10s  %s\n", b.Status, b.Role, shortDigest(b.Digest), humanBytes(b.Size), b.Reason)
+		}
 	}
-	for _, b := range p.Blobs {
-		g.printf("  %-12s %s %10s %s\n", b.Status, b.Digest, humanBytes(b.Size), b.MediaType)
+	to := "any site"
+	if r.To != "" {
+		to = "site " + r.To
 	}
-	g.printf("total: %d blob(s), %s to ship\n", len(p.Blobs), humanBytes(p.Bytes))
+	g.printf("plan for %s: %d blob(s) shipped, %s; %d omitted, %s saved\n", to, r.Shipped, humanBytes(r.Bytes), r.Omitted, humanBytes(r.Saved))
 	return nil
 }

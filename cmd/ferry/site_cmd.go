@@ -42,7 +42,7 @@ func (c *SiteAddCmd) Run(g *Globals) error {
 		return err
 	}
 	defer h.Close()
-	if err := h.Catalog.PutSite(siteRecord(c.Name, data, key)); err != nil {
+	if err := h.Catalog.PutSite(siteRecord(c.Name, key)); err != nil {
 		return fmt.Errorf("site add %s: %w", c.Name, err)
 	}
 	g.printf("site %q added (%s)\n", c.Name, format.Fingerprint(key))
@@ -95,28 +95,37 @@ func (c *SiteShowCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	bundles, err := h.Catalog.Bundles()
+	sum, err := h.Catalog.SiteSummary(c.Name)
 	if err != nil {
 		return err
 	}
-	var trips []store.BundleRecord
-	for _, b := range bundles {
-		if (b.Direction == "made" && b.To == c.Name) || (b.Direction == "loaded" && b.From == c.Name) {
-			trips = append(trips, b)
-		}
-	}
 	if g.JSON {
-		return g.printJSON(map[string]any{"name": s.Name, "key": strings.TrimSpace(s.Key), "fingerprint": s.Fingerprint, "added": s.Added, "bundles": trips})
+		return g.printJSON(map[string]any{"name": s.Name, "key": s.Key, "fingerprint": s.Fingerprint, "added": s.Added,
+			"confirmed":   map[string]any{"blobs": sum.Confirmed, "bytes": sum.ConfirmedBytes},
+			"shipped":     map[string]any{"blobs": sum.Shipped, "bytes": sum.ShippedBytes},
+			"lastReceipt": sum.LastReceipt, "made": sum.Made, "loaded": sum.Loaded})
 	}
-	g.printf("site:        %s\nfingerprint: %s\nkey:         %s\nadded:       %s\n", s.Name, s.Fingerprint, strings.TrimSpace(s.Key), s.Added.Format(time.RFC3339))
-	g.printf("bundles:     %d\n", len(trips))
-	for _, b := range trips {
-		g.printf("  %s seq %d  %s  %s  %d blobs  %s\n", b.Direction, b.Sequence, b.ID, b.Created.Format(time.RFC3339), b.Blobs, humanBytes(b.Size))
+	g.printf("site:        %s\nfingerprint: %s\nkey:         %s\nadded:       %s\n", s.Name, s.Fingerprint, s.Key, s.Added.Format(time.RFC3339))
+	g.printf("holds:       %d blob(s) confirmed (%s), %d shipped and not yet confirmed (%s)\n",
+		sum.Confirmed, humanBytes(sum.ConfirmedBytes), sum.Shipped, humanBytes(sum.ShippedBytes))
+	if r := sum.LastReceipt; r != nil {
+		g.printf("receipt:     %d, created %s, applied %s\n", r.Sequence, r.Created.Format(time.RFC3339), r.Applied.Format(time.RFC3339))
+	} else {
+		g.printf("receipt:     none applied\n")
+	}
+	for _, group := range []struct {
+		what string
+		bs   []store.BundleRecord
+	}{{"trips made for it", sum.Made}, {"bundles loaded from it", sum.Loaded}} {
+		g.printf("%s: %d\n", group.what, len(group.bs))
+		for _, b := range group.bs {
+			g.printf("  seq %-4d %s  %s  %d blob(s)  %s\n", b.Sequence, b.Created.Format(time.DateTime), b.ID, b.Blobs, humanBytes(b.Size))
+		}
 	}
 	return nil
 }
 
-func siteRecord(name string, pub []byte, key ssh.PublicKey) store.Site {
+func siteRecord(name string, key ssh.PublicKey) store.Site {
 	return store.Site{Name: name, Key: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))), Fingerprint: format.Fingerprint(key), Added: time.Now().UTC()}
 }
 

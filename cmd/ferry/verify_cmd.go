@@ -9,12 +9,12 @@ import (
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 	"github.com/ferryhq/ferry/store/trip"
-	"github.com/opencontainers/go-digest"
 )
 
 // VerifyCmd is `ferry verify BUNDLE...`.
 type VerifyCmd struct {
-	Bundles []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files."`
+	Bundles     []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files."`
+	AllowReplay bool     `help:"Do not report a bundle not newer than the last one loaded from its sender."`
 	trustFlags
 }
 
@@ -60,16 +60,12 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	var held func(digest.Digest) bool
-	if h != nil {
-		held = func(d digest.Digest) bool { _, err := h.Blobs.Stat(d); return err == nil }
-	}
 	var reports []*trip.Report
 	var firstErr error
 	for _, path := range c.Bundles {
 		prog := newProgress(g, "verify", 0)
 		opts.Progress = prog
-		rep, err := trip.Verify(g.ctx, path, opts, held)
+		rep, err := trip.Verify(g.ctx, path, opts, trip.Admission{AllowReplay: c.AllowReplay}, h)
 		prog.Done()
 		if err != nil {
 			reports = append(reports, &trip.Report{Bundle: path, Faults: []trip.Fault{{What: err.Error()}}})
@@ -129,6 +125,8 @@ func printReport(g *Globals, verb string, r *trip.Report) {
 	for _, im := range r.Images {
 		if im.OK {
 			g.printf("  image %s %s ok\n", im.Name, im.Digest)
+		} else if im.Reason != "" {
+			g.printf("  image %s %s LEFT OUT: %s\n", im.Name, im.Digest, im.Reason)
 		} else {
 			g.printf("  image %s %s LEFT OUT: lacks %v\n", im.Name, im.Digest, im.Lacking)
 		}

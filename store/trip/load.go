@@ -2,6 +2,7 @@ package trip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -20,10 +21,15 @@ type Target struct {
 	Target runtime.Target
 }
 
-// LoadOptions says how to trust a bundle and where to write its images.
+// LoadOptions says how to trust a bundle, whether to take it, and where to
+// write its images.
 type LoadOptions struct {
 	CheckOptions
-	Targets []Target
+	Admission
+	// AllowDowngrade moves a tag to an image older than the one it points
+	// at in the store.
+	AllowDowngrade bool
+	Targets        []Target
 }
 
 // Load verifies the bundle at path while ingesting every entry into h's
@@ -34,7 +40,8 @@ type LoadOptions struct {
 // is non-nil when anything was.
 func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*Report, error) {
 	stored, held := 0, 0
-	rep, r, good, err := scan(ctx, path, opts.CheckOptions, func(ctx context.Context, e *format.Entry, src io.Reader) error {
+	admit := func(ix *format.Index) error { return errors.Join(opts.Admission.Check(h, ix)...) }
+	rep, r, good, err := scan(ctx, path, opts.CheckOptions, admit, func(ctx context.Context, e *format.Entry, src io.Reader) error {
 		if e.Kind != spec.KindBlob {
 			_, err := io.Copy(io.Discard, src)
 			return err
@@ -63,6 +70,11 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		_, err := h.Blobs.Stat(d)
 		return err == nil
 	})
+	if !opts.AllowDowngrade {
+		if err := refuseDowngrades(ctx, h, ix, rep); err != nil {
+			return nil, err
+		}
+	}
 	images, err := record(ctx, h, ix, path, rep, good)
 	if err != nil {
 		return nil, err
@@ -76,6 +88,25 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		}
 	}
 	return rep, nil
+}
+
+// refuseDowngrades leaves out each complete image that would move its tag
+// to an older image, saying so.
+func refuseDowngrades(ctx context.Context, h *store.Home, ix *format.Index, rep *Report) error {
+	for i := range rep.Images {
+		st := &rep.Images[i]
+		if !st.OK {
+			continue
+		}
+		why, err := downgrade(ctx, h, ix.Images[i])
+		if err != nil {
+			return err
+		}
+		if why != "" {
+			st.OK, st.Reason = false, why
+		}
+	}
+	return nil
 }
 
 // record writes, in one catalog transaction, the blobs that arrived intact

@@ -24,20 +24,34 @@ type planned struct {
 	from runtime.Fetcher
 }
 
+// Blob roles in a plan.
+const (
+	RoleManifest = "manifest" // an image manifest or index
+	RoleConfig   = "config"
+	RoleLayer    = "layer"
+)
+
 // Plan is what a bundle will carry: its images and every blob of their
-// graphs, each once.
+// graphs, each once, and why any blob is omitted.
 type Plan struct {
 	Images []format.Image
-	Blobs  []format.Blob
-	// Bytes is the sum of the shipped blobs' sizes.
-	Bytes int64
-	from  map[digest.Digest]planned
+	// Blobs lists every blob in the canonical entry order; omitted ones
+	// have Status spec.StatusPrerequisite.
+	Blobs []format.Blob
+	// Bytes is the sum of the shipped blobs' sizes, Saved of the omitted.
+	Bytes, Saved int64
+
+	from     map[digest.Digest]planned
+	role     map[digest.Digest]string
+	why      map[digest.Digest]string
+	perImage [][]digest.Digest
 }
 
-// MakePlan walks every input's graph, keeping each blob once. platforms,
-// when non-empty, keeps only those platforms of an image index.
+// MakePlan walks every input's graph, keeping each blob once; every blob
+// is shipped until Omit says otherwise. platforms, when non-empty, keeps
+// only those platforms of an image index.
 func MakePlan(ctx context.Context, inputs []Input, platforms []string) (*Plan, error) {
-	p := &Plan{from: map[digest.Digest]planned{}}
+	p := &Plan{from: map[digest.Digest]planned{}, role: map[digest.Digest]string{}, why: map[digest.Digest]string{}}
 	seen := map[string]bool{}
 	for _, in := range inputs {
 		img, extra, err := runtime.SelectPlatforms(ctx, in.From, in.Image, platforms)
@@ -62,7 +76,15 @@ func MakePlan(ctx context.Context, inputs []Input, platforms []string) (*Plan, e
 }
 
 func (p *Plan) add(ctx context.Context, img runtime.Image, f runtime.Fetcher) error {
+	var mine []digest.Digest
 	err := runtime.Walk(ctx, f, img.Desc, func(d ocispec.Descriptor, data []byte) error {
+		mine = append(mine, d.Digest)
+		if data != nil {
+			p.role[d.Digest] = RoleManifest
+			if c := configDesc(data); c.Digest != "" {
+				p.role[c.Digest] = RoleConfig
+			}
+		}
 		if _, ok := p.from[d.Digest]; ok {
 			return nil
 		}
@@ -86,7 +108,27 @@ func (p *Plan) add(ctx context.Context, img runtime.Image, f runtime.Fetcher) er
 	sort.Strings(plats)
 	p.Images = append(p.Images, format.Image{Name: img.Name, Digest: img.Desc.Digest,
 		MediaType: img.Desc.MediaType, Size: img.Desc.Size, Platforms: plats})
+	p.perImage = append(p.perImage, mine)
 	return nil
+}
+
+// Role says what a planned blob is: RoleManifest, RoleConfig or RoleLayer.
+func (p *Plan) Role(d digest.Digest) string {
+	if r, ok := p.role[d]; ok {
+		return r
+	}
+	return RoleLayer
+}
+
+// Layers returns the digests of every layer in the plan.
+func (p *Plan) Layers() []digest.Digest {
+	var out []digest.Digest
+	for _, b := range p.Blobs {
+		if p.Role(b.Digest) == RoleLayer {
+			out = append(out, b.Digest)
+		}
+	}
+	return out
 }
 
 func displayName(img runtime.Image) string {

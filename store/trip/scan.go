@@ -43,6 +43,8 @@ type ImageStatus struct {
 	OK     bool          `json:"ok"`
 	// Lacking lists the blobs of its graph that are damaged or absent.
 	Lacking []digest.Digest `json:"lacking,omitempty"`
+	// Reason says why an image whose blobs are all held was left out.
+	Reason string `json:"reason,omitempty"`
 	// Blobs is every blob of its graph, the root included.
 	Blobs []digest.Digest `json:"-"`
 }
@@ -99,7 +101,10 @@ type sink func(ctx context.Context, e *format.Entry, r io.Reader) error
 // scan reads the bundle at path once, handing each entry to sink and
 // recording every fault. A bad signature or index returns an error before
 // sink is called at all.
-func scan(ctx context.Context, path string, opts CheckOptions, fn sink) (*Report, *format.Reader, map[digest.Digest]bool, error) {
+//
+// admit, if set, is asked about the verified index before any entry is
+// read; an error from it refuses the bundle with nothing read or written.
+func scan(ctx context.Context, path string, opts CheckOptions, admit func(*format.Index) error, fn sink) (*Report, *format.Reader, map[digest.Digest]bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("bundle %s: %w", path, err)
@@ -111,6 +116,11 @@ func scan(ctx context.Context, path string, opts CheckOptions, fn sink) (*Report
 	}
 	defer r.Close()
 	ix := r.Index()
+	if admit != nil {
+		if err := admit(ix); err != nil {
+			return nil, nil, nil, fmt.Errorf("bundle %s: %w", path, err)
+		}
+	}
 	rep := &Report{Bundle: path, Index: ix, ID: ix.ID, From: ix.From.Site, Signer: ix.From.Fingerprint, Faults: []Fault{}}
 	if r.Key() == nil {
 		rep.Signer = "unverified"

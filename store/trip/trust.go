@@ -29,18 +29,24 @@ func TrustKey(want ssh.PublicKey) Truster {
 // own key included).
 func TrustCatalog(c *store.Catalog) Truster {
 	return func(ix *format.Index, key ssh.PublicKey) error {
-		site, err := c.Site(ix.From.Site)
-		if errors.Is(err, spec.ErrUnknownSite) {
-			return fmt.Errorf("signed by unknown site %q (key %s): register it with ferry site add %s --key FILE.pub: %w",
-				ix.From.Site, format.Fingerprint(key), ix.From.Site, spec.ErrUnknownSite)
-		}
-		if err != nil {
-			return err
-		}
-		if site.Fingerprint != format.Fingerprint(key) {
-			return fmt.Errorf("signed by key %s, but site %q is registered with key %s: %w",
-				format.Fingerprint(key), ix.From.Site, site.Fingerprint, spec.ErrBadSignature)
-		}
-		return nil
+		return checkSiteKey(c, "bundle", ix.From.Site, key)
 	}
+}
+
+// checkSiteKey says whether key is the one registered for site; what
+// names the signed thing in the message.
+func checkSiteKey(c *store.Catalog, what, site string, key ssh.PublicKey) error {
+	s, err := c.Site(site)
+	if errors.Is(err, spec.ErrUnknownSite) {
+		return fmt.Errorf("%s signed by unknown site %q (key %s): register it with ferry site add %s --key FILE.pub: %w",
+			what, site, format.Fingerprint(key), site, spec.ErrUnknownSite)
+	}
+	if err != nil {
+		return err
+	}
+	if s.Fingerprint != format.Fingerprint(key) {
+		return fmt.Errorf("%s signed by key %s, but site %q is registered with key %s: %w",
+			what, format.Fingerprint(key), site, s.Fingerprint, spec.ErrBadSignature)
+	}
+	return nil
 }

@@ -8,17 +8,23 @@ import (
 
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store"
 	"github.com/opencontainers/go-digest"
 )
 
 // Verify reads the whole bundle at path and reports every fault: the
 // signature, each entry against the index, and each image's graph against
-// the entries. held, if non-nil, says whether the local store holds a
-// prerequisite blob. It writes nothing.
-func Verify(ctx context.Context, path string, opts CheckOptions, held func(digest.Digest) bool) (*Report, error) {
+// the entries. With a home h it also reports what Load would refuse: a
+// bundle addressed elsewhere, a replay, a prerequisite the store lacks
+// (naming the bundle that should have brought it). It writes nothing.
+func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, h *store.Home) (*Report, error) {
+	var held func(digest.Digest) bool
+	if h != nil {
+		held = func(d digest.Digest) bool { _, err := h.Blobs.Stat(d); return err == nil }
+	}
 	manifests := memFetcher{}
 	buf := make([]byte, 1<<20)
-	rep, r, good, err := scan(ctx, path, opts, func(ctx context.Context, e *format.Entry, src io.Reader) error {
+	rep, r, good, err := scan(ctx, path, opts, nil, func(ctx context.Context, e *format.Entry, src io.Reader) error {
 		if e.Kind == spec.KindBlob && isManifest(e.MediaType) && e.Size <= spec.MaxManifestSize {
 			var buf bytes.Buffer
 			if _, err := io.Copy(&buf, src); err != nil {
@@ -50,9 +56,9 @@ func Verify(ctx context.Context, path string, opts CheckOptions, held func(diges
 		}
 		return good[d]
 	})
-	for _, b := range ix.Blobs {
-		if b.Status == spec.StatusPrerequisite && held != nil && !held(b.Digest) {
-			rep.Faults = append(rep.Faults, Fault{Digest: b.Digest, What: prerequisiteMissing(b)})
+	if h != nil {
+		for _, err := range adm.Check(h, ix) {
+			rep.Faults = append(rep.Faults, Fault{What: err.Error()})
 		}
 	}
 	return rep, nil

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/store"
+	"github.com/ferryhq/ferry/store/trip"
+)
+
+// ReceiptCmd groups the receipt subcommands: the way back.
+type ReceiptCmd struct {
+	Create ReceiptCreateCmd `cmd:"" help:"On the site: write a signed receipt of what this store holds."`
+	Apply  ReceiptApplyCmd  `cmd:"" help:"On the sender: check a site's receipt and reconcile its inventory."`
+}
+
+// ReceiptCreateCmd is `ferry receipt create [-o FILE]`.
+type ReceiptCreateCmd struct {
+	Output string `short:"o" type:"path" help:"Receipt file (default ./<site>-receipt.ferry)."`
+}
+
+func (c *ReceiptCreateCmd) Run(g *Globals) error {
+	h, err := g.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	path, err := writeReceipt(g, h, ".", c.Output)
+	if err != nil {
+		return err
+	}
+	g.printf("receipt: %s\n", path)
+	return nil
+}
+
+// writeReceipt signs and writes a receipt of h's store to out, or to
+// <site>-receipt.ferry in dir.
+func writeReceipt(g *Globals, h *store.Home, dir, out string) (string, error) {
+	signer, err := format.LoadSigner(h.KeyPath())
+	if err != nil {
+		return "", err
+	}
+	rc, err := trip.CreateReceipt(g.ctx, h, time.Now())
+	if err != nil {
+		return "", err
+	}
+	if out == "" {
+		out = filepath.Join(dir, rc.Site+"-receipt.ferry")
+	}
+	return out, trip.WriteReceiptFile(out, rc, signer)
+}
+
+// ReceiptApplyCmd is `ferry receipt apply FILE`.
+type ReceiptApplyCmd struct {
+	File string `arg:"" type:"existingfile" help:"A receipt from a site."`
+}
+
+func (c *ReceiptApplyCmd) Run(g *Globals) error {
+	h, err := g.openHome()
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	rc, res, err := trip.ApplyReceipt(g.ctx, h, c.File)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return g.printJSON(map[string]any{"site": rc.Site, "sequence": rc.Sequence, "created": rc.Created,
+			"confirmed": res.Confirmed, "reset": res.Reset, "stale": res.Stale})
+	}
+	if res.Stale {
+		g.printf("receipt %d from %s is not newer than receipt %d already applied: nothing changed\n", rc.Sequence, rc.Site, res.Last)
+		return nil
+	}
+	g.printf("receipt %d from %s (created %s): %d blob(s) confirmed, %d shipped but not held go back to missing\n",
+		rc.Sequence, rc.Site, rc.Created, res.Confirmed, res.Reset)
+	return nil
+}

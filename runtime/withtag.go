@@ -1,0 +1,40 @@
+package runtime
+
+import "strings"
+
+// WithTag is the same place with another tag: imgcd's short form of a
+// base, where "--since 1.0" next to oci:DIR:2.0 means oci:DIR:1.0 and next
+// to docker://example.com/app:2.0 means docker://example.com/app:1.0.
+func (r Ref) WithTag(tag string) Ref {
+	switch r.Transport {
+	case TransportOCI, TransportOCIArchive:
+		r.Tag = tag
+	default:
+		r.Tag = repository(r.Tag) + ":" + tag
+	}
+	return r
+}
+
+// repository is a reference without its tag and digest.
+func repository(name string) string {
+	name, _, _ = strings.Cut(name, "@")
+	slash := strings.LastIndex(name, "/")
+	if colon := strings.LastIndex(name, ":"); colon > slash {
+		return name[:colon]
+	}
+	return name
+}
+
+// IsBareTag reports whether s can only be a tag: no transport, no
+// repository path, no digest, nothing but tag characters.
+func IsBareTag(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
