@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/ferryhq/ferry/runtime/runtimetest"
+	"github.com/ferryhq/ferry/store"
+	"github.com/opencontainers/go-digest"
 )
 
 // umociImages makes two images with umoci (not ferry) in one layout.
@@ -59,6 +61,46 @@ func TestRoundTrip_UmociThroughEveryTarget(t *testing.T) {
 		t.Fatalf("ls --json = %s (%v), want 2 images", r.stdout, err)
 	}
 	must(t, s.site, "check", "--read-data")
+	checkDiffIDs(t, s.site, src, "v2")
+}
+
+// checkDiffIDs: the site's catalog knows each layer of the image by its
+// DiffID too, as its config lists them.
+func checkDiffIDs(t *testing.T, home, layout, tag string) {
+	t.Helper()
+	var man struct{ Layers []struct{ Digest string } }
+	var ix struct {
+		Manifests []struct {
+			Digest      string
+			Annotations map[string]string
+		}
+	}
+	readJSON(t, filepath.Join(layout, "index.json"), &ix)
+	for _, m := range ix.Manifests {
+		if m.Annotations["org.opencontainers.image.ref.name"] == tag {
+			readJSON(t, filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(m.Digest, "sha256:")), &man)
+		}
+	}
+	var cfg struct {
+		RootFS struct {
+			DiffIDs []digest.Digest `json:"diff_ids"`
+		} `json:"rootfs"`
+	}
+	readJSON(t, filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(configDigest(t, layout, tag), "sha256:")), &cfg)
+	h, err := store.OpenHome(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	if len(cfg.RootFS.DiffIDs) != len(man.Layers) || len(man.Layers) == 0 {
+		t.Fatalf("%s: %d diff_ids for %d layers", tag, len(cfg.RootFS.DiffIDs), len(man.Layers))
+	}
+	for i, id := range cfg.RootFS.DiffIDs {
+		got, err := h.Catalog.BlobByDiffID(id)
+		if err != nil || string(got) != man.Layers[i].Digest {
+			t.Errorf("BlobByDiffID(%s) = %s, %v, want %s", id, got, err, man.Layers[i].Digest)
+		}
+	}
 }
 
 func TestSave_DefaultNameAndDeterminism(t *testing.T) {

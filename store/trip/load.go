@@ -145,6 +145,15 @@ func record(ctx context.Context, h *store.Home, ix *format.Index, path string, r
 			keep(d)
 		}
 		img := ix.Images[i]
+		ids, err := diffIDs(ctx, h.Blobs, ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size})
+		if err != nil {
+			return nil, err
+		}
+		for layer, id := range ids {
+			rec := blobs[layer]
+			rec.DiffID = id
+			blobs[layer] = rec
+		}
 		name := img.Name
 		if name == "" {
 			name = string(img.Digest)
