@@ -21,5 +21,5 @@ func ExampleParse() {
 	// oci "/srv/layout" "v1" <nil>
 	// docker-archive "/tmp/a.tar" "example.com:5000/app:1.0" <nil>
 	// store "" "app:latest" <nil>
-	// image "podman:app:1.0": transport "podman" is not supported yet, it comes in a later version; valid now: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], or a bare NAME[:TAG][@DIGEST]: bad input
+	// image "podman:app:1.0": transport "podman" is not supported yet, it comes in a later version; valid now: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], docker://REF, or a bare NAME[:TAG][@DIGEST]: bad input
 }

@@ -22,7 +22,7 @@ const (
 )
 
 // supportedForms lists the forms that work in this version.
-const supportedForms = "oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], or a bare NAME[:TAG][@DIGEST]"
+const supportedForms = "oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], docker://REF, or a bare NAME[:TAG][@DIGEST]"
 
 // validForms lists the accepted forms, for error messages.
 const validForms = "oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], " +
@@ -61,9 +61,14 @@ type Ref struct {
 // containerd or podman must be written with a registry host, since
 // "podman:1" is the podman transport.
 //
-// docker, docker-daemon, containerd and podman are recognised but not
-// supported yet: Parse returns the parsed Ref together with an error
-// wrapping spec.ErrBadInput.
+// docker://REF is a registry: REF is an image reference for a source
+// ("HOST[:PORT]/REPO:TAG", "REPO@DIGEST", "alpine:3.20") and
+// "HOST[:PORT][/PREFIX]" for a target; Parse keeps it as written in Tag
+// and leaves its meaning to the registry package.
+//
+// docker-daemon, containerd and podman are recognised but not supported
+// yet: Parse returns the parsed Ref together with an error wrapping
+// spec.ErrBadInput.
 func Parse(s string) (Ref, error) {
 	transport, rest, ok := strings.Cut(s, ":")
 	if ok {
@@ -76,7 +81,7 @@ func Parse(s string) (Ref, error) {
 			return parseLater(s, transport, rest)
 		}
 		if r, found := strings.CutPrefix(s, TransportRegistry+"://"); found {
-			return parseLater(s, TransportRegistry, r)
+			return parseRegistry(s, r)
 		}
 	}
 	if !imageName.MatchString(s) {
@@ -140,6 +145,13 @@ func parsePathTag(s, transport, rest string, valid func(string) bool) (Ref, erro
 		tag = Normalize(tag)
 	}
 	return Ref{Transport: transport, Path: path, Tag: tag}, nil
+}
+
+func parseRegistry(s, ref string) (Ref, error) {
+	if !imageName.MatchString(ref) {
+		return Ref{}, badRef(s, fmt.Sprintf("invalid %s reference %q", TransportRegistry, ref))
+	}
+	return Ref{Transport: TransportRegistry, Tag: ref}, nil
 }
 
 func parseLater(s, transport, ref string) (Ref, error) {
