@@ -34,7 +34,7 @@ fuzz:
 
 # bench: Go benchmarks, then whole commands timed against cp and skopeo.
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchtime=3x ./format ./store/...
+	$(GO) test -run='^$$' -bench=. -benchtime=3x ./format ./store/... ./runtime/registry
 	sh testdata/bench.sh
 
 clean:

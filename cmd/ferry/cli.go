@@ -35,6 +35,7 @@ type CLI struct {
 type Globals struct {
 	Home string `help:"Home directory (store, catalog, keys)." env:"FERRY_HOME" type:"path"`
 	JSON bool   `name:"json" help:"Print data as JSON."`
+	registryFlags
 
 	ctx    context.Context
 	stdout io.Writer

@@ -77,7 +77,7 @@ func (c *CopyCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	t, err := openTarget(c.Target)
+	t, err := openTarget(g, c.Target)
 	if err != nil {
 		return err
 	}

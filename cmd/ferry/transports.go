@@ -1,49 +1,97 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/dockerarchive"
 	"github.com/ferryhq/ferry/runtime/ociarchive"
 	"github.com/ferryhq/ferry/runtime/ocilayout"
+	"github.com/ferryhq/ferry/runtime/registry"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 	"github.com/ferryhq/ferry/store/trip"
 )
 
-// openSource opens the place a transport name points at.
-func openSource(h *store.Home, s string) (runtime.Source, error) {
+// registryFlags are skopeo's names for how to reach registries.
+type registryFlags struct {
+	TLSVerify      bool     `name:"tls-verify" default:"true" help:"Require HTTPS and verify certificates of registries (--tls-verify=false to skip; loopback registries may use plain HTTP)."`
+	CAFile         string   `name:"ca-file" type:"existingfile" help:"Trust this CA (PEM) for registries too."`
+	RegistryMirror []string `name:"registry-mirror" placeholder:"FROM=TO" help:"Read images of registry FROM from TO (host[/prefix]); repeatable."`
+}
+
+// registryOptions turns the flags into the registry transport's options.
+func (g *Globals) registryOptions(prog registry.Progress) (registry.Options, error) {
+	o := registry.Options{Insecure: !g.TLSVerify, CAFile: g.CAFile, Progress: prog}
+	for _, m := range g.RegistryMirror {
+		from, to, ok := strings.Cut(m, "=")
+		if !ok || from == "" || to == "" {
+			return o, fmt.Errorf("--registry-mirror %q: want FROM=TO, such as docker.io=127.0.0.1:5000: %w", m, spec.ErrBadInput)
+		}
+		if o.Mirrors == nil {
+			o.Mirrors = map[string]string{}
+		}
+		o.Mirrors[from] = to
+	}
+	return o, nil
+}
+
+// openSource opens the place a transport name points at. A bare name the
+// store lacks is pulled from its registry, as imgcd does, and says so.
+func openSource(g *Globals, h *store.Home, s string) (runtime.Source, error) {
 	ref, err := runtime.Parse(s)
 	if err != nil {
 		return nil, err
 	}
 	switch ref.Transport {
-	case "oci":
+	case runtime.TransportOCI:
 		return ocilayout.FromPath(ref.Path, ref.Tag)
-	case "oci-archive":
+	case runtime.TransportOCIArchive:
 		return ociarchive.FromPath(ref.Path, ref.Tag)
-	case "docker-archive":
+	case runtime.TransportDockerArchive:
 		return dockerarchive.FromPath(ref.Path, ref.Tag)
-	case "store":
-		return h.Source(ref.Tag)
+	case runtime.TransportRegistry:
+		return openRegistry(g, ref.Tag)
+	case runtime.TransportStore:
+		src, err := h.Source(ref.Tag)
+		if !errors.Is(err, spec.ErrNotFound) {
+			return src, err
+		}
+		g.warnf("%s: not in the store; pulling it from its registry\n", s)
+		return openRegistry(g, s)
 	}
 	return nil, fmt.Errorf("%s: transport %s cannot be read yet: %w", s, ref.Transport, spec.ErrBadInput)
 }
 
+func openRegistry(g *Globals, ref string) (runtime.Source, error) {
+	o, err := g.registryOptions(nil)
+	if err != nil {
+		return nil, err
+	}
+	return registry.FromReference(ref, o)
+}
+
 // openTarget opens the place a transport name points at for writing.
-func openTarget(s string) (runtime.Target, error) {
+func openTarget(g *Globals, s string) (runtime.Target, error) {
 	ref, err := runtime.Parse(s)
 	if err != nil {
 		return nil, err
 	}
 	switch ref.Transport {
-	case "oci":
+	case runtime.TransportOCI:
 		return ocilayout.NewTarget(ref.Path, ref.Tag), nil
-	case "oci-archive":
+	case runtime.TransportOCIArchive:
 		return ociarchive.NewTarget(ref.Path, ref.Tag), nil
-	case "docker-archive":
+	case runtime.TransportDockerArchive:
 		return dockerarchive.NewTarget(ref.Path, ref.Tag), nil
+	case runtime.TransportRegistry:
+		o, err := g.registryOptions(newProgress(g, "push", 0))
+		if err != nil {
+			return nil, err
+		}
+		return registry.NewTarget(ref.Tag, o)
 	}
 	return nil, fmt.Errorf("%s: transport %s cannot be written yet: %w", s, ref.Transport, spec.ErrBadInput)
 }
@@ -59,7 +107,7 @@ func openInputs(g *Globals, h *store.Home, args []string) ([]trip.Input, func(),
 	}
 	var inputs []trip.Input
 	for _, a := range args {
-		src, err := openSource(h, a)
+		src, err := openSource(g, h, a)
 		if err != nil {
 			return nil, closeAll, err
 		}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ferryhq/ferry/runtime/runtimetest"
+	"github.com/opencontainers/go-digest"
+)
+
+// pushTo copies oci:layout:tag into a registry with skopeo (not ferry).
+func pushTo(t *testing.T, layout, tag, dest string) {
+	t.Helper()
+	runtimetest.Skopeo(t, "copy", "--dest-tls-verify=false", "oci:"+layout+":"+tag, "docker://"+dest)
+}
+
+// TestRegistry_RoundTrip: registry → bundle → another registry keeps the
+// manifest digest (by skopeo), and skopeo pulls the image from there.
+func TestRegistry_RoundTrip(t *testing.T) {
+	runtimetest.NeedTool(t, "skopeo")
+	src := umociImages(t)
+	a := runtimetest.StartRegistry(t, runtimetest.RegistryOptions{})
+	b := runtimetest.StartRegistry(t, runtimetest.RegistryOptions{})
+	pushTo(t, src, "v1", a.Host+"/team/app:v1")
+	s := newSites(t)
+	bundle := filepath.Join(s.dir, "reg.ferry")
+	must(t, s.hq, "save", "docker://"+a.Host+"/team/app:v1", "-o", bundle)
+	must(t, s.site, "load", bundle, "--into", "docker://"+b.Host+"/site")
+	want := runtimetest.SkopeoDigest(t, "oci:"+src+":v1")
+	for _, ref := range []string{"docker://" + a.Host + "/team/app:v1", "docker://" + b.Host + "/site/team/app:v1"} {
+		raw := runtimetest.Skopeo(t, "inspect", "--raw", "--tls-verify=false", ref)
+		if got := digest.FromBytes(raw); got != want {
+			t.Errorf("skopeo inspect --raw %s = %s, want %s", ref, got, want)
+		}
+	}
+	runtimetest.Skopeo(t, "copy", "--src-tls-verify=false", "docker://"+b.Host+"/site/team/app:v1", "oci:"+filepath.Join(s.dir, "pulled")+":v1")
+	// A bare name the store lacks is pulled from its registry.
+	r := must(t, s.hq, "save", a.Host+"/team/app:v1", "-o", filepath.Join(s.dir, "bare.ferry"))
+	if !strings.Contains(r.stderr, "pulling it from its registry") {
+		t.Errorf("save of a bare name the store lacks = %s, want it to say it pulls", r)
+	}
+	// An unknown repository is named, with its registry.
+	r = run(t, s.hq, "save", "docker://"+a.Host+"/team/nosuch:v1", "-o", filepath.Join(s.dir, "x.ferry"))
+	if r.code != 1 || !strings.Contains(r.stderr, a.Host) || !strings.Contains(r.stderr, "nosuch") {
+		t.Errorf("save of an unknown repository = %s, want exit 1 naming registry and image", r)
+	}
+}
+
+// TestRegistry_IncrementalSaveSkipsHeldLayers: a save for a site that
+// holds the base layer downloads no byte of it (the registry's access log
+// counts blob GETs).
+func TestRegistry_IncrementalSaveSkipsHeldLayers(t *testing.T) {
+	runtimetest.NeedTool(t, "skopeo")
+	src, _ := chain(t, 2, 64<<10)
+	reg := runtimetest.StartRegistry(t, runtimetest.RegistryOptions{})
+	pushTo(t, src, "v1", reg.Host+"/team/app:v1")
+	pushTo(t, src, "v2", reg.Host+"/team/app:v2")
+	s := newSites(t)
+	one := filepath.Join(s.dir, "1.ferry")
+	must(t, s.hq, "save", "docker://"+reg.Host+"/team/app:v1", "--for", "plant-7", "-o", one)
+	must(t, s.site, "load", one)
+	must(t, s.hq, "receipt", "apply", filepath.Join(s.dir, "plant-7-receipt.ferry"))
+
+	var man struct{ Layers []struct{ Digest digest.Digest } }
+	json.Unmarshal(runtimetest.Skopeo(t, "inspect", "--raw", "--tls-verify=false", "docker://"+reg.Host+"/team/app:v1"), &man)
+	base := man.Layers[0].Digest
+	before := reg.BlobGets(t, base)
+	if before == 0 {
+		t.Fatalf("the first save did not fetch the base layer %s at all: is the access log read right?", base)
+	}
+	two := filepath.Join(s.dir, "2.ferry")
+	must(t, s.hq, "save", "docker://"+reg.Host+"/team/app:v2", "--for", "plant-7", "-o", two)
+	if after := reg.BlobGets(t, base); after != before {
+		t.Errorf("the incremental save fetched the held base layer %s (%d GETs before, %d after)", base, before, after)
+	}
+	must(t, s.site, "load", two)
+	if got, want := runtimetest.SkopeoDigest(t, "oci:"+filepath.Join(s.site, "store")+":v2"), runtimetest.SkopeoDigest(t, "oci:"+src+":v2"); got != want {
+		t.Errorf("v2 at the site = %s, want %s", got, want)
+	}
+}
