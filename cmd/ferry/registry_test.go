@@ -63,7 +63,9 @@ func TestRegistry_IncrementalSaveSkipsHeldLayers(t *testing.T) {
 	must(t, s.site, "load", one)
 	must(t, s.hq, "receipt", "apply", filepath.Join(s.dir, "plant-7-receipt.ferry"))
 
-	var man struct{ Layers []struct{ Digest digest.Digest } }
+	var man struct {
+		Layers []struct{ Digest digest.Digest }
+	}
 	json.Unmarshal(runtimetest.Skopeo(t, "inspect", "--raw", "--tls-verify=false", "docker://"+reg.Host+"/team/app:v1"), &man)
 	base := man.Layers[0].Digest
 	before := reg.BlobGets(t, base)
