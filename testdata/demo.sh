@@ -42,9 +42,19 @@ run env FERRY_HOME="$D/plant-7" "$FERRY" ls
 run env FERRY_HOME="$D/plant-7" "$FERRY" du
 run env FERRY_HOME="$D/plant-7" "$FERRY" check --read-data
 
+echo "== back at hq: apply plant-7's receipt; app:1.1 adds one layer to app:1.0"
+go run ./testdata/mkimage -o "$D/src" -name app:1.1 -seed 1 -layers 3 -size 256KiB
+run env FERRY_HOME="$D/hq" "$FERRY" receipt apply "$D/plant-7-receipt.ferry"
+run env FERRY_HOME="$D/hq" "$FERRY" save oci:"$D/src":1.1 --for plant-7 --dry-run
+run env FERRY_HOME="$D/hq" "$FERRY" save oci:"$D/src":1.1 --for plant-7 -o "$D/trip-2.ferry"
+say "ls -l trip-1.ferry trip-2.ferry"
+ls -l "$D/trip-1.ferry" "$D/trip-2.ferry"
+run env FERRY_HOME="$D/plant-7" "$FERRY" load "$D/trip-2.ferry" --into oci:"$D/out"
+run env FERRY_HOME="$D/hq" "$FERRY" site show plant-7
+
 echo "== digests are kept: source and loaded manifests"
 if command -v skopeo >/dev/null; then
-	for tag in 1.0 1.3; do
+	for tag in 1.0 1.3 1.1; do
 		run skopeo inspect --format "{{.Digest}}  $tag in the source" oci:"$D/src":$tag
 		run skopeo inspect --format "{{.Digest}}  $tag as loaded at plant-7" oci:"$D/out":$tag
 	done
