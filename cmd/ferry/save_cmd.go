@@ -44,7 +44,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 			return fmt.Errorf("save --for %s: %w (add it with ferry site add %s --key FILE.pub)", c.For, err, c.For)
 		}
 	}
-	inputs, closeAll, err := openInputs(g, h, c.Images)
+	inputs, closeAll, err := openInputs(g, h, c.Images, true)
 	defer closeAll()
 	if err != nil {
 		return err
@@ -120,7 +120,7 @@ func (c *SaveCmd) omitOptions(g *Globals, h *store.Home, plan *trip.Plan) (trip.
 	}{{c.Since, false}, {c.Exclude, true}} {
 		for _, ref := range group.refs {
 			for _, expanded := range baseRefs(c.Images, ref) {
-				inputs, closeInputs, err := openInputs(g, h, []string{expanded})
+				inputs, closeInputs, err := openInputs(g, h, []string{expanded}, true)
 				closers = append(closers, closeInputs)
 				if err != nil {
 					return o, closeAll, fmt.Errorf("base %s: %w", ref, err)

@@ -72,7 +72,7 @@ func (c *CopyCmd) Run(g *Globals) error {
 		return err
 	}
 	defer h.Close()
-	inputs, closeAll, err := openInputs(g, h, []string{c.Image})
+	inputs, closeAll, err := openInputs(g, h, []string{c.Image}, false)
 	defer closeAll()
 	if err != nil {
 		return err

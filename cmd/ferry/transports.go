@@ -38,9 +38,10 @@ func (g *Globals) registryOptions(prog registry.Progress) (registry.Options, err
 	return o, nil
 }
 
-// openSource opens the place a transport name points at. A bare name the
-// store lacks is pulled from its registry, as imgcd does, and says so.
-func openSource(g *Globals, h *store.Home, s string) (runtime.Source, error) {
+// openSource opens the place a transport name points at. With pull, a
+// bare name the store lacks is pulled from its registry, as imgcd's save
+// does, and says so.
+func openSource(g *Globals, h *store.Home, s string, pull bool) (runtime.Source, error) {
 	ref, err := runtime.Parse(s)
 	if err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func openSource(g *Globals, h *store.Home, s string) (runtime.Source, error) {
 		return openRegistry(g, ref.Tag)
 	case runtime.TransportStore:
 		src, err := h.Source(ref.Tag)
-		if !errors.Is(err, spec.ErrNotFound) {
+		if !pull || !errors.Is(err, spec.ErrNotFound) {
 			return src, err
 		}
 		g.warnf("%s: not in the store; pulling it from its registry\n", s)
@@ -96,9 +97,10 @@ func openTarget(g *Globals, s string) (runtime.Target, error) {
 	return nil, fmt.Errorf("%s: transport %s cannot be written yet: %w", s, ref.Transport, spec.ErrBadInput)
 }
 
-// openInputs resolves every image argument. The returned func closes the
-// sources; call it even on error.
-func openInputs(g *Globals, h *store.Home, args []string) ([]trip.Input, func(), error) {
+// openInputs resolves every image argument (pulling bare names the store
+// lacks when pull is set). The returned func closes the sources; call it
+// even on error.
+func openInputs(g *Globals, h *store.Home, args []string, pull bool) ([]trip.Input, func(), error) {
 	var srcs []runtime.Source
 	closeAll := func() {
 		for _, s := range srcs {
@@ -107,7 +109,7 @@ func openInputs(g *Globals, h *store.Home, args []string) ([]trip.Input, func(),
 	}
 	var inputs []trip.Input
 	for _, a := range args {
-		src, err := openSource(g, h, a)
+		src, err := openSource(g, h, a, pull)
 		if err != nil {
 			return nil, closeAll, err
 		}
