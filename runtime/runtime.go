@@ -10,6 +10,7 @@ import (
 	"context"
 	"io"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -52,6 +53,14 @@ type Source interface {
 type Target interface {
 	Write(ctx context.Context, images []Image, src Fetcher) error
 	io.Closer
+}
+
+// BlobFiler is the optional ability of a Fetcher whose blobs are files on
+// local disk, already verified and read-only (ferry's store), to name a
+// blob's file, so that a target on the same filesystem can hard-link it
+// instead of copying its bytes. A target that cannot link copies.
+type BlobFiler interface {
+	BlobFile(d digest.Digest) (string, error)
 }
 
 // BlobChecker is the optional ability of a Target to say which blobs it

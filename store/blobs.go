@@ -212,3 +212,19 @@ func (b *Blobs) verify(ctx context.Context, d digest.Digest, onRead func(n int64
 type writerFunc func(p []byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// BlobFile names the file of a blob the store holds, so that a layout
+// target on the same filesystem can hard-link it (runtime.BlobFiler).
+// The file is read-only; whoever links it must not make it writable.
+func (b *Blobs) BlobFile(d digest.Digest) (string, error) {
+	p, err := b.path(d)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("blob %s: %w", d, spec.ErrNotFound)
+	}
+	return p, nil
+}
+
+var _ runtime.BlobFiler = (*Blobs)(nil)

@@ -95,6 +95,9 @@ func (t *LayoutTarget) writeBlob(ctx context.Context, b runtime.Blob, src runtim
 		return err
 	}
 	p, _ := blobPath(t.dir, b.Desc)
+	if linked(src, b, p) {
+		return nil
+	}
 	f, err := atomicfile.Create(p)
 	if err != nil {
 		return err
@@ -116,4 +119,30 @@ func (t *LayoutTarget) writeIndex(entries []ocispec.Descriptor) error {
 		return err
 	}
 	return atomicfile.WriteFile(filepath.Join(t.dir, spec.LayoutIndexEntry), data, 0o644)
+}
+
+// linked hard-links the blob's file from a source that has one (ferry's
+// store, whose blobs were verified on ingest and are read-only) when both
+// are on one filesystem: a load into a layout then writes each byte once.
+// Any failure leaves the copy to do.
+func linked(src runtime.Fetcher, b runtime.Blob, dst string) bool {
+	bf, ok := src.(runtime.BlobFiler)
+	if !ok || b.Data != nil {
+		return false
+	}
+	from, err := bf.BlobFile(b.Desc.Digest)
+	if err != nil {
+		return false
+	}
+	if st, err := os.Stat(from); err != nil || st.Size() != b.Desc.Size {
+		return false
+	}
+	if os.Link(from, dst) != nil {
+		return false
+	}
+	if d, err := os.Open(filepath.Dir(dst)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return true
 }
