@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -118,5 +119,28 @@ func TestSave_FromArchives(t *testing.T) {
 	names := lsNames(t, s.site)
 	if strings.Join(names, ",") != "example.com/team/app:2.0,v1" {
 		t.Errorf("ls = %v, want the docker image under its repo tag and v1", names)
+	}
+}
+
+// TestVerify_WarnsOfAnotherPlatform: verify warns, without failing, when
+// an image has no manifest for this site's platform.
+func TestVerify_WarnsOfAnotherPlatform(t *testing.T) {
+	src := umociImages(t)
+	// v2 becomes a real arm64 image (its config says so), then the index.
+	if out, err := exec.Command("umoci", "config", "--no-history", "--image", src+":v2", "--architecture=arm64").CombinedOutput(); err != nil {
+		t.Fatalf("umoci config: %v: %s", err, out)
+	}
+	multiArch(t, src)
+	s := newSites(t)
+	b := filepath.Join(s.dir, "arm.ferry")
+	must(t, s.hq, "save", "oci:"+src+":multi", "--platform", "linux/arm64", "-o", b)
+	r := must(t, s.site, "verify", b)
+	if !strings.Contains(r.stdout, "WARNING image multi is for linux/arm64") {
+		t.Errorf("verify of an arm64-only bundle = %s, want a platform warning", r)
+	}
+	b = filepath.Join(s.dir, "both.ferry")
+	must(t, s.hq, "save", "oci:"+src+":multi", "-o", b)
+	if r := must(t, s.site, "verify", b); strings.Contains(r.stdout, "WARNING") {
+		t.Errorf("verify of a bundle with this platform warned: %s", r)
 	}
 }

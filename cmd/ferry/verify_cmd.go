@@ -111,6 +111,9 @@ func printReport(g *Globals, verb string, r *trip.Report) {
 	if verb == "load" {
 		g.printf("  blobs stored %d, already held %d\n", r.Stored, r.Held)
 	}
+	for _, w := range r.Warnings {
+		g.printf("  WARNING %s\n", w)
+	}
 	for _, f := range r.Faults {
 		name := f.Entry
 		if name == "" {

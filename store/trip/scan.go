@@ -60,6 +60,9 @@ type Report struct {
 	Bytes   int64         `json:"bytes"`
 	Faults  []Fault       `json:"faults"`
 	Images  []ImageStatus `json:"images"`
+	// Warnings are not faults: an image for another platform than this
+	// site's, say.
+	Warnings []string `json:"warnings,omitempty"`
 	// Stored and Held count blobs newly written to the store and blobs
 	// the store already had (Load only).
 	Stored int `json:"stored,omitempty"`

@@ -3,8 +3,11 @@ package trip
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	goruntime "runtime"
 	"strconv"
+	"strings"
 
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/spec"
@@ -56,6 +59,7 @@ func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, 
 		}
 		return good[d]
 	})
+	rep.Warnings = platformWarnings(ix, hostPlatform())
 	if h != nil {
 		for _, err := range adm.Check(h, ix) {
 			rep.Faults = append(rep.Faults, Fault{What: err.Error()})
@@ -72,4 +76,29 @@ func prerequisiteMissing(b format.Blob) string {
 		return "prerequisite not in the local store (the site's receipt declared it held)"
 	}
 	return "prerequisite not in the local store: it came in bundle " + b.Bundle + " (sequence " + strconv.FormatUint(b.Sequence, 10) + "); load that bundle first"
+}
+
+// hostPlatform is this machine's platform, os/arch, as images name theirs.
+func hostPlatform() string { return goruntime.GOOS + "/" + goruntime.GOARCH }
+
+// platformWarnings names each image with no manifest for platform (as
+// layer-tool checks before an import): it loads, but will not run here.
+func platformWarnings(ix *format.Index, platform string) []string {
+	var out []string
+	for _, im := range ix.Images {
+		if len(im.Platforms) == 0 {
+			continue
+		}
+		match := false
+		for _, p := range im.Platforms {
+			if p == platform || strings.HasPrefix(p, platform+"/") {
+				match = true
+			}
+		}
+		if !match {
+			out = append(out, fmt.Sprintf("image %s is for %s, not this site's %s: it will load but not run here",
+				im.Name, strings.Join(im.Platforms, ", "), platform))
+		}
+	}
+	return out
 }
