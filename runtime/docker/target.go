@@ -1,0 +1,175 @@
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/dockerarchive"
+)
+
+// Target writes images into a Docker Engine through its image load.
+type Target struct {
+	c    *client
+	mu   sync.Mutex
+	last WriteStats
+}
+
+var _ runtime.Target = (*Target)(nil)
+
+// WriteStats tells what the last Write sent.
+type WriteStats struct {
+	// Omitted are the layers left out because the engine had them.
+	Omitted []ocispec.Descriptor
+	// Bytes is the size of the archive streamed to the engine.
+	Bytes int64
+	// Retried says the engine refused the archive without those layers
+	// and Write sent everything again.
+	Retried bool
+}
+
+// NewTarget returns a Target for the engine opts names.
+func NewTarget(opts Options) (*Target, error) {
+	c, err := newClient(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Target{c: c}, nil
+}
+
+// Write streams one docker archive of images (an index replaced by its
+// HostPlatform manifest, as docker-archive does) into POST /images/load,
+// through a pipe: no temporary file, no whole archive in memory. Each
+// blob is verified as it streams; a missing or bad blob aborts the
+// upload, so the engine loads nothing. Layers whose ChainID the engine
+// already has are left out: its loader opens a layer member only when it
+// lacks the chain. If the engine refuses that archive, Write sends the
+// whole one. Images keep their image ID (the config digest) and are
+// tagged with their names.
+func (t *Target) Write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
+	if err := ctx.Err(); err != nil || len(images) == 0 {
+		return err
+	}
+	have, err := t.present(ctx)
+	if err != nil {
+		return fmt.Errorf("docker-daemon (engine %s): %w", t.c.host, err)
+	}
+	stats, err := t.load(ctx, images, src, have)
+	var ee *engineError
+	if err != nil && len(stats.Omitted) > 0 && errors.As(err, &ee) {
+		stats, err = t.load(ctx, images, src, nil)
+		stats.Retried = true
+	}
+	t.mu.Lock()
+	t.last = stats
+	t.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("docker-daemon (engine %s): load %s: %w", t.c.host, names(images), err)
+	}
+	return nil
+}
+
+// LastWrite returns what the last Write sent.
+func (t *Target) LastWrite() WriteStats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.last
+}
+
+// present returns the ChainIDs the engine has, or nil when the engine
+// keeps images in containerd (Docker's containerd image store imports
+// the OCI layout and wants every blob).
+func (t *Target) present(ctx context.Context) (map[digest.Digest]bool, error) {
+	var info struct {
+		DriverStatus [][2]string
+	}
+	if err := t.c.getJSON(ctx, "/info", nil, &info); err != nil {
+		return nil, err
+	}
+	for _, kv := range info.DriverStatus {
+		if kv[0] == "driver-type" && strings.Contains(kv[1], "snapshotter") {
+			return nil, nil
+		}
+	}
+	return chains(ctx, t.c)
+}
+
+// engineError is a load the engine refused.
+type engineError struct{ err error }
+
+func (e *engineError) Error() string { return "the engine refused the archive: " + e.err.Error() }
+func (e *engineError) Unwrap() error { return e.err }
+
+// load streams the archive, leaving out layers whose chain is in have.
+func (t *Target) load(ctx context.Context, images []runtime.Image, src runtime.Fetcher, have map[digest.Digest]bool) (WriteStats, error) {
+	var stats WriteStats
+	pr, pw := io.Pipe()
+	cw := &countWriter{w: pw}
+	werr := make(chan error, 1)
+	go func() {
+		var omit func(dockerarchive.Layer) bool
+		if have != nil {
+			omit = func(l dockerarchive.Layer) bool { return have[l.ChainID] }
+		}
+		omitted, err := dockerarchive.WriteTo(ctx, cw, images, src, omit)
+		stats.Omitted = omitted
+		pw.CloseWithError(err)
+		werr <- err
+	}()
+	err := t.post(ctx, pr)
+	pr.CloseWithError(errLoadEnded)
+	if e := <-werr; e != nil && !errors.Is(e, errLoadEnded) && !errors.Is(e, io.ErrClosedPipe) {
+		err = e // the source's fault comes first: it is why the upload stopped
+	}
+	stats.Bytes = cw.n
+	return stats, err
+}
+
+var errLoadEnded = errors.New("the engine ended the load")
+
+func (t *Target) post(ctx context.Context, body io.Reader) error {
+	resp, err := t.c.do(ctx, http.MethodPost, "/images/load", url.Values{"quiet": {"1"}}, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := streamError(resp.Body); err != nil {
+		return &engineError{err}
+	}
+	return nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func names(images []runtime.Image) string {
+	var out []string
+	for _, img := range images {
+		if img.Name != "" {
+			out = append(out, img.Name)
+		} else {
+			out = append(out, string(img.Desc.Digest))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// Close does nothing.
+func (t *Target) Close() error { return nil }

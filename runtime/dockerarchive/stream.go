@@ -1,0 +1,145 @@
+package dockerarchive
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/internal/tarfile"
+	"github.com/ferryhq/ferry/runtime/ocilayout"
+	"github.com/ferryhq/ferry/spec"
+)
+
+// Layer is one layer of an image as docker load sees it: the blob, its
+// DiffID (the digest of its uncompressed tar, from the config) and its
+// ChainID (which names the layer with all below it in Docker's layer
+// store).
+type Layer struct {
+	Desc    ocispec.Descriptor
+	DiffID  digest.Digest
+	ChainID digest.Digest
+}
+
+// WriteTo streams to w the archive an ArchiveTarget writes (names
+// normalised, an index replaced by its HostPlatform manifest), leaving
+// out each layer blob for which omit returns true at every place it is
+// used. manifest.json still names the omitted members: docker load opens
+// a layer member only when its layer store lacks that ChainID. omit may
+// be nil. It returns the layers left out. The same arguments give the
+// same bytes.
+func WriteTo(ctx context.Context, w io.Writer, images []runtime.Image, src runtime.Fetcher, omit func(Layer) bool) ([]ocispec.Descriptor, error) {
+	var named []runtime.Image
+	for _, img := range images {
+		one, err := singlePlatform(ctx, src, img)
+		if err != nil {
+			return nil, err
+		}
+		one.Name = runtime.Normalize(one.Name)
+		named = append(named, one)
+	}
+	blobs, err := runtime.Collect(ctx, src, named)
+	if err != nil {
+		return nil, err
+	}
+	manifest, err := manifestJSON(named, blobs)
+	if err != nil {
+		return nil, err
+	}
+	var entries []ocispec.Descriptor
+	for _, img := range named {
+		img.Name = qualify(img.Name)
+		entries = ocilayout.Merge(entries, []ocispec.Descriptor{ocilayout.Entry(img, "")})
+	}
+	index, err := ocilayout.EncodeIndex(entries)
+	if err != nil {
+		return nil, err
+	}
+	keep, omitted, err := omitLayers(ctx, src, blobs, omit)
+	if err != nil {
+		return nil, err
+	}
+	files := []tarfile.File{{Name: ManifestEntry, Data: manifest}}
+	return omitted, tarfile.WriteLayoutTo(ctx, w, index, files, keep, src)
+}
+
+// omitLayers splits blobs into those to write and the layers omit leaves
+// out at every use.
+func omitLayers(ctx context.Context, src runtime.Fetcher, blobs []runtime.Blob, omit func(Layer) bool) ([]runtime.Blob, []ocispec.Descriptor, error) {
+	if omit == nil {
+		return blobs, nil, nil
+	}
+	need, skip := map[digest.Digest]bool{}, map[digest.Digest]bool{}
+	for _, b := range blobs {
+		if b.Data == nil || !spec.IsManifest(b.Desc.MediaType) {
+			continue
+		}
+		layers, err := Layers(ctx, src, b.Data)
+		if err != nil {
+			return nil, nil, fmt.Errorf("manifest %s: %w", b.Desc.Digest, err)
+		}
+		for _, l := range layers {
+			if omit(l) {
+				skip[l.Desc.Digest] = true
+			} else {
+				need[l.Desc.Digest] = true
+			}
+		}
+	}
+	var keep []runtime.Blob
+	var omitted []ocispec.Descriptor
+	for _, b := range blobs {
+		if skip[b.Desc.Digest] && !need[b.Desc.Digest] {
+			omitted = append(omitted, b.Desc)
+			continue
+		}
+		keep = append(keep, b)
+	}
+	return keep, omitted, nil
+}
+
+// Layers returns the layers of an image manifest with the DiffIDs and
+// ChainIDs its config gives them.
+func Layers(ctx context.Context, src runtime.Fetcher, manifest []byte) ([]Layer, error) {
+	var m ocispec.Manifest
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		return nil, fmt.Errorf("%v: %w", err, spec.ErrCorrupt)
+	}
+	b, err := runtime.ReadBlob(ctx, src, m.Config, spec.MaxManifestSize)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var config ocispec.Image
+	if err := json.Unmarshal(b, &config); err != nil {
+		return nil, fmt.Errorf("config %s: %v: %w", m.Config.Digest, err, spec.ErrCorrupt)
+	}
+	diffIDs := config.RootFS.DiffIDs
+	if len(diffIDs) != len(m.Layers) {
+		return nil, fmt.Errorf("config %s: %d diff_ids for %d layers: %w", m.Config.Digest, len(diffIDs), len(m.Layers), spec.ErrCorrupt)
+	}
+	chains := ChainIDs(diffIDs)
+	out := make([]Layer, len(m.Layers))
+	for i, l := range m.Layers {
+		out[i] = Layer{Desc: l, DiffID: diffIDs[i], ChainID: chains[i]}
+	}
+	return out, nil
+}
+
+// ChainIDs returns the ChainID of each prefix of diffIDs, as the OCI
+// image spec defines it: the first is its DiffID, each next one the
+// digest of "<chain below> <diffID>".
+func ChainIDs(diffIDs []digest.Digest) []digest.Digest {
+	out := make([]digest.Digest, len(diffIDs))
+	for i, d := range diffIDs {
+		if i == 0 {
+			out[i] = d
+			continue
+		}
+		out[i] = digest.FromString(string(out[i-1]) + " " + string(d))
+	}
+	return out
+}
