@@ -15,11 +15,11 @@ func ExampleParse() {
 		r, err := runtime.Parse(s)
 		fmt.Printf("%s %q %q %v\n", r.Transport, r.Path, r.Tag, err)
 	}
-	_, err := runtime.Parse("podman:app:1.0")
+	_, err := runtime.Parse("dir:/tmp/x")
 	fmt.Println(err)
 	// Output:
 	// oci "/srv/layout" "v1" <nil>
 	// docker-archive "/tmp/a.tar" "example.com:5000/app:1.0" <nil>
 	// store "" "app:latest" <nil>
-	// image "podman:app:1.0": transport "podman" is not supported yet, it comes in a later version; valid now: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], docker://REF, or a bare NAME[:TAG][@DIGEST]: bad input
+	// image "dir:/tmp/x": unknown transport "dir"; valid forms: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], docker://REF, docker-daemon:REF, containerd:REF, podman:REF, or a bare NAME[:TAG][@DIGEST]: bad input
 }

@@ -21,8 +21,6 @@ const (
 	TransportStore         = "store"
 )
 
-// supportedForms lists the forms that work in this version.
-const supportedForms = "oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], docker://REF, or a bare NAME[:TAG][@DIGEST]"
 
 // validForms lists the accepted forms, for error messages.
 const validForms = "oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], " +
@@ -66,9 +64,9 @@ type Ref struct {
 // "HOST[:PORT][/PREFIX]" for a target; Parse keeps it as written in Tag
 // and leaves its meaning to the registry package.
 //
-// docker-daemon, containerd and podman are recognised but not supported
-// yet: Parse returns the parsed Ref together with an error wrapping
-// spec.ErrBadInput.
+// docker-daemon:REF, containerd:REF and podman:REF name an image in that
+// runtime; REF may be empty ("docker-daemon:") where no image is named:
+// a target, or every image of the runtime (receipt create --include).
 func Parse(s string) (Ref, error) {
 	transport, rest, ok := strings.Cut(s, ":")
 	if ok {
@@ -78,7 +76,7 @@ func Parse(s string) (Ref, error) {
 		case TransportDockerArchive:
 			return parsePathTag(s, transport, rest, validArchiveRef)
 		case TransportDockerDaemon, TransportContainerd, TransportPodman:
-			return parseLater(s, transport, rest)
+			return parseRuntime(s, transport, rest)
 		}
 		if r, found := strings.CutPrefix(s, TransportRegistry+"://"); found {
 			return parseRegistry(s, r)
@@ -154,13 +152,11 @@ func parseRegistry(s, ref string) (Ref, error) {
 	return Ref{Transport: TransportRegistry, Tag: ref}, nil
 }
 
-func parseLater(s, transport, ref string) (Ref, error) {
-	if !imageName.MatchString(ref) {
+func parseRuntime(s, transport, ref string) (Ref, error) {
+	if ref != "" && !imageName.MatchString(ref) {
 		return Ref{}, badRef(s, fmt.Sprintf("invalid %s reference %q", transport, ref))
 	}
-	r := Ref{Transport: transport, Tag: ref}
-	return r, fmt.Errorf("image %q: transport %q is not supported yet, it comes in a later version; valid now: %s: %w",
-		s, transport, supportedForms, spec.ErrBadInput)
+	return Ref{Transport: transport, Tag: ref}, nil
 }
 
 func badRef(s, why string) error {

@@ -135,3 +135,8 @@ func validSiteName(name string) error {
 	}
 	return nil
 }
+
+// TmpDir is the home's directory for temporary files on the store's
+// filesystem (emptied of ferry's leftovers on open): where transports
+// spool what they must.
+func (h *Home) TmpDir() string { return filepath.Join(h.Dir, tmpDir) }

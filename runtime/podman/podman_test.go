@@ -1,0 +1,204 @@
+package podman_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/ocilayout"
+	"github.com/ferryhq/ferry/runtime/podman"
+	"github.com/ferryhq/ferry/runtime/runtimetest"
+	"github.com/ferryhq/ferry/spec"
+)
+
+func TestConformance(t *testing.T) {
+	runtimetest.NeedTool(t, "podman")
+	runtimetest.RunSkipping(t, "podman", runtimetest.Harness{
+		NewTarget: func(t *testing.T, dir string) (runtime.Target, runtimetest.Reopen) {
+			short := runtimetest.ShortTempDir(t)
+			opts := podman.Options{Root: filepath.Join(short, "graph"), RunRoot: filepath.Join(short, "run"),
+				StorageDriver: "vfs", TmpDir: t.TempDir()}
+			tgt, err := podman.NewTarget(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tgt, func() (runtime.Source, error) { return podman.Open("", opts) }
+		},
+	}, map[string]string{
+		"RoundTrip": "podman stores layers uncompressed, so the fixture's gzip layers come back with new " +
+			"digests; TestTarget_RoundTrip checks names, config digests and DiffIDs instead",
+	})
+}
+
+// layers returns the config digest and layer digests of a manifest.
+func manifestOf(t *testing.T, f runtime.Fetcher, desc ocispec.Descriptor) ocispec.Manifest {
+	t.Helper()
+	b, err := runtime.ReadBlob(context.Background(), f, desc, spec.MaxManifestSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func diffIDs(t *testing.T, f runtime.Fetcher, config ocispec.Descriptor) []digest.Digest {
+	t.Helper()
+	b, err := runtime.ReadBlob(context.Background(), f, config, spec.MaxManifestSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c ocispec.Image
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c.RootFS.DiffIDs
+}
+
+// TestTarget_RoundTrip: images ferry loads are listed by podman with
+// their names, and read back with the same config (the image ID) and
+// their layers as podman keeps them, uncompressed: each layer's digest is
+// its DiffID. Every blob verifies, and two reads give the same manifest.
+func TestTarget_RoundTrip(t *testing.T) {
+	p := runtimetest.NewPodman(t)
+	ctx := context.Background()
+	in := filepath.Join(t.TempDir(), "in")
+	runtimetest.UmociImage(t, in, "v1", 21, 2, 3000)
+	runtimetest.UmociImage(t, in, "v2", 22, 1, 2000)
+	lay, err := ocilayout.FromPath(in, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := lay.Resolve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs[0].Name, imgs[1].Name = "example.com/ferry/app:v1", "example.com/ferry/db:v2"
+	tgt, err := podman.NewTarget(podman.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tgt.Write(ctx, imgs, lay); err != nil {
+		t.Fatalf("Write = %v", err)
+	}
+	listed := strings.Fields(string(p.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}")))
+	slices.Sort(listed)
+	if want := []string{"example.com/ferry/app:v1", "example.com/ferry/db:v2"}; !slices.Equal(listed, want) {
+		t.Errorf("podman images = %v, want %v", listed, want)
+	}
+	var first digest.Digest
+	for range 2 {
+		src, err := podman.Open("example.com/ferry/app:v1", podman.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := src.Resolve(ctx)
+		if err != nil || len(got) != 1 || got[0].Name != "example.com/ferry/app:v1" {
+			t.Fatalf("Resolve = %v, %v, want example.com/ferry/app:v1", got, err)
+		}
+		want, have := manifestOf(t, lay, imgs[0].Desc), manifestOf(t, src, got[0].Desc)
+		if have.Config.Digest != want.Config.Digest {
+			t.Errorf("config = %s, want %s", have.Config.Digest, want.Config.Digest)
+		}
+		var layers []digest.Digest
+		for _, l := range have.Layers {
+			layers = append(layers, l.Digest)
+		}
+		if ids := diffIDs(t, lay, want.Config); !slices.Equal(layers, ids) {
+			t.Errorf("layers = %v, want the DiffIDs %v", layers, ids)
+		}
+		out := filepath.Join(t.TempDir(), "out")
+		if err := ocilayout.NewTarget(out, "").Write(ctx, got, src); err != nil {
+			t.Fatalf("podman -> oci: %v", err)
+		}
+		if first == "" {
+			first = got[0].Desc.Digest
+		} else if got[0].Desc.Digest != first {
+			t.Errorf("second read manifest %s, first %s: not deterministic", got[0].Desc.Digest, first)
+		}
+		src.Close()
+		runtimetest.Skopeo(t, "inspect", "oci:"+out+":v1")
+	}
+}
+
+// TestSource_KeepsDigest: an image whose layers podman holds as they
+// came (uncompressed) keeps its manifest digest through ferry, also when
+// named by its short name.
+func TestSource_KeepsDigest(t *testing.T) {
+	p := runtimetest.NewPodman(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	in, plain, out := filepath.Join(dir, "in"), filepath.Join(dir, "plain"), filepath.Join(dir, "out")
+	runtimetest.UmociImage(t, in, "v1", 23, 2, 3000)
+	p.Import(t, in, "v1", "example.com/gz:v1")
+	copyFrom(t, "example.com/gz:v1", plain)       // uncompressed layers
+	p.Import(t, plain, "v1", "localhost/app:1.0") // the original
+	want := runtimetest.SkopeoDigest(t, "oci:"+plain+":v1")
+	imgs := copyFrom(t, "app:1.0", out)
+	if len(imgs) != 1 || imgs[0].Name != "localhost/app:1.0" {
+		t.Errorf("Resolve(app:1.0) = %v, want localhost/app:1.0", imgs)
+	}
+	if got := runtimetest.SkopeoDigest(t, "oci:"+out+":1.0"); got != want {
+		t.Errorf("podman -> oci digest = %s, want %s", got, want)
+	}
+	names, err := podman.List(ctx, podman.Options{})
+	if want := []string{"example.com/gz:v1", "localhost/app:1.0"}; err != nil || !slices.Equal(names, want) {
+		t.Errorf("List = %v, %v, want %v", names, err, want)
+	}
+}
+
+// copyFrom writes podman:ref to oci:out, its ref.name "v1" or the tag of
+// ref, and checks that Close removes the export.
+func copyFrom(t *testing.T, ref, out string) []runtime.Image {
+	t.Helper()
+	ctx := context.Background()
+	tmp := t.TempDir()
+	src, err := podman.Open(ref, podman.Options{TmpDir: tmp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, err := src.Resolve(ctx)
+	if err != nil {
+		t.Fatalf("Resolve(%s) = %v", ref, err)
+	}
+	tag := ""
+	if len(imgs) == 1 && !strings.HasSuffix(ref, ":1.0") {
+		tag = "v1"
+	}
+	if err := ocilayout.NewTarget(out, tag).Write(ctx, imgs, src); err != nil {
+		t.Fatalf("podman:%s -> oci: %v", ref, err)
+	}
+	src.Close()
+	if left, _ := os.ReadDir(tmp); len(left) != 0 {
+		t.Errorf("Close left %d files in TmpDir", len(left))
+	}
+	return imgs
+}
+
+func TestSource_NotFound(t *testing.T) {
+	p := runtimetest.NewPodman(t)
+	src, err := podman.Open("example.com/none:1", podman.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	_, err = src.Resolve(context.Background())
+	if !errors.Is(err, spec.ErrNotFound) || !strings.Contains(err.Error(), "example.com/none:1") ||
+		!strings.Contains(err.Error(), p.Conf) {
+		t.Errorf("Resolve(absent) = %v, want ErrNotFound naming the image and storage", err)
+	}
+	if _, err := podman.Open("-x", podman.Options{}); !errors.Is(err, spec.ErrBadInput) {
+		t.Errorf("Open(-x) = %v, want ErrBadInput", err)
+	}
+}

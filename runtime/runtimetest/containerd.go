@@ -1,0 +1,114 @@
+package runtimetest
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Containerd is a standalone containerd a test started.
+type Containerd struct {
+	// Address is its gRPC socket.
+	Address string
+	// Dir holds its config, root, state and log.
+	Dir string
+}
+
+// StartContainerd runs /usr/bin/containerd (or the containerd on PATH)
+// with its own root, state and socket in a new temporary directory, the
+// CRI plugin and the snapshotters that need special file systems
+// disabled, waits until its socket answers and stops it when the test
+// ends. It skips the test when containerd is not installed (fails it
+// under CI=true) and when the test does not run as root.
+func StartContainerd(t testing.TB) *Containerd {
+	t.Helper()
+	bin := NeedTool(t, "containerd")
+	NeedTool(t, "ctr")
+	if os.Geteuid() != 0 {
+		needRoot(t, "containerd")
+	}
+	dir := ShortTempDir(t)
+	cd := &Containerd{Address: filepath.Join(dir, "c.sock"), Dir: dir}
+	cfg := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte(cd.config()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	cmd := exec.Command(bin, "--config", cfg)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start containerd: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if c, err := net.Dial("unix", cd.Address); err == nil {
+			c.Close()
+			return cd
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("containerd exited: %v\n%s", err, log.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("containerd did not open %s in 20s\n%s", cd.Address, log.String())
+		}
+	}
+}
+
+func (cd *Containerd) config() string {
+	return fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.aufs", "io.containerd.tracing.processor.v1.otlp"]
+[grpc]
+  address = %q
+[ttrpc]
+  address = %q
+`, filepath.Join(cd.Dir, "root"), filepath.Join(cd.Dir, "state"), cd.Address, cd.Address+".ttrpc")
+}
+
+// Ctr runs ctr against this containerd in namespace ns and returns its
+// standard output.
+func (cd *Containerd) Ctr(t testing.TB, ns string, args ...string) []byte {
+	t.Helper()
+	return run(t, "ctr", append([]string{"-a", cd.Address, "-n", ns}, args...)...)
+}
+
+// Import puts the image tagged tag of the OCI layout layoutDir into
+// namespace ns as name, the way a user would without ferry: skopeo makes
+// an oci-archive whose ref.name is name, and `ctr images import
+// --no-unpack` reads it, keeping the manifest digest.
+func (cd *Containerd) Import(t testing.TB, ns, layoutDir, tag, name string) {
+	t.Helper()
+	archive := filepath.Join(t.TempDir(), "image.tar")
+	Skopeo(t, "copy", "--quiet", "oci:"+layoutDir+":"+tag, "oci-archive:"+archive+":"+name)
+	cd.Ctr(t, ns, "images", "import", "--no-unpack", archive)
+}
+
+// needRoot skips a test that needs root, or fails it under CI=true.
+func needRoot(t testing.TB, what string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s needs root under CI=true", what)
+	}
+	t.Skipf("%s needs root", what)
+}
