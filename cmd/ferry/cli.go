@@ -35,6 +35,7 @@ type CLI struct {
 type Globals struct {
 	Home string `help:"Home directory (store, catalog, keys)." env:"FERRY_HOME" type:"path"`
 	JSON bool   `name:"json" help:"Print data as JSON."`
+	From string `enum:",store,docker,containerd,podman,registry" default:"" help:"Where a bare image name is read from: store, docker, containerd, podman or registry (default: the first of these that holds it)."`
 	registryFlags
 
 	ctx    context.Context

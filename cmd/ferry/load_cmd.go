@@ -31,7 +31,7 @@ func (c *LoadCmd) Run(g *Globals) error {
 	}
 	opts := trip.LoadOptions{CheckOptions: check, Admission: trip.Admission{AllowReplay: c.AllowReplay}, AllowDowngrade: c.AllowDowngrade}
 	for _, s := range c.Into {
-		t, err := openTarget(g, s)
+		t, err := openTarget(g, h, s)
 		if err != nil {
 			return err
 		}

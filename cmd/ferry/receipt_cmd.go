@@ -1,10 +1,13 @@
 package main
 
 import (
+	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/store"
 	"github.com/ferryhq/ferry/store/trip"
 )
@@ -17,7 +20,8 @@ type ReceiptCmd struct {
 
 // ReceiptCreateCmd is `ferry receipt create [-o FILE]`.
 type ReceiptCreateCmd struct {
-	Output string `short:"o" type:"path" help:"Receipt file (default ./<site>-receipt.ferry)."`
+	Output  string   `short:"o" type:"path" help:"Receipt file (default ./<site>-receipt.ferry)."`
+	Include []string `placeholder:"RUNTIME:" help:"Also declare what a runtime holds (docker-daemon:, containerd:, podman:, or one image such as docker-daemon:app:1.0): its images are imported into the store first; repeatable."`
 }
 
 func (c *ReceiptCreateCmd) Run(g *Globals) error {
@@ -26,6 +30,11 @@ func (c *ReceiptCreateCmd) Run(g *Globals) error {
 		return err
 	}
 	defer h.Close()
+	for _, inc := range c.Include {
+		if err := includeRuntime(g, h, inc); err != nil {
+			return err
+		}
+	}
 	path, err := writeReceipt(g, h, ".", c.Output)
 	if err != nil {
 		return err
@@ -76,5 +85,34 @@ func (c *ReceiptApplyCmd) Run(g *Globals) error {
 	}
 	g.printf("receipt %d from %s (created %s): %d blob(s) confirmed, %d shipped but not held go back to missing\n",
 		rc.Sequence, rc.Site, rc.Created, res.Confirmed, res.Reset)
+	return nil
+}
+
+// includeRuntime imports the images a runtime holds into the store, so
+// that the receipt declares them and the first trip to a site that
+// already runs older versions is incremental too.
+func includeRuntime(g *Globals, h *store.Home, inc string) error {
+	ref, err := runtime.Parse(inc)
+	if err != nil {
+		return err
+	}
+	src, err := openRuntime(h, ref.Transport, ref.Tag)
+	if err != nil {
+		return fmt.Errorf("--include %s: %w", inc, err)
+	}
+	defer src.Close()
+	imgs, err := src.Resolve(g.ctx)
+	if err != nil {
+		return fmt.Errorf("--include %s: %w", inc, err)
+	}
+	inputs := make([]trip.Input, 0, len(imgs))
+	for _, im := range imgs {
+		inputs = append(inputs, trip.Input{Image: im, From: src})
+	}
+	names, err := trip.Import(g.ctx, h, inputs)
+	if err != nil {
+		return fmt.Errorf("--include %s: %w", inc, err)
+	}
+	g.warnf("%s: %d image(s) imported into the store: %s\n", inc, len(names), strings.Join(names, ", "))
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/docker"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 	"github.com/ferryhq/ferry/store/trip"
@@ -17,7 +18,8 @@ import (
 
 // SaveCmd is `ferry save IMAGE... [-o FILE]`.
 type SaveCmd struct {
-	Images        []string `arg:"" name:"image" help:"Images: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], or a name in the store."`
+	Images        []string `arg:"" optional:"" name:"image" help:"Images: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], docker://REF, docker-daemon:REF, containerd:REF, podman:REF, or a bare name (the store, then docker, containerd, podman, then its registry)."`
+	Container     []string `help:"Snapshot this Docker container (a commit tagged ferry-snapshot/<name>:<UTC time>) and save it; repeatable."`
 	Output        string   `short:"o" type:"path" help:"Bundle file to write (default ./<repo>_<tag>.ferry)."`
 	OutDir        string   `type:"path" default:"." help:"Directory for the default bundle name."`
 	For           string   `name:"for" help:"Destination site (a name added with ferry site add)."`
@@ -30,6 +32,9 @@ type SaveCmd struct {
 }
 
 func (c *SaveCmd) Run(g *Globals) error {
+	if len(c.Images) == 0 && len(c.Container) == 0 {
+		return fmt.Errorf("save: name at least one image or --container: %w", errUsage)
+	}
 	h, err := g.openHome()
 	if err != nil {
 		return err
@@ -43,6 +48,9 @@ func (c *SaveCmd) Run(g *Globals) error {
 		if _, err := h.Catalog.Site(c.For); err != nil {
 			return fmt.Errorf("save --for %s: %w (add it with ferry site add %s --key FILE.pub)", c.For, err, c.For)
 		}
+	}
+	if err := c.snapshot(g); err != nil {
+		return err
 	}
 	inputs, closeAll, err := openInputs(g, h, c.Images, true)
 	defer closeAll()
@@ -94,6 +102,19 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	g.printf("wrote %s: %d image(s), %d blob(s), %s (bundle %s, sequence %d)\n", res.Path,
 		len(res.Index.Images), len(res.Index.Blobs), humanBytes(res.Size), res.Index.ID, res.Index.Sequence)
+	return nil
+}
+
+// snapshot commits each --container and adds its image to those saved.
+func (c *SaveCmd) snapshot(g *Globals) error {
+	for _, name := range c.Container {
+		ref, err := docker.Commit(g.ctx, docker.Options{}, name)
+		if err != nil {
+			return fmt.Errorf("save --container %s: %w", name, err)
+		}
+		g.warnf("container %s: snapshot %s\n", name, ref)
+		c.Images = append(c.Images, "docker-daemon:"+ref)
+	}
 	return nil
 }
 

@@ -77,7 +77,7 @@ func (c *CopyCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	t, err := openTarget(g, c.Target)
+	t, err := openTarget(g, h, c.Target)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -55,13 +54,16 @@ func openSource(g *Globals, h *store.Home, s string, pull bool) (runtime.Source,
 		return dockerarchive.FromPath(ref.Path, ref.Tag)
 	case runtime.TransportRegistry:
 		return openRegistry(g, ref.Tag)
-	case runtime.TransportStore:
-		src, err := h.Source(ref.Tag)
-		if !pull || !errors.Is(err, spec.ErrNotFound) {
-			return src, err
+	case runtime.TransportDockerDaemon, runtime.TransportContainerd, runtime.TransportPodman:
+		if ref.Tag == "" {
+			return nil, fmt.Errorf("%s: name an image, such as %s:app:1.0: %w", s, ref.Transport, spec.ErrBadInput)
 		}
-		g.warnf("%s: not in the store; pulling it from its registry\n", s)
-		return openRegistry(g, s)
+		return openRuntime(h, ref.Transport, ref.Tag)
+	case runtime.TransportStore:
+		if !pull {
+			return h.Source(ref.Tag)
+		}
+		return findBare(g, h, s)
 	}
 	return nil, fmt.Errorf("%s: transport %s cannot be read yet: %w", s, ref.Transport, spec.ErrBadInput)
 }
@@ -75,7 +77,7 @@ func openRegistry(g *Globals, ref string) (runtime.Source, error) {
 }
 
 // openTarget opens the place a transport name points at for writing.
-func openTarget(g *Globals, s string) (runtime.Target, error) {
+func openTarget(g *Globals, h *store.Home, s string) (runtime.Target, error) {
 	ref, err := runtime.Parse(s)
 	if err != nil {
 		return nil, err
@@ -93,6 +95,8 @@ func openTarget(g *Globals, s string) (runtime.Target, error) {
 			return nil, err
 		}
 		return registry.NewTarget(ref.Tag, o)
+	case runtime.TransportDockerDaemon, runtime.TransportContainerd, runtime.TransportPodman:
+		return runtimeTarget(h, ref.Transport)
 	}
 	return nil, fmt.Errorf("%s: transport %s cannot be written yet: %w", s, ref.Transport, spec.ErrBadInput)
 }

@@ -40,10 +40,16 @@ func inspectBundle(t *testing.T, home, path string) inspected {
 	return in
 }
 
+// isLayer tells layers by media type: OCI's "…image.layer…" and
+// Docker's "…image.rootfs.diff…".
+func isLayer(mediaType string) bool {
+	return strings.Contains(mediaType, "layer") || strings.Contains(mediaType, "rootfs.diff")
+}
+
 // shippedLayerBytes is the bytes of the layers a bundle ships.
 func (in inspected) shippedLayerBytes() (n int64) {
 	for _, b := range in.Index.Blobs {
-		if b.Status == "shipped" && strings.Contains(b.MediaType, "layer") {
+		if b.Status == "shipped" && isLayer(b.MediaType) {
 			n += b.Size
 		}
 	}
