@@ -21,7 +21,6 @@ const (
 	TransportStore         = "store"
 )
 
-
 // validForms lists the accepted forms, for error messages.
 const validForms = "oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], " +
 	"docker://REF, docker-daemon:REF, containerd:REF, podman:REF, or a bare NAME[:TAG][@DIGEST]"
