@@ -28,7 +28,7 @@ func CopyBlob(ctx context.Context, w io.Writer, f Fetcher, b Blob) error {
 		return fmt.Errorf("blob %s: %w", b.Desc.Digest, err)
 	}
 	defer rc.Close()
-	r := spec.NewVerifyingReader(ctxReader{ctx: ctx, r: rc}, b.Desc.Digest, b.Desc.Size)
+	r := spec.NewVerifyingReader(ContextReader(ctx, rc), b.Desc.Digest, b.Desc.Size)
 	if _, err := io.Copy(w, r); err != nil {
 		if _, ok := err.(*spec.VerifyError); ok {
 			return err // already names the digest
@@ -38,7 +38,10 @@ func CopyBlob(ctx context.Context, w io.Writer, f Fetcher, b Blob) error {
 	return nil
 }
 
-// ctxReader fails reads once ctx is done, so a long copy stops promptly.
+// ContextReader fails reads once ctx is done, so that a long copy stops
+// promptly when it is cancelled.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader { return ctxReader{ctx: ctx, r: r} }
+
 type ctxReader struct {
 	ctx context.Context
 	r   io.Reader

@@ -14,9 +14,9 @@ func sha(b []byte) string {
 	return "sha256:" + hex.EncodeToString(s[:])
 }
 
-// configDigest reads the config digest of the image tagged tag in an OCI
-// layout, straight from the files.
-func configDigest(t *testing.T, layout, tag string) string {
+// manifestOf reads the manifest of the image tagged tag in an OCI layout,
+// straight from the files, into v.
+func manifestOf(t *testing.T, layout, tag string, v any) {
 	t.Helper()
 	var ix struct {
 		Manifests []struct {
@@ -27,13 +27,19 @@ func configDigest(t *testing.T, layout, tag string) string {
 	readJSON(t, filepath.Join(layout, "index.json"), &ix)
 	for _, m := range ix.Manifests {
 		if m.Annotations["org.opencontainers.image.ref.name"] == tag {
-			var man struct{ Config struct{ Digest string } }
-			readJSON(t, filepath.Join(layout, "blobs", "sha256", m.Digest[len("sha256:"):]), &man)
-			return man.Config.Digest
+			readJSON(t, filepath.Join(layout, "blobs", "sha256", m.Digest[len("sha256:"):]), v)
+			return
 		}
 	}
 	t.Fatalf("no image %s in %s", tag, layout)
-	return ""
+}
+
+// configDigest is the config digest of the image tagged tag in a layout.
+func configDigest(t *testing.T, layout, tag string) string {
+	t.Helper()
+	var man struct{ Config struct{ Digest string } }
+	manifestOf(t, layout, tag, &man)
+	return man.Config.Digest
 }
 
 func readJSON(t *testing.T, path string, v any) {

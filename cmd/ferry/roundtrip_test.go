@@ -69,18 +69,7 @@ func TestRoundTrip_UmociThroughEveryTarget(t *testing.T) {
 func checkDiffIDs(t *testing.T, home, layout, tag string) {
 	t.Helper()
 	var man struct{ Layers []struct{ Digest string } }
-	var ix struct {
-		Manifests []struct {
-			Digest      string
-			Annotations map[string]string
-		}
-	}
-	readJSON(t, filepath.Join(layout, "index.json"), &ix)
-	for _, m := range ix.Manifests {
-		if m.Annotations["org.opencontainers.image.ref.name"] == tag {
-			readJSON(t, filepath.Join(layout, "blobs", "sha256", strings.TrimPrefix(m.Digest, "sha256:")), &man)
-		}
-	}
+	manifestOf(t, layout, tag, &man)
 	var cfg struct {
 		RootFS struct {
 			DiffIDs []digest.Digest `json:"diff_ids"`

@@ -130,7 +130,7 @@ func (t *Target) writeBlob(ctx context.Context, lease leases.Lease, b runtime.Bl
 			return fmt.Errorf("blob %s: %w", b.Desc.Digest, err)
 		}
 		defer rc.Close()
-		r = ctxReader{ctx: ctx, r: spec.NewVerifyingReader(rc, b.Desc.Digest, b.Desc.Size)}
+		r = runtime.ContextReader(ctx, spec.NewVerifyingReader(rc, b.Desc.Digest, b.Desc.Size))
 	}
 	ref := "ferry-" + lease.ID + "-" + b.Desc.Digest.String()
 	if err := content.WriteBlob(ctx, cs, ref, r, b.Desc, content.WithLabels(labels)); err != nil {
@@ -205,17 +205,4 @@ func gcLabels(b runtime.Blob) (map[string]string, error) {
 		}
 	}
 	return labels, nil
-}
-
-// ctxReader fails reads once ctx is done, so a long copy stops promptly.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
