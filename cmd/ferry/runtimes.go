@@ -71,6 +71,7 @@ func findBare(g *Globals, h *store.Home, name string) (runtime.Source, error) {
 		case "store":
 			src, err := h.Source(name)
 			if err == nil {
+				g.warnf("%s: found in the store\n", name)
 				return src, nil
 			}
 			if !errors.Is(err, spec.ErrNotFound) {
