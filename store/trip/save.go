@@ -12,6 +12,7 @@ import (
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -149,8 +150,7 @@ func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, p
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	src := p.from[b.Digest]
-	rc, err := src.from.Fetch(ctx, src.desc)
+	rc, err := p.Fetch(ctx, ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size})
 	if err != nil {
 		return fmt.Errorf("blob %s: %w", b.Digest, err)
 	}
