@@ -113,7 +113,8 @@ func (r *Reader) open() error {
 			zstd.WithDecoderMaxMemory(spec.MaxDecoderMemory),
 			zstd.WithDecoderMaxWindow(spec.MaxDecoderMemory),
 			zstd.WithDecoderLowmem(false),
-			zstd.WithDecoderConcurrency(0))
+			zstd.WithDecoderConcurrency(0),
+			zstd.IgnoreChecksum(true))
 		if err != nil {
 			return err
 		}
