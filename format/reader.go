@@ -128,6 +128,10 @@ func (r *Reader) open() error {
 // readHeader reads entries 1 and 2 and checks them.
 func (r *Reader) readHeader() error {
 	raw, err := r.readSmall(spec.IndexEntry, spec.MaxIndexSize)
+	if err != nil && r.tarIn.n <= 512 && !errors.Is(err, spec.ErrTooLarge) {
+		// Not even one tar header: most likely not a bundle at all.
+		return fmt.Errorf("not a ferry bundle (no %s entry first): %w", spec.IndexEntry, err)
+	}
 	if err != nil {
 		return fmt.Errorf("bundle index: %w", err)
 	}

@@ -37,7 +37,7 @@ func TestNewReader_Signature(t *testing.T) {
 		{"missing signature", buildTar(t, append([]tarEntry{regular(spec.IndexEntry, mustCanonicalIndex(t, f, s))}, f.bodyEntries()...)), ReaderOptions{Trust: trustKey(s.PublicKey())}, spec.ErrUnsigned, "signature: no ferry-index.json.sig entry"},
 		{"index names another key", signedBy(t, f, s, other), ReaderOptions{Trust: trustKey(other.PublicKey())}, spec.ErrBadSignature, "signature: made by key " + Fingerprint(other.PublicKey())},
 		{"no trust function", good(), ReaderOptions{}, spec.ErrBadInput, "Trust is required"},
-		{"empty stream", nil, ReaderOptions{Trust: trustKey(s.PublicKey())}, spec.ErrCorrupt, "bundle index: bundle: empty stream"},
+		{"empty stream", nil, ReaderOptions{Trust: trustKey(s.PublicKey())}, spec.ErrCorrupt, "not a ferry bundle (no ferry-index.json entry first): bundle: empty stream"},
 		{"not a bundle", []byte("hello world, this is not a tar stream at all"), ReaderOptions{Trust: trustKey(s.PublicKey())}, spec.ErrCorrupt, "bundle"},
 	}
 	for _, tt := range tests {
