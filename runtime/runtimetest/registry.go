@@ -97,6 +97,7 @@ func (r *Registry) start(t testing.TB, bin, cfg string, useTLS bool) error {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", cfg)
+	cmd.Env = registryEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -198,4 +199,18 @@ func writeFile(t testing.TB, path, data string) {
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// registryEnv is this process's environment without REGISTRY_*: the
+// registry reads REGISTRY_<SECTION>_<KEY> as configuration, so a test's
+// REGISTRY_AUTH_FILE (containers' auth file) would become an "auth: file"
+// section, and the registry would pick it or htpasswd at random.
+func registryEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REGISTRY_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
