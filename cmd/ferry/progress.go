@@ -69,6 +69,14 @@ func (p *progress) draw() {
 	fmt.Fprintf(p.g.stderr, "\r%s %s%s / %s  %s/s   ", p.verb, bar, humanBytes(p.done), humanBytes(p.total), humanBytes(int64(rate)))
 }
 
+// SetTotal sets the bytes the bar counts up to, once they are known (a
+// bundle's index says them).
+func (p *progress) SetTotal(n int64) {
+	p.mu.Lock()
+	p.total = n
+	p.mu.Unlock()
+}
+
 // Done ends the bar's line.
 func (p *progress) Done() {
 	if p.tty {

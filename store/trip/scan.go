@@ -119,6 +119,13 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 	}
 	defer r.Close()
 	ix := r.Index()
+	if t, ok := opts.Progress.(interface{ SetTotal(int64) }); ok {
+		var total int64
+		for _, b := range ix.Shipped() {
+			total += b.Size
+		}
+		t.SetTotal(total)
+	}
 	if admit != nil {
 		if err := admit(ix); err != nil {
 			return nil, nil, nil, fmt.Errorf("bundle %s: %w", path, err)
