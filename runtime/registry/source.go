@@ -84,7 +84,8 @@ func (s *Source) Resolve(ctx context.Context) ([]runtime.Image, error) {
 // Fetch opens a blob of the image's repository: manifests and indexes
 // from the manifest endpoint, every other blob streamed from the blob
 // endpoint and resumed when the connection is cut (up to Options.Retries
-// times). The reader verifies the bytes against desc as they stream. At
+// times). go-containerregistry hashes a blob stream as it reads it, and
+// the caller verifies the bytes against desc (as every Fetcher's). At
 // most Options.Jobs blob streams are open at once; Fetch waits for one
 // to be closed.
 func (s *Source) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
@@ -111,8 +112,7 @@ func (s *Source) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadClo
 	if err := rr.reopen(); err != nil {
 		return nil, s.c.explain(err, s.host, what)
 	}
-	return &blobReader{VerifyingReader: spec.NewVerifyingReader(rr, desc.Digest, desc.Size), rr: rr,
-		explain: func(err error) error { return s.c.explain(err, s.host, what) }}, nil
+	return &blobReader{rr: rr, explain: func(err error) error { return s.c.explain(err, s.host, what) }}, nil
 }
 
 func (s *Source) manifest(ctx context.Context, desc ocispec.Descriptor) ([]byte, error) {
@@ -142,14 +142,17 @@ func (s *Source) Close() error {
 
 // blobReader is a verified blob stream whose errors name the registry,
 // the image and the blob.
+// blobReader is a blob stream as go-containerregistry serves it: it hashes
+// every byte itself and fails at EOF on a mismatch, and the caller checks
+// the bytes again against the descriptor (runtime.Fetcher's contract), so
+// no third hash runs here.
 type blobReader struct {
-	*spec.VerifyingReader
 	rr      *resumingReader
 	explain func(error) error
 }
 
 func (b *blobReader) Read(p []byte) (int, error) {
-	n, err := b.VerifyingReader.Read(p)
+	n, err := b.rr.Read(p)
 	if err != nil && err != io.EOF {
 		if _, ok := err.(*spec.VerifyError); !ok {
 			err = b.explain(err)
