@@ -19,14 +19,7 @@ import (
 // and ID (its config digest) rather than its manifest digest. The other
 // subtests are Run's.
 func RunImageIDs(t *testing.T, name string, h Harness) {
-	t.Run(name, func(t *testing.T) {
-		fx := newFixture(t)
-		t.Run("RoundTripImageID", func(t *testing.T) { testRoundTripIDs(t, h, fx) })
-		t.Run("MissingBlobFresh", func(t *testing.T) { testMissingFresh(t, h, fx) })
-		t.Run("MissingBlobKeepsOld", func(t *testing.T) { testMissingKeepsOld(t, h, fx) })
-		t.Run("CorruptBlob", func(t *testing.T) { testCorrupt(t, h, fx) })
-		t.Run("Cancelled", func(t *testing.T) { testCancelled(t, h, fx) })
-	})
+	runSuite(t, name, h, "RoundTripImageID", testRoundTripIDs, nil)
 }
 
 func testRoundTripIDs(t *testing.T, h Harness, fx fixture) {

@@ -9,24 +9,5 @@ import "testing"
 // a round trip of compressed layers cannot keep their digests) and tests
 // the same property its own way.
 func RunSkipping(t *testing.T, name string, h Harness, skip map[string]string) {
-	t.Run(name, func(t *testing.T) {
-		fx := newFixture(t)
-		for _, tc := range []struct {
-			name string
-			fn   func(*testing.T, Harness, fixture)
-		}{
-			{"RoundTrip", testRoundTrip},
-			{"MissingBlobFresh", testMissingFresh},
-			{"MissingBlobKeepsOld", testMissingKeepsOld},
-			{"CorruptBlob", testCorrupt},
-			{"Cancelled", testCancelled},
-		} {
-			t.Run(tc.name, func(t *testing.T) {
-				if why, ok := skip[tc.name]; ok {
-					t.Skip(why)
-				}
-				tc.fn(t, h, fx)
-			})
-		}
-	})
+	runSuite(t, name, h, "RoundTrip", testRoundTrip, skip)
 }
