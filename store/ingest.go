@@ -68,35 +68,12 @@ func (b *Blobs) discard(ctx context.Context, vr io.Reader) error {
 }
 
 // write copies vr into a temp file and renames it to p once verified.
-func (b *Blobs) write(ctx context.Context, vr io.Reader, p string) (err error) {
-	f, err := os.CreateTemp(b.tmp, tmpPrefix+"ingest-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
+func (b *Blobs) write(ctx context.Context, vr io.Reader, p string) error {
 	buf := getBuffer()
 	defer putBuffer(buf)
-	if err := copyBuffer(ctx, f, vr, *buf); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o444); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		return err
-	}
-	return syncDir(filepath.Dir(p))
+	return WriteAtomic(p, b.tmp, tmpPrefix+"ingest-*", 0o444, func(f *os.File) error {
+		return copyBuffer(ctx, f, vr, *buf)
+	})
 }
 
 // copyBuffer copies src to dst through buf, checking ctx before every
@@ -131,33 +108,10 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// writeAtomic replaces the layout file name with data: temp file in the
-// tmp directory, sync, rename, sync the directory.
-func (b *Blobs) writeAtomic(name string, data []byte) (err error) {
-	f, err := os.CreateTemp(b.tmp, tmpPrefix+"layout-*")
-	if err != nil {
+// writeAtomic replaces the layout file name with data.
+func (b *Blobs) writeAtomic(name string, data []byte) error {
+	return WriteAtomic(filepath.Join(b.dir, name), b.tmp, tmpPrefix+"layout-*", 0o644, func(f *os.File) error {
+		_, err := f.Write(data)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(f.Name(), filepath.Join(b.dir, name)); err != nil {
-		return err
-	}
-	return syncDir(b.dir)
+	})
 }

@@ -43,29 +43,12 @@ func CreateReceipt(ctx context.Context, h *store.Home, now time.Time) (*format.R
 // WriteReceiptFile signs rc with s and writes it to path through a
 // temporary file, so that a failure leaves no partial receipt.
 func WriteReceiptFile(path string, rc *format.Receipt, s ssh.Signer) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	err := store.WriteAtomic(path, "", "."+filepath.Base(path)+".tmp-*", 0o644, func(f *os.File) error {
+		return format.WriteReceipt(f, rc, s)
+	})
 	if err != nil {
 		return fmt.Errorf("receipt %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	if err := format.WriteReceipt(tmp, rc, s); err != nil {
-		return fmt.Errorf("receipt %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("receipt %s: %w", path, err)
-	}
-	syncDir(dir)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/ssh"
@@ -52,42 +53,23 @@ type SaveResult struct {
 	Size  int64
 }
 
-// Save writes the bundle that carries plan. Nothing is left at opts.Path
-// when it fails.
+// Save writes the bundle that carries plan, through a temporary file
+// beside it (store.WriteAtomic). Nothing is left at opts.Path when it fails.
 func Save(ctx context.Context, plan *Plan, opts SaveOptions) (*SaveResult, error) {
 	ix, files, err := plan.index(opts)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(opts.Path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(opts.Path)+".tmp-*")
+	err = store.WriteAtomic(opts.Path, "", "."+filepath.Base(opts.Path)+".tmp-*", 0o644, func(f *os.File) error {
+		return plan.write(ctx, f, ix, files, opts)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
 	}
-	defer func() {
-		if tmp != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := plan.write(ctx, tmp, ix, files, opts); err != nil {
-		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
-	}
-	st, err := tmp.Stat()
+	st, err := os.Stat(opts.Path)
 	if err != nil {
 		return nil, err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
-	}
-	if err := os.Rename(tmp.Name(), opts.Path); err != nil {
-		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
-	}
-	tmp = nil
-	syncDir(dir)
 	return &SaveResult{Index: ix, Path: opts.Path, Size: st.Size()}, nil
 }
 
@@ -140,10 +122,7 @@ func (p *Plan) write(ctx context.Context, f *os.File, ix *format.Index, files ma
 	if err := w.Close(); err != nil {
 		return err
 	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	return f.Sync()
+	return bw.Flush()
 }
 
 func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, prog Progress) error {
@@ -175,11 +154,4 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.p.Add(int64(n))
 	return n, err
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
