@@ -50,12 +50,12 @@ func StartContainerd(t testing.TB) *Containerd {
 		cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(StopTimeout):
 			cmd.Process.Kill()
 			<-done
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(StartTimeout)
 	for {
 		if c, err := net.Dial("unix", cd.Address); err == nil {
 			c.Close()
@@ -67,7 +67,7 @@ func StartContainerd(t testing.TB) *Containerd {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("containerd did not open %s in 20s\n%s", cd.Address, log.String())
+			t.Fatalf("containerd did not open %s in %s\n%s", cd.Address, StartTimeout, log.String())
 		}
 	}
 }

@@ -81,7 +81,7 @@ func LaunchDockerd() (d *Dockerd, stop func() error, err error) {
 	done := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(done) }()
 	stop = func() error { return d.stop(cmd, done) }
-	if err := d.waitReady(done, 60*time.Second); err != nil {
+	if err := d.waitReady(done, StartTimeout); err != nil {
 		log, _ := os.ReadFile(filepath.Join(root, "dockerd.log"))
 		stop()
 		return nil, nil, fmt.Errorf("dockerd at %s: %v\n%s", d.Host, err, dockerdLogTail(log, 4000))
@@ -123,7 +123,7 @@ func (d *Dockerd) stop(cmd *exec.Cmd, done <-chan struct{}) error {
 	cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-done:
-	case <-time.After(15 * time.Second):
+	case <-time.After(StopTimeout):
 		cmd.Process.Kill()
 		<-done
 	}

@@ -123,7 +123,7 @@ func (r *Registry) waitReady(useTLS bool, exited <-chan struct{}) error {
 	if useTLS {
 		url = "https://" + r.Host + "/v2/"
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(StartTimeout)
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
@@ -136,18 +136,18 @@ func (r *Registry) waitReady(useTLS bool, exited <-chan struct{}) error {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Errorf("no answer on %s within 10s", url)
+	return fmt.Errorf("no answer on %s within %s", url, StartTimeout)
 }
 
 // Client is an HTTP client that trusts the registry's CA.
 func (r *Registry) Client(useTLS bool) *http.Client {
 	if !useTLS || r.CAFile == "" {
-		return &http.Client{Timeout: 5 * time.Second}
+		return &http.Client{Timeout: StartTimeout}
 	}
 	pem, _ := os.ReadFile(r.CAFile)
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
-	return &http.Client{Timeout: 5 * time.Second,
+	return &http.Client{Timeout: StartTimeout,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 }
 
