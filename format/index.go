@@ -128,6 +128,9 @@ func (ix *Index) Validate() error {
 	if ix.MediaType != spec.IndexMediaType {
 		return fieldErrorf("mediaType", "%q, want %q", ix.MediaType, spec.IndexMediaType)
 	}
+	if ix.ID == "" {
+		return fieldErrorf("id", "empty")
+	}
 	if err := validateCreated(ix.Created); err != nil {
 		return err
 	}

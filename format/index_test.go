@@ -34,6 +34,7 @@ func TestIndex_Validate(t *testing.T) {
 		{"mediaType", func(ix *Index) { ix.MediaType = "application/json" }, spec.ErrCorrupt, "mediaType"},
 		{"created not UTC", func(ix *Index) { ix.Created = "2024-05-01T14:00:00+02:00" }, spec.ErrCorrupt, "created"},
 		{"created fractional", func(ix *Index) { ix.Created = "2024-05-01T12:00:00.5Z" }, spec.ErrCorrupt, "created"},
+		{"no id", func(ix *Index) { ix.ID = "" }, spec.ErrCorrupt, "id: empty"},
 		{"no site", func(ix *Index) { ix.From.Site = "" }, spec.ErrCorrupt, "from.site: empty"},
 		{"no fingerprint", func(ix *Index) { ix.From.Fingerprint = "MD5:x" }, spec.ErrCorrupt, "from.fingerprint"},
 		{"bad digest", func(ix *Index) { ix.Blobs[0].Digest = "sha256:../../etc" }, spec.ErrBadInput, "blobs[0].digest: invalid digest"},

@@ -156,15 +156,15 @@ func completeIndex(ix *Index, s ssh.Signer, created time.Time) ([]byte, error) {
 	ix.Blobs = nonNil(ix.Blobs)
 	Order(ix.Blobs)
 	ix.From.Fingerprint = Fingerprint(s.PublicKey())
-	if err := ix.Validate(); err != nil {
-		return nil, err
-	}
 	if ix.ID == "" {
 		id, err := bundleID(ix)
 		if err != nil {
 			return nil, err
 		}
 		ix.ID = id
+	}
+	if err := ix.Validate(); err != nil {
+		return nil, err
 	}
 	return Canonical(ix)
 }

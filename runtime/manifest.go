@@ -80,17 +80,45 @@ func Children(mediaType string, data []byte) ([]ocispec.Descriptor, error) {
 	return kids, nil
 }
 
-// MediaTypeOf returns desc.MediaType, or the document's own mediaType
-// field when the descriptor has none.
-func MediaTypeOf(desc ocispec.Descriptor, data []byte) string {
-	if desc.MediaType != "" {
-		return desc.MediaType
-	}
+// NodeMediaType is the media type of a blob that must be an image
+// manifest or an image index (an image's root, or a child of an index),
+// checked against the blob's own bytes before anything trusts it: an
+// empty descriptor type is taken from the blob's mediaType field; a
+// descriptor and a blob that disagree, a blob whose mediaType and shape
+// disagree (a manifest with no config, an index with one), neither naming
+// a type, or a type that is neither manifest nor index is refused with
+// an error wrapping spec.ErrCorrupt that names both types. So a manifest
+// described as a layer, or with no type at all, never passes for a leaf
+// and takes its config and layers with it.
+func NodeMediaType(desc ocispec.Descriptor, data []byte) (string, error) {
 	var doc struct {
-		MediaType string `json:"mediaType"`
+		MediaType string          `json:"mediaType"`
+		Config    json.RawMessage `json:"config"`
+		Manifests json.RawMessage `json:"manifests"`
 	}
-	_ = json.Unmarshal(data, &doc)
-	return doc.MediaType
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return "", fmt.Errorf("not a manifest or index: %v: %w", err, spec.ErrCorrupt)
+	}
+	mt := desc.MediaType
+	switch {
+	case mt == "" && doc.MediaType == "":
+		return "", fmt.Errorf("neither its descriptor nor the blob names a media type: %w", spec.ErrCorrupt)
+	case mt == "":
+		mt = doc.MediaType
+	case doc.MediaType != "" && doc.MediaType != mt:
+		return "", fmt.Errorf("described as %q, but the blob is %q: %w", mt, doc.MediaType, spec.ErrCorrupt)
+	}
+	hasConfig := len(doc.Config) > 0 && string(doc.Config) != "null"
+	hasManifests := len(doc.Manifests) > 0 && string(doc.Manifests) != "null"
+	switch {
+	case spec.IsManifest(mt) && (!hasConfig || hasManifests):
+		return "", fmt.Errorf("typed %q, but the blob is not shaped as an image manifest: %w", mt, spec.ErrCorrupt)
+	case spec.IsIndex(mt) && hasConfig:
+		return "", fmt.Errorf("typed %q, but the blob has a config, as a manifest does: %w", mt, spec.ErrCorrupt)
+	case !isGraphNode(mt):
+		return "", fmt.Errorf("media type %q where an image manifest or index must be: %w", mt, spec.ErrCorrupt)
+	}
+	return mt, nil
 }
 
 func isGraphNode(mediaType string) bool {
@@ -98,44 +126,51 @@ func isGraphNode(mediaType string) bool {
 }
 
 // Walk visits every blob reachable from root depth first (a parent before
-// its children), each digest once. Manifests and indexes are read whole
-// (at most spec.MaxManifestSize, verified) and passed to fn as data; for
-// every other blob data is nil and fn fetches it if it wants the bytes.
-// A root with an empty media type is read, and given to fn typed from
-// its content.
+// its children), each digest once. A blob's place in the graph says what
+// it must be: the root and every child of an index are manifests or
+// indexes, read whole (at most spec.MaxManifestSize, verified), typed by
+// NodeMediaType and passed to fn with their data; a manifest's config and
+// layers are leaves, passed with nil data (fn fetches them if it wants
+// the bytes). Errors name the blob.
 func Walk(ctx context.Context, f Fetcher, root ocispec.Descriptor, fn func(desc ocispec.Descriptor, data []byte) error) error {
 	return walk(ctx, f, root, map[digest.Digest]bool{}, fn, true)
 }
 
+// walk visits desc, a graph node when node is set, else a leaf. seen
+// holds true for a digest walked as a node and false for one visited as
+// a leaf: a blob met first as a layer and later where a manifest must be
+// is still read and walked, so no image loses its children to another.
 func walk(ctx context.Context, f Fetcher, desc ocispec.Descriptor, seen map[digest.Digest]bool,
-	fn func(ocispec.Descriptor, []byte) error, root bool) error {
-	if seen[desc.Digest] {
+	fn func(ocispec.Descriptor, []byte) error, node bool) error {
+	if wasNode, ok := seen[desc.Digest]; ok && (wasNode || !node) {
 		return nil
 	}
-	seen[desc.Digest] = true
+	seen[desc.Digest] = node
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !isGraphNode(desc.MediaType) && !(root && desc.MediaType == "") {
-		if err := spec.ValidateDigest(desc.Digest); err != nil {
-			return err
-		}
+	if err := spec.ValidateDigest(desc.Digest); err != nil {
+		return err
+	}
+	if !node {
 		return fn(desc, nil)
 	}
 	data, err := ReadBlob(ctx, f, desc, spec.MaxManifestSize)
 	if err != nil {
 		return err
 	}
-	desc.MediaType = MediaTypeOf(desc, data)
+	if desc.MediaType, err = NodeMediaType(desc, data); err != nil {
+		return fmt.Errorf("manifest %s: %w", desc.Digest, err)
+	}
 	if err := fn(desc, data); err != nil {
 		return err
 	}
-	kids, err := Children(MediaTypeOf(desc, data), data)
+	kids, err := Children(desc.MediaType, data)
 	if err != nil {
 		return fmt.Errorf("manifest %s: %w", desc.Digest, err)
 	}
 	for _, k := range kids {
-		if err := walk(ctx, f, k, seen, fn, false); err != nil {
+		if err := walk(ctx, f, k, seen, fn, spec.IsIndex(desc.MediaType)); err != nil {
 			return err
 		}
 	}
@@ -150,11 +185,18 @@ type Blob struct {
 }
 
 // Collect walks every image and returns the blobs they need, each digest
-// once, in Walk order.
+// once, in Walk order (a blob first met as a leaf and later as a manifest
+// keeps its place and gets its data).
 func Collect(ctx context.Context, f Fetcher, images []Image) ([]Blob, error) {
 	var out []Blob
+	at := map[digest.Digest]int{}
 	seen := map[digest.Digest]bool{}
 	add := func(desc ocispec.Descriptor, data []byte) error {
+		if i, ok := at[desc.Digest]; ok {
+			out[i] = Blob{Desc: desc, Data: data}
+			return nil
+		}
+		at[desc.Digest] = len(out)
 		out = append(out, Blob{Desc: desc, Data: data})
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
@@ -210,4 +211,91 @@ func TestSelectPlatforms(t *testing.T) {
 	if same, extra, err := runtime.SelectPlatforms(ctx, g.m, img, nil); err != nil || same.Desc.Digest != img.Desc.Digest || extra != nil {
 		t.Errorf("SelectPlatforms(no want) = %v, %v, want unchanged", same, err)
 	}
+}
+
+// TestWalk_NodeMediaTypes: a blob where a manifest must be (the root, an
+// index's child) is typed from its own bytes: a descriptor with no media
+// type is resolved from the blob, and one that names another type than
+// the blob is, or none where the blob names none, is refused naming the
+// blob. Before, such a child was taken for a leaf and its config and
+// layers were never visited, so an image left without them.
+func TestWalk_NodeMediaTypes(t *testing.T) {
+	g := newGraph()
+	bareManifest := g.m.put("", []byte(`{"schemaVersion":2,"config":`+descJSON(g.amdConfig)+`,"layers":[]}`))
+	bareIndex := g.m.put("", []byte(`{"schemaVersion":2,"manifests":[`+descJSON(g.amd)+`]}`))
+	index := func(kids ...ocispec.Descriptor) ocispec.Descriptor {
+		return g.m.put(ocispec.MediaTypeImageIndex, ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: kids})
+	}
+	for _, tc := range []struct {
+		name    string
+		root    ocispec.Descriptor
+		visits  int    // blobs visited when it walks
+		wantErr string // else the error names the blob and says this
+	}{
+		{"child with no media type", index(retyped(g.amd, "")), 5, ""},
+		{"root with no media type", retyped(g.index, ""), 11, ""},
+		{"manifest without its own mediaType", index(retyped(bareManifest, ocispec.MediaTypeImageManifest)), 3, ""},
+		{"index without its own mediaType", index(retyped(bareIndex, ocispec.MediaTypeImageIndex)), 6, ""},
+		{"neither names a type", index(bareManifest), 0, "neither its descriptor nor the blob"},
+		{"manifest described as a layer", index(retyped(g.amd, ocispec.MediaTypeImageLayerGzip)), 0, "described as"},
+		{"root described as a layer", retyped(g.amd, ocispec.MediaTypeImageLayerGzip), 0, "described as"},
+		{"manifest described as an index", index(retyped(g.amd, ocispec.MediaTypeImageIndex)), 0, "described as"},
+		{"index described as a manifest", index(retyped(bareIndex, ocispec.MediaTypeImageManifest)), 0, "not shaped as an image manifest"},
+		{"manifest described as an index, blob untyped", index(retyped(bareManifest, ocispec.MediaTypeImageIndex)), 0, "has a config"},
+		{"an unknown type", index(retyped(bareManifest, "application/x-other")), 0, `"application/x-other" where an image manifest`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			visited := map[digest.Digest]string{}
+			err := runtime.Walk(context.Background(), g.m, tc.root, func(d ocispec.Descriptor, data []byte) error {
+				visited[d.Digest] = d.MediaType
+				if data != nil && !spec.IsIndex(d.MediaType) && !spec.IsManifest(d.MediaType) {
+					t.Errorf("Walk gave %s typed %q with data", d.Digest, d.MediaType)
+				}
+				return nil
+			})
+			if tc.wantErr == "" {
+				if err != nil || len(visited) != tc.visits {
+					t.Errorf("Walk = %v after %d blobs, want every one of %d", err, len(visited), tc.visits)
+				}
+				return
+			}
+			if !errors.Is(err, spec.ErrCorrupt) || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("Walk = %v, want ErrCorrupt saying %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestCollect_LeafThenNode: a blob that one image uses as a layer and
+// another needs as its manifest is walked as a manifest for the second,
+// so the second image keeps its config and layers.
+func TestCollect_LeafThenNode(t *testing.T) {
+	g := newGraph()
+	carrier := g.m.put(ocispec.MediaTypeImageManifest, ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		Config: g.amdConfig, Layers: []ocispec.Descriptor{retyped(g.arm, ocispec.MediaTypeImageLayerGzip)}})
+	blobs, err := runtime.Collect(context.Background(), g.m, []runtime.Image{{Name: "a", Desc: carrier}, {Name: "b", Desc: g.arm}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[digest.Digest]bool{}
+	for _, b := range blobs {
+		if got[b.Desc.Digest] {
+			t.Errorf("Collect listed %s twice", b.Desc.Digest)
+		}
+		got[b.Desc.Digest] = true
+		if b.Desc.Digest == g.arm.Digest && (b.Data == nil || b.Desc.MediaType != ocispec.MediaTypeImageManifest) {
+			t.Errorf("Collect kept the arm64 manifest as a leaf: %+v", b.Desc)
+		}
+	}
+	if !got[digest.FromString("arm")] || len(blobs) != 6 {
+		t.Errorf("Collect = %d blobs (arm64 layer %v), want 6 with the arm64 manifest's own layer", len(blobs), got[digest.FromString("arm")])
+	}
+}
+
+func retyped(d ocispec.Descriptor, mt string) ocispec.Descriptor { d.MediaType = mt; return d }
+
+func descJSON(d ocispec.Descriptor) string {
+	d.Platform = nil
+	b, _ := json.Marshal(d)
+	return string(b)
 }

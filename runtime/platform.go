@@ -22,7 +22,10 @@ func Platforms(ctx context.Context, f Fetcher, root ocispec.Descriptor) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	mt := MediaTypeOf(root, data)
+	mt, err := NodeMediaType(root, data)
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", root.Digest, err)
+	}
 	kids, err := Children(mt, data)
 	if err != nil {
 		return nil, fmt.Errorf("manifest %s: %w", root.Digest, err)
@@ -33,9 +36,6 @@ func Platforms(ctx context.Context, f Fetcher, root ocispec.Descriptor) ([]strin
 			out = append(out, FormatPlatform(k.Platform))
 		}
 		return out, nil
-	}
-	if !spec.IsManifest(mt) {
-		return nil, fmt.Errorf("manifest %s: media type %q is not an image: %w", root.Digest, mt, spec.ErrBadInput)
 	}
 	p, err := configPlatform(ctx, f, kids[0])
 	if err != nil {
@@ -103,7 +103,10 @@ func SelectPlatforms(ctx context.Context, f Fetcher, img Image, want []string) (
 	if err != nil {
 		return Image{}, nil, fmt.Errorf("image %s: %w", imageLabel(img), err)
 	}
-	mt := MediaTypeOf(img.Desc, data)
+	mt, err := NodeMediaType(img.Desc, data)
+	if err != nil {
+		return Image{}, nil, fmt.Errorf("image %s: manifest %s: %w", imageLabel(img), img.Desc.Digest, err)
+	}
 	if !spec.IsIndex(mt) {
 		have, err := Platforms(ctx, f, img.Desc)
 		if err != nil {

@@ -88,7 +88,10 @@ func singlePlatform(ctx context.Context, src runtime.Fetcher, img runtime.Image)
 	if err != nil {
 		return img, fmt.Errorf("image %s: %w", label(img), err)
 	}
-	mt := runtime.MediaTypeOf(img.Desc, data)
+	mt, err := runtime.NodeMediaType(img.Desc, data)
+	if err != nil {
+		return img, fmt.Errorf("image %s: manifest %s: %w", label(img), img.Desc.Digest, err)
+	}
 	if !spec.IsIndex(mt) {
 		img.Desc.MediaType = mt
 		return img, nil

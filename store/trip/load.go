@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"time"
 
 	"github.com/ferryhq/ferry/format"
@@ -71,11 +72,10 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		return err == nil
 	})
 	if !opts.AllowDowngrade {
-		if err := refuseDowngrades(ctx, h, ix, rep); err != nil {
-			return nil, err
-		}
+		refuseDowngrades(ctx, h, ix, rep)
 	}
-	images, err := record(ctx, h, ix, path, rep, good)
+	ids := layerDiffIDs(ctx, h, ix, rep)
+	images, err := record(ctx, h, ix, path, rep, good, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -90,9 +90,32 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 	return rep, nil
 }
 
+// leaveOut marks a complete image as left out, saying why.
+func (st *ImageStatus) leaveOut(why string) { st.OK, st.Reason = false, why }
+
+// layerDiffIDs reads the DiffIDs of the layers of each complete image; an
+// image whose configs the store cannot serve is left out, naming why.
+func layerDiffIDs(ctx context.Context, h *store.Home, ix *format.Index, rep *Report) map[digest.Digest]digest.Digest {
+	out := map[digest.Digest]digest.Digest{}
+	for i := range rep.Images {
+		st := &rep.Images[i]
+		if !st.OK {
+			continue
+		}
+		img := ix.Images[i]
+		ids, err := diffIDs(ctx, h.Blobs, ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size})
+		if err != nil {
+			st.leaveOut(err.Error())
+			continue
+		}
+		maps.Copy(out, ids)
+	}
+	return out
+}
+
 // refuseDowngrades leaves out each complete image that would move its tag
 // to an older image, saying so.
-func refuseDowngrades(ctx context.Context, h *store.Home, ix *format.Index, rep *Report) error {
+func refuseDowngrades(ctx context.Context, h *store.Home, ix *format.Index, rep *Report) {
 	for i := range rep.Images {
 		st := &rep.Images[i]
 		if !st.OK {
@@ -100,18 +123,18 @@ func refuseDowngrades(ctx context.Context, h *store.Home, ix *format.Index, rep 
 		}
 		why, err := downgrade(ctx, h, ix.Images[i])
 		if err != nil {
-			return err
+			why = err.Error()
 		}
 		if why != "" {
-			st.OK, st.Reason = false, why
+			st.leaveOut(why)
 		}
 	}
-	return nil
 }
 
 // record writes, in one catalog transaction, the blobs that arrived intact
 // and those the complete images use, the complete images, and the bundle.
-func record(ctx context.Context, h *store.Home, ix *format.Index, path string, rep *Report, good map[digest.Digest]bool) ([]runtime.Image, error) {
+func record(ctx context.Context, h *store.Home, ix *format.Index, path string, rep *Report, good map[digest.Digest]bool,
+	ids map[digest.Digest]digest.Digest) ([]runtime.Image, error) {
 	now := time.Now().UTC()
 	listed := map[digest.Digest]format.Blob{}
 	for _, b := range ix.Blobs {
@@ -143,17 +166,13 @@ func record(ctx context.Context, h *store.Home, ix *format.Index, path string, r
 		}
 		for _, d := range st.Blobs {
 			keep(d)
+			if id, ok := ids[d]; ok {
+				rec := blobs[d]
+				rec.DiffID = id
+				blobs[d] = rec
+			}
 		}
 		img := ix.Images[i]
-		ids, err := diffIDs(ctx, h.Blobs, ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size})
-		if err != nil {
-			return nil, err
-		}
-		for layer, id := range ids {
-			rec := blobs[layer]
-			rec.DiffID = id
-			blobs[layer] = rec
-		}
 		name := img.Name
 		if name == "" {
 			name = string(img.Digest)

@@ -80,12 +80,18 @@ func (p *Plan) add(ctx context.Context, img runtime.Image, f runtime.Fetcher) er
 	err := runtime.Walk(ctx, f, img.Desc, func(d ocispec.Descriptor, data []byte) error {
 		mine = append(mine, d.Digest)
 		if data != nil {
+			if len(mine) == 1 {
+				img.Desc.MediaType = d.MediaType // the root, typed by its bytes
+			}
 			p.role[d.Digest] = RoleManifest
 			if c := configDesc(data); c.Digest != "" {
 				p.role[c.Digest] = RoleConfig
 			}
 		}
-		if _, ok := p.from[d.Digest]; ok {
+		if old, ok := p.from[d.Digest]; ok {
+			if data != nil && old.desc.MediaType != d.MediaType {
+				p.retype(d) // a layer of one image is another's manifest
+			}
 			return nil
 		}
 		from := f
@@ -110,6 +116,19 @@ func (p *Plan) add(ctx context.Context, img runtime.Image, f runtime.Fetcher) er
 		MediaType: img.Desc.MediaType, Size: img.Desc.Size, Platforms: plats})
 	p.perImage = append(p.perImage, mine)
 	return nil
+}
+
+// retype lists a planned blob with the media type its bytes gave it as a
+// manifest or index, so that the reader finds it listed as what it is.
+func (p *Plan) retype(d ocispec.Descriptor) {
+	for i := range p.Blobs {
+		if p.Blobs[i].Digest == d.Digest {
+			p.Blobs[i].MediaType = d.MediaType
+		}
+	}
+	src := p.from[d.Digest]
+	src.desc.MediaType = d.MediaType
+	p.from[d.Digest] = src
 }
 
 // Role says what a planned blob is: RoleManifest, RoleConfig or RoleLayer.

@@ -1,19 +1,15 @@
 package trip
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sort"
 
 	"github.com/ferryhq/ferry/format"
-	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -175,62 +171,4 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 		rep.Faults = append(rep.Faults, Fault{Entry: m, What: "listed in the index but not in the bundle"})
 	}
 	return rep, r, good, nil
-}
-
-// checkImages walks each image of the index through f and marks it OK only
-// when has holds for every blob of its graph.
-func checkImages(ctx context.Context, ix *format.Index, f runtime.Fetcher, has func(d digest.Digest) bool) []ImageStatus {
-	out := make([]ImageStatus, 0, len(ix.Images))
-	for _, img := range ix.Images {
-		st := ImageStatus{Name: img.Name, Digest: img.Digest}
-		lacking := map[digest.Digest]bool{}
-		root := ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size}
-		err := runtime.Walk(ctx, lackingFetcher{f, lacking}, root, func(d ocispec.Descriptor, _ []byte) error {
-			st.Blobs = append(st.Blobs, d.Digest)
-			if !has(d.Digest) {
-				lacking[d.Digest] = true
-			}
-			return nil
-		})
-		if err != nil && len(lacking) == 0 {
-			lacking[img.Digest] = true
-		}
-		for d := range lacking {
-			st.Lacking = append(st.Lacking, d)
-		}
-		sort.Slice(st.Lacking, func(i, j int) bool { return st.Lacking[i] < st.Lacking[j] })
-		st.OK = len(st.Lacking) == 0
-		out = append(out, st)
-	}
-	return out
-}
-
-// lackingFetcher notes every manifest it cannot open, so that an image
-// whose index or manifest is damaged is reported lacking that blob.
-type lackingFetcher struct {
-	f       runtime.Fetcher
-	lacking map[digest.Digest]bool
-}
-
-func (l lackingFetcher) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
-	rc, err := l.f.Fetch(ctx, d)
-	if err != nil {
-		l.lacking[d.Digest] = true
-	}
-	return rc, err
-}
-
-// memFetcher serves the manifests captured while scanning.
-type memFetcher map[digest.Digest][]byte
-
-func (m memFetcher) Fetch(_ context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
-	b, ok := m[d.Digest]
-	if !ok {
-		return nil, fmt.Errorf("blob %s: %w", d.Digest, spec.ErrNotFound)
-	}
-	return io.NopCloser(bytes.NewReader(b)), nil
-}
-
-func isManifest(mediaType string) bool {
-	return spec.IsManifest(mediaType) || spec.IsIndex(mediaType)
 }

@@ -21,11 +21,12 @@ import (
 // bundle addressed elsewhere, a replay, a prerequisite the store lacks
 // (naming the bundle that should have brought it). It writes nothing.
 func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, h *store.Home) (*Report, error) {
-	var held func(digest.Digest) bool
+	manifests := memFetcher{blobs: map[digest.Digest][]byte{}}
+	held := func(digest.Digest) bool { return false }
 	if h != nil {
+		manifests.held = h.Blobs
 		held = func(d digest.Digest) bool { _, err := h.Blobs.Stat(d); return err == nil }
 	}
-	manifests := memFetcher{}
 	buf := make([]byte, 1<<20)
 	rep, r, good, err := scan(ctx, path, opts, nil, func(ctx context.Context, e *format.Entry, src io.Reader) error {
 		if e.Kind == spec.KindBlob && isManifest(e.MediaType) && e.Size <= spec.MaxManifestSize {
@@ -33,7 +34,7 @@ func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, 
 			if _, err := io.Copy(&buf, src); err != nil {
 				return err
 			}
-			manifests[e.Digest] = buf.Bytes()
+			manifests.blobs[e.Digest] = buf.Bytes()
 			return nil
 		}
 		// A plain writer, so that io.Discard's 8 KiB ReadFrom is not used:
@@ -45,19 +46,14 @@ func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, 
 		return nil, err
 	}
 	ix := r.Index()
-	listed := map[digest.Digest]format.Blob{}
+	prerequisite := map[digest.Digest]bool{}
 	for _, b := range ix.Blobs {
-		listed[b.Digest] = b
+		prerequisite[b.Digest] = b.Status == spec.StatusPrerequisite
 	}
+	// As Load has it: a blob that arrived intact, or that the store holds
+	// (with no home, a prerequisite is taken as held).
 	rep.Images = checkImages(ctx, ix, manifests, func(d digest.Digest) bool {
-		b, ok := listed[d]
-		if !ok {
-			return false
-		}
-		if b.Status == spec.StatusPrerequisite {
-			return held == nil || held(d)
-		}
-		return good[d]
+		return good[d] || held(d) || (h == nil && prerequisite[d])
 	})
 	rep.Warnings = platformWarnings(ix, hostPlatform())
 	if h != nil {
