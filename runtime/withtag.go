@@ -26,7 +26,11 @@ func repository(name string) string {
 }
 
 // IsBareTag reports whether s can only be a tag: no transport, no
-// repository path, no digest, nothing but tag characters.
+// repository path, no digest, nothing but tag characters. An image whose
+// name is a bare tag ("v1", as oci:DIR:v1 names it) has no repository:
+// it keeps the tag in a layout, and a target that names images
+// REPOSITORY:TAG (Docker, podman, containerd, a docker archive, a
+// registry) needs one for it (WithRepository).
 func IsBareTag(s string) bool {
 	if s == "" || len(s) > 128 {
 		return false

@@ -12,23 +12,6 @@ import (
 	"github.com/ferryhq/ferry/runtime"
 )
 
-func TestRefName(t *testing.T) {
-	tests := []struct{ name, want string }{
-		{"app:1.0", "1.0"},
-		{"example.com:5000/team/app:v2", "v2"},
-		{"example.com:5000/team/app", "example.com:5000/team/app"},
-		{"app", "app"},
-		{"v1", "v1"},
-		{"app:1.0@sha256:abc", "1.0"},
-		{"app@sha256:abc", ""},
-	}
-	for _, tt := range tests {
-		if got := RefName(tt.name); got != tt.want {
-			t.Errorf("RefName(%q) = %q, want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
 func TestBlobs_WriteIndex(t *testing.T) {
 	b := newBlobs(t)
 	app := newTestImage(t, "example.com/app:1.0", 1)
@@ -52,7 +35,7 @@ func TestBlobs_WriteIndex(t *testing.T) {
 		t.Fatalf("index.json lists %d manifests, want 2", len(idx.Manifests))
 	}
 	got := idx.Manifests[0] // "db:2" sorts first
-	if got.Digest != db.image.Desc.Digest || got.Annotations[ocispec.AnnotationRefName] != "2" ||
+	if got.Digest != db.image.Desc.Digest || got.Annotations[ocispec.AnnotationRefName] != "db:2" ||
 		got.Annotations["io.containerd.image.name"] != "db:2" {
 		t.Errorf("index.json manifests[0] = %+v", got)
 	}
@@ -62,7 +45,7 @@ func TestBlobs_WriteIndex(t *testing.T) {
 }
 
 // TestBlobs_WriteIndexSkopeo has skopeo, an independent reader, inspect
-// an image by tag from the store.
+// an image from the store by the name ferry ls shows.
 func TestBlobs_WriteIndexSkopeo(t *testing.T) {
 	skopeo, err := exec.LookPath("skopeo")
 	if err != nil {
@@ -79,7 +62,7 @@ func TestBlobs_WriteIndexSkopeo(t *testing.T) {
 	if err := b.WriteIndex([]runtime.Image{im.image}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command(skopeo, "inspect", "oci:"+b.Dir()+":1.0").CombinedOutput()
+	out, err := exec.Command(skopeo, "inspect", "oci:"+b.Dir()+":example.com/app:1.0").CombinedOutput()
 	if err != nil {
 		t.Fatalf("skopeo inspect: %v\n%s", err, out)
 	}

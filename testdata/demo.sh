@@ -54,9 +54,11 @@ run env FERRY_HOME="$D/hq" "$FERRY" site show plant-7
 
 echo "== digests are kept: source and loaded manifests"
 if command -v skopeo >/dev/null; then
-	for tag in 1.0 1.3 1.1; do
-		run skopeo inspect --format "{{.Digest}}  $tag in the source" oci:"$D/src":$tag
-		run skopeo inspect --format "{{.Digest}}  $tag as loaded at plant-7" oci:"$D/out":$tag
+	for name in app:1.0 db:1.3 app:1.1; do
+		tag=${name#*:}
+		run skopeo inspect --format "{{.Digest}}  $name in the source" oci:"$D/src":$tag
+		# ferry's layouts name each image by its whole name.
+		run skopeo inspect --format "{{.Digest}}  $name as loaded at plant-7" oci:"$D/out":$name
 	done
 else
 	echo "(skopeo not installed: compare with ferry ls above)"

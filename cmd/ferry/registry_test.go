@@ -78,7 +78,7 @@ func TestRegistry_IncrementalSaveSkipsHeldLayers(t *testing.T) {
 		t.Errorf("the incremental save fetched the held base layer %s (%d GETs before, %d after)", base, before, after)
 	}
 	must(t, s.site, "load", two)
-	if got, want := runtimetest.SkopeoDigest(t, "oci:"+filepath.Join(s.site, "store")+":v2"), runtimetest.SkopeoDigest(t, "oci:"+src+":v2"); got != want {
+	if got, want := runtimetest.SkopeoDigest(t, "oci:"+filepath.Join(s.site, "store")+":"+reg.Host+"/team/app:v2"), runtimetest.SkopeoDigest(t, "oci:"+src+":v2"); got != want {
 		t.Errorf("v2 at the site = %s, want %s", got, want)
 	}
 }

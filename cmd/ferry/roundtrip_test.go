@@ -34,7 +34,8 @@ func TestRoundTrip_UmociThroughEveryTarget(t *testing.T) {
 	archOut := filepath.Join(s.dir, "out.tar")
 	dockOut := filepath.Join(s.dir, "docker.tar")
 	must(t, s.site, "load", bundle, "--into", "oci:"+ociOut, "--into", "oci-archive:"+archOut)
-	must(t, s.site, "copy", "v1", "docker-archive:"+dockOut)
+	// v1 is only a tag: a docker archive needs a repository for it.
+	must(t, s.site, "copy", "v1", "docker-archive:"+dockOut, "--repo", "example.com/team/app")
 
 	for _, tag := range []string{"v1", "v2"} {
 		want := runtimetest.SkopeoDigest(t, "oci:"+src+":"+tag)
@@ -48,7 +49,7 @@ func TestRoundTrip_UmociThroughEveryTarget(t *testing.T) {
 	}
 	// The docker-archive output is read by skopeo's docker-archive
 	// transport, and the image ID (config digest) is kept.
-	out := runtimetest.Skopeo(t, "inspect", "--config", "--raw", "docker-archive:"+dockOut)
+	out := runtimetest.Skopeo(t, "inspect", "--config", "--raw", "docker-archive:"+dockOut+":example.com/team/app:v1")
 	wantCfg := configDigest(t, src, "v1")
 	if got := sha(out); got != wantCfg {
 		t.Errorf("config of docker-archive output = %s, want %s", got, wantCfg)

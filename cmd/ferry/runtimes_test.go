@@ -114,10 +114,10 @@ func TestRuntimes_ContainerdAndPodman(t *testing.T) {
 	must(t, s.hq, "save", "containerd:example.com/team/app:1", "podman:example.com/team/db:2", "-o", bundle)
 	out := filepath.Join(s.dir, "out")
 	must(t, s.site, "load", bundle, "--into", "oci:"+out)
-	if got, want := runtimetest.SkopeoDigest(t, "oci:"+out+":1"), runtimetest.SkopeoDigest(t, "oci:"+src+":v1"); got != want {
+	if got, want := runtimetest.SkopeoDigest(t, "oci:"+out+":example.com/team/app:1"), runtimetest.SkopeoDigest(t, "oci:"+src+":v1"); got != want {
 		t.Errorf("containerd → bundle → layout: %s, want %s", got, want)
 	}
-	cfg := runtimetest.Skopeo(t, "inspect", "--config", "--raw", "oci:"+out+":2")
+	cfg := runtimetest.Skopeo(t, "inspect", "--config", "--raw", "oci:"+out+":example.com/team/db:2")
 	if got, want := sha(cfg), configDigest(t, src, "v2"); got != want {
 		t.Errorf("podman → bundle: image ID %s, want %s", got, want)
 	}

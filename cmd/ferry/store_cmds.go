@@ -64,6 +64,7 @@ type CopyCmd struct {
 	Image    string   `arg:"" help:"Image: a name in the store, or any source transport."`
 	Target   string   `arg:"" help:"Target: oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE."`
 	Platform []string `help:"Keep only these platforms of an image index; repeatable."`
+	Repo     string   `help:"Repository for an image named only by a tag (as oci:DIR:v1 names one): v1 becomes REPO:v1." placeholder:"REPO"`
 }
 
 func (c *CopyCmd) Run(g *Globals) error {
@@ -77,16 +78,20 @@ func (c *CopyCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	t, err := openTarget(g, h, c.Target)
+	t, err := openTarget(g, h, c.Target, c.Repo)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	n, err := trip.Copy(g.ctx, inputs, c.Platform, t)
+	w, err := trip.Copy(g.ctx, inputs, c.Platform, t)
 	if err != nil {
 		return fmt.Errorf("copy %s to %s: %w", c.Image, c.Target, err)
 	}
-	g.printf("copied %d image(s) to %s\n", n, c.Target)
+	w.Target = c.Target
+	if g.JSON {
+		return g.printJSON(w)
+	}
+	printWritten(g, "copied", w)
 	return nil
 }
 

@@ -77,11 +77,29 @@ func openRegistry(g *Globals, ref string) (runtime.Source, error) {
 }
 
 // openTarget opens the place a transport name points at for writing.
-func openTarget(g *Globals, h *store.Home, s string) (runtime.Target, error) {
+// repo (--repo) is the repository given to images named only by a tag;
+// docker-daemon:REF, containerd:REF and podman:REF name the one image
+// written REF.
+func openTarget(g *Globals, h *store.Home, s, repo string) (runtime.Target, error) {
 	ref, err := runtime.Parse(s)
 	if err != nil {
 		return nil, err
 	}
+	if err := runtime.ValidRepository(repo); err != nil {
+		return nil, fmt.Errorf("--repo: %w", err)
+	}
+	t, err := targetOf(g, h, s, ref)
+	if err != nil {
+		return nil, err
+	}
+	name := ""
+	if runtimeTransport(ref.Transport) {
+		name = runtime.Normalize(ref.Tag)
+	}
+	return runtime.Renamed(t, name, repo), nil
+}
+
+func targetOf(g *Globals, h *store.Home, s string, ref runtime.Ref) (runtime.Target, error) {
 	switch ref.Transport {
 	case runtime.TransportOCI:
 		return ocilayout.NewTarget(ref.Path, ref.Tag), nil
@@ -99,6 +117,10 @@ func openTarget(g *Globals, h *store.Home, s string) (runtime.Target, error) {
 		return runtimeTarget(h, ref.Transport)
 	}
 	return nil, fmt.Errorf("%s: transport %s cannot be written yet: %w", s, ref.Transport, spec.ErrBadInput)
+}
+
+func runtimeTransport(t string) bool {
+	return t == runtime.TransportDockerDaemon || t == runtime.TransportContainerd || t == runtime.TransportPodman
 }
 
 // openInputs resolves every image argument (pulling bare names the store

@@ -134,4 +134,21 @@ func printReport(g *Globals, verb string, r *trip.Report) {
 			g.printf("  image %s %s LEFT OUT: lacks %v\n", im.Name, im.Digest, im.Lacking)
 		}
 	}
+	for _, w := range r.Written {
+		printWritten(g, "  wrote", w)
+	}
+}
+
+// printWritten says under which name each image went to a target.
+func printWritten(g *Globals, verb string, w trip.Written) {
+	for i, img := range w.Images {
+		switch name := w.Names[i]; {
+		case name == "":
+			g.printf("%s %s to %s (unnamed)\n", verb, img, w.Target)
+		case name == img:
+			g.printf("%s %s to %s\n", verb, img, w.Target)
+		default:
+			g.printf("%s %s to %s as %s\n", verb, img, w.Target, name)
+		}
+	}
 }

@@ -69,7 +69,7 @@ func TestSource_KeepsDigest(t *testing.T) {
 		}
 	}
 	want := runtimetest.SkopeoDigest(t, "oci:"+in+":v1")
-	if got := runtimetest.SkopeoDigest(t, "oci:"+out+":1.0"); got != want {
+	if got := runtimetest.SkopeoDigest(t, "oci:"+out+":docker.io/library/app:1.0"); got != want {
 		t.Errorf("containerd -> oci digest = %s, want %s", got, want)
 	}
 }

@@ -31,6 +31,7 @@ type Target struct {
 var (
 	_ runtime.Target      = (*Target)(nil)
 	_ runtime.BlobChecker = (*Target)(nil)
+	_ runtime.Namer       = (*Target)(nil)
 )
 
 // NewTarget returns a Target for the containerd and namespace opts names.
@@ -74,11 +75,8 @@ func (t *Target) Write(ctx context.Context, imgs []runtime.Image, src runtime.Fe
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	for _, img := range imgs {
-		if img.Name == "" {
-			return fmt.Errorf("%s: image %s has no name, and containerd needs one: %w",
-				t.c.where(), img.Desc.Digest, spec.ErrBadInput)
-		}
+	if _, err := runtime.TargetNames(t, imgs); err != nil {
+		return err
 	}
 	blobs, err := runtime.Collect(ctx, src, imgs)
 	if err != nil {
@@ -104,6 +102,23 @@ func (t *Target) Write(ctx context.Context, imgs []runtime.Image, src runtime.Fe
 		}
 	}
 	return nil
+}
+
+// Names returns each image's name, as containerd records it: exactly as
+// given. An image without a name, or named only by a tag, is refused.
+func (t *Target) Names(imgs []runtime.Image) ([]string, error) {
+	names := make([]string, len(imgs))
+	for i, img := range imgs {
+		switch {
+		case img.Name == "":
+			return nil, fmt.Errorf("%s: image %s has no name, and containerd needs one: %w",
+				t.c.where(), img.Desc.Digest, spec.ErrBadInput)
+		case runtime.IsBareTag(img.Name):
+			return nil, runtime.NeedRepository(t.c.where(), img.Name)
+		}
+		names[i] = img.Name
+	}
+	return names, nil
 }
 
 // Close closes the connection to containerd.

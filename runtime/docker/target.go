@@ -24,7 +24,10 @@ type Target struct {
 	last WriteStats
 }
 
-var _ runtime.Target = (*Target)(nil)
+var (
+	_ runtime.Target = (*Target)(nil)
+	_ runtime.Namer  = (*Target)(nil)
+)
 
 // WriteStats tells what the last Write sent.
 type WriteStats struct {
@@ -54,14 +57,18 @@ func NewTarget(opts Options) (*Target, error) {
 // already has are left out: its loader opens a layer member only when it
 // lacks the chain. If the engine refuses that archive, Write sends the
 // whole one. Images keep their image ID (the config digest) and are
-// tagged with their names.
+// tagged with their names (Names); images that would share a name, or
+// that have only a tag, are refused before the engine is asked anything.
 func (t *Target) Write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
 	if err := ctx.Err(); err != nil || len(images) == 0 {
 		return err
 	}
+	if _, err := t.Names(images); err != nil {
+		return err
+	}
 	have, err := t.present(ctx)
 	if err != nil {
-		return fmt.Errorf("docker-daemon (engine %s): %w", t.c.host, err)
+		return fmt.Errorf("%s: %w", t.where(), err)
 	}
 	stats, err := t.load(ctx, images, src, have)
 	var ee *engineError
@@ -73,10 +80,19 @@ func (t *Target) Write(ctx context.Context, images []runtime.Image, src runtime.
 	t.last = stats
 	t.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("docker-daemon (engine %s): load %s: %w", t.c.host, names(images), err)
+		return fmt.Errorf("%s: load %s: %w", t.where(), names(images), err)
 	}
 	return nil
 }
+
+// Names returns the name Docker gives each image (dockerarchive.RepoTag):
+// "app:1.0" for "docker.io/library/app:1.0", "" for an image loaded
+// untagged. An image named only by a tag is refused.
+func (t *Target) Names(images []runtime.Image) ([]string, error) {
+	return dockerarchive.RepoTags(t.where(), images)
+}
+
+func (t *Target) where() string { return "docker-daemon (engine " + t.c.host + ")" }
 
 // LastWrite returns what the last Write sent.
 func (t *Target) LastWrite() WriteStats {
@@ -120,7 +136,7 @@ func (t *Target) load(ctx context.Context, images []runtime.Image, src runtime.F
 		if have != nil {
 			omit = func(l dockerarchive.Layer) bool { return have[l.ChainID] }
 		}
-		omitted, err := dockerarchive.WriteTo(ctx, cw, images, src, omit)
+		omitted, err := dockerarchive.WriteTo(ctx, cw, t.where(), images, src, omit)
 		stats.Omitted = omitted
 		pw.CloseWithError(err)
 		werr <- err

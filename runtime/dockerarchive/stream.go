@@ -11,7 +11,6 @@ import (
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/internal/tarfile"
-	"github.com/ferryhq/ferry/runtime/ocilayout"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -25,46 +24,23 @@ type Layer struct {
 	ChainID digest.Digest
 }
 
-// WriteTo streams to w the archive an ArchiveTarget writes (names
-// normalised, an index replaced by its HostPlatform manifest), leaving
-// out each layer blob for which omit returns true at every place it is
-// used. manifest.json still names the omitted members: docker load opens
-// a layer member only when its layer store lacks that ChainID. omit may
-// be nil. It returns the layers left out. The same arguments give the
-// same bytes.
-func WriteTo(ctx context.Context, w io.Writer, images []runtime.Image, src runtime.Fetcher, omit func(Layer) bool) ([]ocispec.Descriptor, error) {
-	var named []runtime.Image
-	for _, img := range images {
-		one, err := singlePlatform(ctx, src, img)
-		if err != nil {
-			return nil, err
-		}
-		one.Name = runtime.Normalize(one.Name)
-		named = append(named, one)
-	}
-	blobs, err := runtime.Collect(ctx, src, named)
+// WriteTo streams to w the archive an ArchiveTarget writes (names as
+// RepoTags gives them, an index replaced by its HostPlatform manifest),
+// leaving out each layer blob for which omit returns true at every place
+// it is used. manifest.json still names the omitted members: docker load
+// opens a layer member only when its layer store lacks that ChainID. omit
+// may be nil. It returns the layers left out. The same arguments give the
+// same bytes. where names the target in errors.
+func WriteTo(ctx context.Context, w io.Writer, where string, images []runtime.Image, src runtime.Fetcher, omit func(Layer) bool) ([]ocispec.Descriptor, error) {
+	a, err := build(ctx, where, images, src)
 	if err != nil {
 		return nil, err
 	}
-	manifest, err := manifestJSON(named, blobs)
+	keep, omitted, err := omitLayers(ctx, src, a.blobs, omit)
 	if err != nil {
 		return nil, err
 	}
-	var entries []ocispec.Descriptor
-	for _, img := range named {
-		img.Name = qualify(img.Name)
-		entries = ocilayout.Merge(entries, []ocispec.Descriptor{ocilayout.Entry(img, "")})
-	}
-	index, err := ocilayout.EncodeIndex(entries)
-	if err != nil {
-		return nil, err
-	}
-	keep, omitted, err := omitLayers(ctx, src, blobs, omit)
-	if err != nil {
-		return nil, err
-	}
-	files := []tarfile.File{{Name: ManifestEntry, Data: manifest}}
-	return omitted, tarfile.WriteLayoutTo(ctx, w, index, files, keep, src)
+	return omitted, tarfile.WriteLayoutTo(ctx, w, a.index, a.files, keep, src)
 }
 
 // omitLayers splits blobs into those to write and the layers omit leaves

@@ -23,13 +23,13 @@ func TestWriteTo(t *testing.T) {
 	}
 	want, _ := os.ReadFile(file)
 	var got bytes.Buffer
-	omitted, err := dockerarchive.WriteTo(ctx, &got, []runtime.Image{img}, runtimetest.DirFetcher(in), nil)
+	omitted, err := dockerarchive.WriteTo(ctx, &got, "test", []runtime.Image{img}, runtimetest.DirFetcher(in), nil)
 	if err != nil || len(omitted) != 0 || !bytes.Equal(got.Bytes(), want) {
 		t.Fatalf("WriteTo = %d bytes, %v, %v; want the %d bytes Write writes", got.Len(), omitted, err, len(want))
 	}
 	var first dockerarchive.Layer
 	got.Reset()
-	omitted, err = dockerarchive.WriteTo(ctx, &got, []runtime.Image{img}, runtimetest.DirFetcher(in), func(l dockerarchive.Layer) bool {
+	omitted, err = dockerarchive.WriteTo(ctx, &got, "test", []runtime.Image{img}, runtimetest.DirFetcher(in), func(l dockerarchive.Layer) bool {
 		if first.ChainID == "" {
 			first = l
 		}

@@ -26,60 +26,137 @@ type ArchiveTarget struct {
 	ref  string
 }
 
-var _ runtime.Target = (*ArchiveTarget)(nil)
+var (
+	_ runtime.Target = (*ArchiveTarget)(nil)
+	_ runtime.Namer  = (*ArchiveTarget)(nil)
+)
 
 // NewTarget returns a Target that writes the archive file; ref, if set,
 // is the name (RepoTag) of the one image written.
 func NewTarget(file, ref string) *ArchiveTarget { return &ArchiveTarget{file: file, ref: ref} }
 
+// Names returns the RepoTag each image gets (RepoTags; ref for the one
+// image when the target has one).
+func (t *ArchiveTarget) Names(images []runtime.Image) ([]string, error) {
+	images, err := t.named(images)
+	if err != nil {
+		return nil, err
+	}
+	return RepoTags(t.where(), images)
+}
+
+func (t *ArchiveTarget) where() string { return "docker-archive:" + t.file }
+
+func (t *ArchiveTarget) named(images []runtime.Image) ([]runtime.Image, error) {
+	if t.ref == "" {
+		return images, nil
+	}
+	if len(images) != 1 {
+		return nil, fmt.Errorf("%s: reference %q names one image, got %d: %w", t.where(), t.ref, len(images), spec.ErrBadInput)
+	}
+	return []runtime.Image{{Name: t.ref, Desc: images[0].Desc}}, nil
+}
+
 // Write writes a tar that docker load and skopeo read: oci-layout,
 // index.json, manifest.json (configs and layers as blobs/sha256/<hex>,
-// RepoTags normalised with ":latest"), then the blobs sorted by digest.
-// An image index is replaced by its HostPlatform manifest. The file is
+// RepoTags as RepoTags names them), then the blobs sorted by digest. An
+// image index is replaced by its HostPlatform manifest. The file is
 // written to a temporary file and renamed; an existing file is replaced.
+// Images that would share a RepoTag are refused before anything is
+// written.
 func (t *ArchiveTarget) Write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
-	where := "docker-archive:" + t.file
-	if t.ref != "" && len(images) > 1 {
-		return fmt.Errorf("%s: reference %q names one image, got %d: %w", where, t.ref, len(images), spec.ErrBadInput)
+	images, err := t.named(images)
+	if err != nil {
+		return err
 	}
-	if err := t.write(ctx, images, src); err != nil {
-		return fmt.Errorf("%s: %w", where, err)
+	a, err := build(ctx, t.where(), images, src)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.where(), err)
+	}
+	if err := tarfile.WriteLayout(ctx, t.file, a.index, a.files, a.blobs, src); err != nil {
+		return fmt.Errorf("%s: %w", t.where(), err)
 	}
 	return nil
 }
 
-func (t *ArchiveTarget) write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
+// RepoTags returns the name Docker gives each image (RepoTag), refusing
+// images that would share one (runtime.Distinct). where names the target
+// in errors.
+func RepoTags(where string, images []runtime.Image) ([]string, error) {
+	tags := make([]string, len(images))
+	for i, img := range images {
+		tag, err := RepoTag(where, img.Name)
+		if err != nil {
+			return nil, err
+		}
+		tags[i] = tag
+	}
+	return tags, runtime.Distinct(images, tags)
+}
+
+// RepoTag is the name Docker gives an image named name, as docker images
+// shows it: the familiar form of the reference ("docker.io/library/app:1.0"
+// and "app" are "app:1.0" and "app:latest"), "" for no name or a name
+// pinned only by digest (docker load leaves the image untagged). A name
+// that is only a tag has no repository: runtime.NeedRepository.
+func RepoTag(where, name string) (string, error) {
+	switch {
+	case name == "":
+		return "", nil
+	case runtime.IsBareTag(name):
+		return "", runtime.NeedRepository(where, name)
+	}
+	name = runtime.Normalize(name)
+	if runtime.TagOf(name) == "" {
+		return "", nil
+	}
+	if i := strings.Index(name, "@"); i >= 0 {
+		name = name[:i]
+	}
+	return familiar(name), nil
+}
+
+// archive is what a docker archive of some images holds besides blobs.
+type archive struct {
+	index []byte
+	files []tarfile.File
+	blobs []runtime.Blob
+}
+
+// build names the images (RepoTags), replaces an index by its
+// HostPlatform manifest, and makes manifest.json and index.json.
+func build(ctx context.Context, where string, images []runtime.Image, src runtime.Fetcher) (archive, error) {
+	tags, err := RepoTags(where, images)
+	if err != nil {
+		return archive{}, err
+	}
 	var named []runtime.Image
-	for _, img := range images {
+	for i, img := range images {
 		one, err := singlePlatform(ctx, src, img)
 		if err != nil {
-			return err
+			return archive{}, err
 		}
-		if t.ref != "" {
-			one.Name = t.ref
-		}
-		one.Name = runtime.Normalize(one.Name)
+		one.Name = tags[i]
 		named = append(named, one)
 	}
 	blobs, err := runtime.Collect(ctx, src, named)
 	if err != nil {
-		return err
+		return archive{}, err
 	}
 	manifest, err := manifestJSON(named, blobs)
 	if err != nil {
-		return err
+		return archive{}, err
 	}
 	var entries []ocispec.Descriptor
 	for _, img := range named {
 		img.Name = qualify(img.Name)
-		entries = ocilayout.Merge(entries, []ocispec.Descriptor{ocilayout.Entry(img, "")})
+		entries = ocilayout.Merge(entries, []ocispec.Descriptor{ocilayout.Entry(img)})
 	}
 	index, err := ocilayout.EncodeIndex(entries)
 	if err != nil {
-		return err
+		return archive{}, err
 	}
-	files := []tarfile.File{{Name: ManifestEntry, Data: manifest}}
-	return tarfile.WriteLayout(ctx, t.file, index, files, blobs, src)
+	return archive{index: index, files: []tarfile.File{{Name: ManifestEntry, Data: manifest}}, blobs: blobs}, nil
 }
 
 // singlePlatform returns img, or for an index its HostPlatform manifest.
@@ -127,7 +204,7 @@ func manifestJSON(images []runtime.Image, blobs []runtime.Blob) ([]byte, error) 
 			at[d] = i
 			items = append(items, it)
 		}
-		if img.Name != "" && runtime.TagOf(img.Name) != "" && !slices.Contains(items[i].RepoTags, img.Name) {
+		if img.Name != "" && !slices.Contains(items[i].RepoTags, img.Name) {
 			items[i].RepoTags = append(items[i].RepoTags, img.Name)
 		}
 	}

@@ -15,11 +15,23 @@ type ArchiveTarget struct {
 	tag  string
 }
 
-var _ runtime.Target = (*ArchiveTarget)(nil)
+var (
+	_ runtime.Target = (*ArchiveTarget)(nil)
+	_ runtime.Namer  = (*ArchiveTarget)(nil)
+)
 
 // NewTarget returns a Target that writes the archive file; tag, if set,
 // is the ref.name of the one image written.
 func NewTarget(file, tag string) *ArchiveTarget { return &ArchiveTarget{file: file, tag: tag} }
+
+// Names returns the ref.name each image gets, as a layout names it.
+func (t *ArchiveTarget) Names(images []runtime.Image) ([]string, error) {
+	images, err := ocilayout.Named(images, t.tag)
+	if err != nil {
+		return nil, fmt.Errorf("oci-archive:%s: %w", t.file, err)
+	}
+	return ocilayout.RefNames(images), nil
+}
 
 // Write writes the archive to a temporary file beside file and renames
 // it, so file is either the whole new archive or untouched. The tar is

@@ -82,14 +82,12 @@ func listNames(idx ocispec.Index) string {
 	return strings.Join(names, ", ")
 }
 
-// Entry is the index.json descriptor of img: ref.name is tag if given,
-// else the tag part of img.Name ("example.com/app:1.0" gives "1.0"; a
-// digest-only name gives none), and io.containerd.image.name is img.Name.
-// A name with neither tag nor digest is a bare ref.name, as a layout
-// without io.containerd.image.name names its images (see Resolve): it
-// becomes the ref.name and no io.containerd.image.name, so an image read
-// from oci:DIR:v1 is written as v1.
-func Entry(img runtime.Image, tag string) ocispec.Descriptor {
+// Entry is the index.json descriptor of img: its ref.name is
+// runtime.RefName(img.Name), the one naming rule, and its
+// io.containerd.image.name is that same name when it is a reference
+// rather than only a tag (ctr import names an image by it). An image
+// without a name gets neither. Other annotations of img.Desc are kept.
+func Entry(img runtime.Image) ocispec.Descriptor {
 	d := img.Desc
 	d.Annotations = map[string]string{}
 	for k, v := range img.Desc.Annotations {
@@ -97,19 +95,11 @@ func Entry(img runtime.Image, tag string) ocispec.Descriptor {
 	}
 	delete(d.Annotations, spec.AnnotationRefName)
 	delete(d.Annotations, spec.AnnotationImageName)
-	bare := img.Name != "" && runtime.Normalize(img.Name) != img.Name
-	switch {
-	case tag != "":
-	case bare:
-		tag = img.Name
-	default:
-		tag = runtime.TagOf(img.Name)
-	}
-	if tag != "" {
-		d.Annotations[spec.AnnotationRefName] = tag
-	}
-	if img.Name != "" && !bare {
-		d.Annotations[spec.AnnotationImageName] = img.Name
+	if ref := runtime.RefName(img.Name); ref != "" {
+		d.Annotations[spec.AnnotationRefName] = ref
+		if !runtime.IsBareTag(ref) {
+			d.Annotations[spec.AnnotationImageName] = ref
+		}
 	}
 	if len(d.Annotations) == 0 {
 		d.Annotations = nil
@@ -151,15 +141,41 @@ func EncodeIndex(entries []ocispec.Descriptor) ([]byte, error) {
 	return json.Marshal(idx)
 }
 
-// Entries returns the index.json entries for images written with tag
-// (which names at most one image).
-func Entries(images []runtime.Image, tag string) ([]ocispec.Descriptor, error) {
-	if tag != "" && len(images) > 1 {
+// Named returns images under the names a layout gives them: with tag
+// set, the one image named tag (oci:DIR:TAG as a target).
+func Named(images []runtime.Image, tag string) ([]runtime.Image, error) {
+	if tag == "" {
+		return images, nil
+	}
+	if len(images) != 1 {
 		return nil, fmt.Errorf("tag %q names one image, got %d: %w", tag, len(images), spec.ErrBadInput)
+	}
+	return []runtime.Image{{Name: tag, Desc: images[0].Desc}}, nil
+}
+
+// RefNames is the ref.name of each image (runtime.RefName).
+func RefNames(images []runtime.Image) []string {
+	names := make([]string, len(images))
+	for i, img := range images {
+		names[i] = runtime.RefName(img.Name)
+	}
+	return names
+}
+
+// Entries returns the index.json entries of images (see Named for tag),
+// each image once. Two images that would share a ref.name are refused
+// (runtime.Distinct), never merged.
+func Entries(images []runtime.Image, tag string) ([]ocispec.Descriptor, error) {
+	images, err := Named(images, tag)
+	if err != nil {
+		return nil, err
+	}
+	if err := runtime.Distinct(images, RefNames(images)); err != nil {
+		return nil, err
 	}
 	out := make([]ocispec.Descriptor, 0, len(images))
 	for _, img := range images {
-		out = Merge(out, []ocispec.Descriptor{Entry(img, tag)})
+		out = Merge(out, []ocispec.Descriptor{Entry(img)})
 	}
 	return out, nil
 }

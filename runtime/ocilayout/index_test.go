@@ -53,21 +53,53 @@ func TestResolve(t *testing.T) {
 	}
 }
 
+// TestEntry: the one naming rule. ref.name is the whole name, so that
+// skopeo's oci:DIR:NAME finds it; a name that is only a tag stays a tag
+// and gets no io.containerd.image.name.
 func TestEntry(t *testing.T) {
-	d := entry("x")
+	d := entry("x", spec.AnnotationRefName, "old", "keep", "me")
+	pinned := "example.com/app@" + string(digest.FromString("x"))
 	for _, tc := range []struct {
-		name, tag, wantRef, wantImage string
+		name, wantRef, wantImage string
 	}{
-		{"example.com/app:1.0", "", "1.0", "example.com/app:1.0"},
-		{"example.com:5000/app:1.0", "v9", "v9", "example.com:5000/app:1.0"},
-		{"example.com/app@" + string(digest.FromString("x")), "", "", "example.com/app@" + string(digest.FromString("x"))},
-		{"v1", "", "v1", ""},
-		{"", "", "", ""},
+		{"example.com/app:1.0", "example.com/app:1.0", "example.com/app:1.0"},
+		{"example.com:5000/team/app", "example.com:5000/team/app:latest", "example.com:5000/team/app:latest"},
+		{pinned, pinned, pinned},
+		{"v1", "v1", ""},
+		{"", "", ""},
 	} {
-		e := Entry(runtime.Image{Name: tc.name, Desc: d}, tc.tag)
-		if e.Annotations[spec.AnnotationRefName] != tc.wantRef || e.Annotations[spec.AnnotationImageName] != tc.wantImage {
-			t.Errorf("Entry(%q, %q) annotations = %v, want ref.name %q, image.name %q", tc.name, tc.tag, e.Annotations, tc.wantRef, tc.wantImage)
+		e := Entry(runtime.Image{Name: tc.name, Desc: d})
+		if e.Annotations[spec.AnnotationRefName] != tc.wantRef || e.Annotations[spec.AnnotationImageName] != tc.wantImage ||
+			e.Annotations["keep"] != "me" {
+			t.Errorf("Entry(%q) annotations = %v, want ref.name %q, image.name %q, keep=me", tc.name, e.Annotations, tc.wantRef, tc.wantImage)
 		}
+	}
+}
+
+// TestEntries: two images that one layout would name alike are refused,
+// naming both; the same image twice is listed once; a tag names one
+// image.
+func TestEntries(t *testing.T) {
+	a, b := entry("a"), entry("b")
+	app := runtime.Image{Name: "fid/app:v1", Desc: a}
+	db := runtime.Image{Name: "fid/db:v1", Desc: b}
+	if got, err := Entries([]runtime.Image{app, db, app}, ""); err != nil || len(got) != 2 {
+		t.Errorf("Entries(app, db, app) = %d entries, %v; want 2", len(got), err)
+	}
+	_, err := Entries([]runtime.Image{{Name: "v1", Desc: a}, {Name: "v1", Desc: b}}, "")
+	if !errors.Is(err, spec.ErrBadInput) || strings.Count(err.Error(), "v1 (") != 2 {
+		t.Errorf("Entries(two v1) = %v, want ErrBadInput naming both images", err)
+	}
+	_, err = Entries([]runtime.Image{{Name: "fid/app", Desc: a}, {Name: "fid/app:latest", Desc: b}}, "")
+	if !errors.Is(err, spec.ErrBadInput) {
+		t.Errorf("Entries(fid/app, fid/app:latest) = %v, want ErrBadInput", err)
+	}
+	got, err := Entries([]runtime.Image{app}, "mine")
+	if err != nil || got[0].Annotations[spec.AnnotationRefName] != "mine" {
+		t.Errorf("Entries(app, tag mine) = %v, %v", got, err)
+	}
+	if _, err := Entries([]runtime.Image{app, db}, "mine"); !errors.Is(err, spec.ErrBadInput) {
+		t.Errorf("Entries(two images, one tag) = %v, want ErrBadInput", err)
 	}
 }
 

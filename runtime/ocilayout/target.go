@@ -25,11 +25,22 @@ type LayoutTarget struct {
 var (
 	_ runtime.Target      = (*LayoutTarget)(nil)
 	_ runtime.BlobChecker = (*LayoutTarget)(nil)
+	_ runtime.Namer       = (*LayoutTarget)(nil)
 )
 
 // NewTarget returns a Target for the layout in dir (created on Write if
 // missing). tag, if set, is the ref.name of the one image written.
 func NewTarget(dir, tag string) *LayoutTarget { return &LayoutTarget{dir: dir, tag: tag} }
+
+// Names returns the ref.name each image gets (runtime.RefName; tag for
+// the one image when the target has one).
+func (t *LayoutTarget) Names(images []runtime.Image) ([]string, error) {
+	images, err := Named(images, t.tag)
+	if err != nil {
+		return nil, fmt.Errorf("oci:%s: %w", t.dir, err)
+	}
+	return RefNames(images), nil
+}
 
 // Exists reports whether the layout holds a blob of desc's digest and size.
 func (t *LayoutTarget) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {

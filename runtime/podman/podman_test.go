@@ -128,7 +128,7 @@ func TestTarget_RoundTrip(t *testing.T) {
 			t.Errorf("second read manifest %s, first %s: not deterministic", got[0].Desc.Digest, first)
 		}
 		src.Close()
-		runtimetest.Skopeo(t, "inspect", "oci:"+out+":v1")
+		runtimetest.Skopeo(t, "inspect", "oci:"+out+":example.com/ferry/app:v1")
 	}
 }
 
@@ -149,7 +149,7 @@ func TestSource_KeepsDigest(t *testing.T) {
 	if len(imgs) != 1 || imgs[0].Name != "localhost/app:1.0" {
 		t.Errorf("Resolve(app:1.0) = %v, want localhost/app:1.0", imgs)
 	}
-	if got := runtimetest.SkopeoDigest(t, "oci:"+out+":1.0"); got != want {
+	if got := runtimetest.SkopeoDigest(t, "oci:"+out+":localhost/app:1.0"); got != want {
 		t.Errorf("podman -> oci digest = %s, want %s", got, want)
 	}
 	names, err := podman.List(ctx, podman.Options{})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/ociarchive"
@@ -16,7 +17,10 @@ type Target struct {
 	c *cli
 }
 
-var _ runtime.Target = (*Target)(nil)
+var (
+	_ runtime.Target = (*Target)(nil)
+	_ runtime.Namer  = (*Target)(nil)
+)
 
 // NewTarget returns a Target for the storage opts names.
 func NewTarget(opts Options) (*Target, error) {
@@ -39,11 +43,8 @@ func (t *Target) Write(ctx context.Context, imgs []runtime.Image, src runtime.Fe
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	for _, img := range imgs {
-		if img.Name == "" {
-			return fmt.Errorf("%s: image %s has no name, and podman load needs one: %w",
-				t.c.where(), img.Desc.Digest, spec.ErrBadInput)
-		}
+	if _, err := runtime.TargetNames(t, imgs); err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp(t.c.opts.TmpDir, "ferry-podman-")
 	if err != nil {
@@ -63,6 +64,39 @@ func (t *Target) Write(ctx context.Context, imgs []runtime.Image, src runtime.Fe
 		}
 	}
 	return nil
+}
+
+// Names returns the name podman gives each image (podmanName). An image
+// without a name, or named only by a tag, is refused.
+func (t *Target) Names(imgs []runtime.Image) ([]string, error) {
+	names := make([]string, len(imgs))
+	for i, img := range imgs {
+		switch {
+		case img.Name == "":
+			return nil, fmt.Errorf("%s: image %s has no name, and podman load needs one: %w",
+				t.c.where(), img.Desc.Digest, spec.ErrBadInput)
+		case runtime.IsBareTag(img.Name):
+			return nil, runtime.NeedRepository(t.c.where(), img.Name)
+		}
+		names[i] = podmanName(img.Name)
+	}
+	return names, nil
+}
+
+// podmanName is how podman names an image it loads as name: a short name
+// goes under localhost/ ("app:1.0" is "localhost/app:1.0"), a Docker Hub
+// name gets library/ ("docker.io/app:1.0" is "docker.io/library/app:1.0"),
+// and a name with a registry host is kept.
+func podmanName(name string) string {
+	name = runtime.Normalize(name)
+	first, rest, ok := strings.Cut(name, "/")
+	switch {
+	case !ok || !(strings.ContainsAny(first, ".:") || first == "localhost"):
+		return "localhost/" + name
+	case first == "docker.io" && !strings.Contains(rest, "/"):
+		return "docker.io/library/" + rest
+	}
+	return name
 }
 
 // Close does nothing: a Target holds nothing between writes.

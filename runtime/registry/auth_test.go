@@ -59,7 +59,7 @@ func TestAuthTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := reg.Host + "/sec/v1:latest"
+	ref := reg.Host + "/sec:v1" // a tag-only name goes to the prefix as its repository
 
 	t.Setenv(registry.AuthFileEnv, writeAuth(t, t.TempDir(), "auth.json", reg.Host, "ferry", "s3cret"))
 	write(t, "docker://"+reg.Host+"/sec", opts, lay, imgs...)
@@ -94,7 +94,7 @@ func testAuthFailures(t *testing.T, reg *runtimetest.Registry, ref string, opts 
 	}
 	err = tgt.Write(context.Background(), imgs, lay)
 	if !errors.Is(err, spec.ErrUnauthorized) || !strings.Contains(err.Error(), "registry "+reg.Host) ||
-		!strings.Contains(err.Error(), reg.Host+"/sec2/v1") {
+		!strings.Contains(err.Error(), reg.Host+"/sec2:v1") {
 		t.Errorf("Write without credentials = %v, want ErrUnauthorized naming registry and image", err)
 	}
 	opts.CAFile = ""

@@ -48,9 +48,9 @@ func sameRegistry(a, b string) bool {
 // ns/app:1.0" gives "ns/app" and ":1.0"; "app@sha256:…" gives "app" and
 // "@sha256:…". The first path component is a registry host when it has a
 // "." or ":" or is "localhost", as in Docker. A name with neither tag nor
-// digest gets ":latest", so an OCI layout's bare "v1" is the repository
-// "v1" with the tag "latest". Docker Hub's "library/" is not added: the
-// path is the name as written.
+// digest gets ":latest" (a name that is only a tag never comes here: see
+// Target.destinations). Docker Hub's "library/" is not added: the path is
+// the name as written.
 func repositoryPath(imageName string) (path, ref string) {
 	n := runtime.Normalize(imageName)
 	if first, rest, ok := strings.Cut(n, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {

@@ -36,14 +36,17 @@ type Target struct {
 var (
 	_ runtime.Target      = (*Target)(nil)
 	_ runtime.BlobChecker = (*Target)(nil)
+	_ runtime.Namer       = (*Target)(nil)
 )
 
 // NewTarget opens base, "[docker://]HOST[:PORT][/PREFIX]": each image is
 // pushed to HOST/PREFIX/<repository path>:<tag>, its repository path
 // being its name without the registry host (see repositoryPath:
 // "example.com/ns/app:1.0" goes to HOST/PREFIX/ns/app:1.0, "app:1.0" to
-// HOST/PREFIX/app:1.0, a name with only a digest is pushed by digest).
-// A base whose last component has a tag or digest,
+// HOST/PREFIX/app:1.0, a name with only a digest is pushed by digest),
+// and an image named only by a tag to PREFIX itself ("v1" of oci:DIR:v1
+// goes to HOST/PREFIX:v1; with no PREFIX it is refused). A base whose
+// last component has a tag or digest,
 // "HOST[:PORT]/REPO:TAG", is the exact reference of the one image
 // written, as in skopeo. Nothing is requested before Write or Exists.
 func NewTarget(base string, opts Options) (*Target, error) {
@@ -90,6 +93,9 @@ func (t *Target) Write(ctx context.Context, images []runtime.Image, src runtime.
 	refs, err := t.destinations(images)
 	if err != nil {
 		return err
+	}
+	if err := runtime.Distinct(images, refStrings(refs)); err != nil {
+		return fmt.Errorf("docker://%s: %w", t.base(), err)
 	}
 	roots := make([]runtime.Blob, len(images))
 	for i, img := range images {
@@ -151,7 +157,28 @@ func (t *Target) repositories() []name.Repository {
 	return out
 }
 
-// destinations returns where each image is pushed.
+// Names returns the reference each image is pushed to (see NewTarget).
+func (t *Target) Names(images []runtime.Image) ([]string, error) {
+	refs, err := t.destinations(images)
+	if err != nil {
+		return nil, err
+	}
+	return refStrings(refs), nil
+}
+
+func refStrings(refs []name.Reference) []string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = r.String()
+	}
+	return out
+}
+
+func (t *Target) base() string { return strings.Trim(t.host+"/"+t.prefix, "/") }
+
+// destinations returns where each image is pushed. An image named only
+// by a tag goes to the prefix as its repository (docker://HOST/x gives
+// "v1" HOST/x:v1); without a prefix it has none and is refused.
 func (t *Target) destinations(images []runtime.Image) ([]name.Reference, error) {
 	if t.exact != nil {
 		if len(images) != 1 {
@@ -166,11 +193,19 @@ func (t *Target) destinations(images []runtime.Image) ([]name.Reference, error) 
 			return nil, fmt.Errorf("docker://%s: image %s has no name: give the target a reference, docker://HOST/REPO:TAG: %w",
 				t.host, img.Desc.Digest, spec.ErrBadInput)
 		}
-		path, ref := repositoryPath(img.Name)
-		if strings.HasPrefix(ref, "@") {
-			ref = "@" + img.Desc.Digest.String()
+		var s string
+		if runtime.IsBareTag(img.Name) {
+			if t.prefix == "" {
+				return nil, runtime.NeedRepository("docker://"+t.host, img.Name)
+			}
+			s = t.base() + ":" + img.Name
+		} else {
+			path, ref := repositoryPath(img.Name)
+			if strings.HasPrefix(ref, "@") {
+				ref = "@" + img.Desc.Digest.String()
+			}
+			s = t.base() + "/" + path + ref
 		}
-		s := strings.Trim(t.host+"/"+t.prefix, "/") + "/" + path + ref
 		r, err := name.ParseReference(s, t.c.opts.nameOptions()...)
 		if err != nil {
 			return nil, fmt.Errorf("image %s: cannot push to docker://%s: %v: %w", img.Name, s, err, spec.ErrBadInput)

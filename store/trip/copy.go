@@ -11,21 +11,22 @@ import (
 )
 
 // Copy writes every input image to t in one Write, each blob fetched from
-// the source it came from. It returns how many images were written.
-func Copy(ctx context.Context, inputs []Input, platforms []string, t runtime.Target) (int, error) {
+// the source it came from. It returns what it wrote: each image and the
+// name t gave it.
+func Copy(ctx context.Context, inputs []Input, platforms []string, t runtime.Target) (Written, error) {
 	p, err := MakePlan(ctx, inputs, platforms)
 	if err != nil {
-		return 0, err
+		return Written{}, err
 	}
-	images := make([]runtime.Image, 0, len(p.Images))
-	for _, im := range p.Images {
-		images = append(images, runtime.Image{Name: im.Name,
-			Desc: ocispec.Descriptor{MediaType: im.MediaType, Digest: im.Digest, Size: im.Size}})
+	images := runtimeImages(p.Images)
+	names, err := runtime.TargetNames(t, images)
+	if err != nil {
+		return Written{}, err
 	}
 	if err := t.Write(ctx, images, p); err != nil {
-		return 0, err
+		return Written{}, err
 	}
-	return len(images), nil
+	return Written{Images: imageNames(images), Names: names}, nil
 }
 
 // Fetch serves a planned blob from the source it came from, so a Plan is

@@ -41,7 +41,12 @@ type LoadOptions struct {
 // is non-nil when anything was.
 func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*Report, error) {
 	stored, held := 0, 0
-	admit := func(ix *format.Index) error { return errors.Join(opts.Admission.Check(h, ix)...) }
+	admit := func(ix *format.Index) error {
+		if err := errors.Join(opts.Admission.Check(h, ix)...); err != nil {
+			return err
+		}
+		return checkTargetNames(ix, opts.Targets)
+	}
 	rep, r, good, err := scan(ctx, path, opts.CheckOptions, admit, func(ctx context.Context, e *format.Entry, src io.Reader) error {
 		if e.Kind != spec.KindBlob {
 			_, err := io.Copy(io.Discard, src)
@@ -83,9 +88,14 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		if len(images) == 0 {
 			break
 		}
-		if err := t.Target.Write(ctx, images, h.Blobs); err != nil {
+		names, err := runtime.TargetNames(t.Target, images)
+		if err == nil {
+			err = t.Target.Write(ctx, images, h.Blobs)
+		}
+		if err != nil {
 			return rep, fmt.Errorf("write to %s: %w", t.Name, err)
 		}
+		rep.Written = append(rep.Written, Written{Target: t.Name, Images: imageNames(images), Names: names})
 	}
 	return rep, nil
 }
@@ -111,6 +121,29 @@ func layerDiffIDs(ctx context.Context, h *store.Home, ix *format.Index, rep *Rep
 		maps.Copy(out, ids)
 	}
 	return out
+}
+
+func imageNames(images []runtime.Image) []string {
+	out := make([]string, len(images))
+	for i, img := range images {
+		out[i] = displayName(img)
+	}
+	return out
+}
+
+// checkTargetNames asks every target, before anything is read or
+// written, the name it would give each image of the bundle, so that an
+// image a target cannot name (only a tag, where it needs a repository),
+// or two images it would give one name, refuse the bundle with nothing
+// written anywhere.
+func checkTargetNames(ix *format.Index, targets []Target) error {
+	images := runtimeImages(ix.Images)
+	for _, t := range targets {
+		if _, err := runtime.TargetNames(t.Target, images); err != nil {
+			return fmt.Errorf("write to %s: %w", t.Name, err)
+		}
+	}
+	return nil
 }
 
 // refuseDowngrades leaves out each complete image that would move its tag

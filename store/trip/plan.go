@@ -7,6 +7,7 @@ import (
 
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/ocilayout"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -70,6 +71,10 @@ func MakePlan(ctx context.Context, inputs []Input, platforms []string) (*Plan, e
 		if err := p.add(ctx, img, f); err != nil {
 			return nil, err
 		}
+	}
+	imgs := runtimeImages(p.Images)
+	if err := runtime.Distinct(imgs, ocilayout.RefNames(imgs)); err != nil {
+		return nil, fmt.Errorf("a bundle names each image once: %w", err)
 	}
 	format.Order(p.Blobs)
 	return p, nil

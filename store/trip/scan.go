@@ -63,6 +63,17 @@ type Report struct {
 	// the store already had (Load only).
 	Stored int `json:"stored,omitempty"`
 	Held   int `json:"held,omitempty"`
+	// Written says, per target, the name each image was written under
+	// (Load only).
+	Written []Written `json:"written,omitempty"`
+}
+
+// Written is one target a Load wrote to and the name it gave each image
+// ("" for an image it left unnamed), in the order of the images.
+type Written struct {
+	Target string   `json:"target"`
+	Images []string `json:"images"`
+	Names  []string `json:"names"`
 }
 
 // OK reports whether the bundle had no fault at all.

@@ -1,0 +1,134 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/spec"
+)
+
+func TestRefName(t *testing.T) {
+	pinned := "example.com/app@" + string(digest.FromString("x"))
+	for _, tc := range []struct{ name, want string }{
+		{"example.com:5000/fid/app:v1", "example.com:5000/fid/app:v1"},
+		{"fid/db:v1", "fid/db:v1"},
+		{"app:1.0", "app:1.0"},
+		{"example.com/app", "example.com/app:latest"},
+		{pinned, pinned},
+		{"v1", "v1"},
+		{"1.0", "1.0"},
+		{"", ""},
+	} {
+		if got := runtime.RefName(tc.name); got != tc.want {
+			t.Errorf("RefName(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestWithRepository(t *testing.T) {
+	for _, tc := range []struct{ name, repo, want string }{
+		{"v1", "example.com/fid/app", "example.com/fid/app:v1"},
+		{"v1", "", "v1"},
+		{"fid/app:v1", "other", "fid/app:v1"},
+		{"", "other", ""},
+	} {
+		if got := runtime.WithRepository(tc.name, tc.repo); got != tc.want {
+			t.Errorf("WithRepository(%q, %q) = %q, want %q", tc.name, tc.repo, got, tc.want)
+		}
+	}
+}
+
+func TestValidRepository(t *testing.T) {
+	for _, ok := range []string{"", "app", "example.com:5000/fid/app", "localhost/x"} {
+		if err := runtime.ValidRepository(ok); err != nil {
+			t.Errorf("ValidRepository(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"app:1", "App", "example.com/app@sha256:" + strings.Repeat("0", 64), "a b", "/x"} {
+		if err := runtime.ValidRepository(bad); !errors.Is(err, spec.ErrBadInput) {
+			t.Errorf("ValidRepository(%q) = %v, want ErrBadInput", bad, err)
+		}
+	}
+}
+
+func image(name, content string) runtime.Image {
+	return runtime.Image{Name: name, Desc: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest,
+		Digest: digest.FromString(content), Size: int64(len(content))}}
+}
+
+func TestDistinct(t *testing.T) {
+	app, db, app2 := image("fid/app:v1", "a"), image("fid/db:v1", "b"), image("v1", "a")
+	if err := runtime.Distinct([]runtime.Image{app, db}, []string{"v1", "w1"}); err != nil {
+		t.Errorf("Distinct(two names) = %v", err)
+	}
+	if err := runtime.Distinct([]runtime.Image{app, app2}, []string{"v1", "v1"}); err != nil {
+		t.Errorf("Distinct(one image under one name twice) = %v", err)
+	}
+	if err := runtime.Distinct([]runtime.Image{app, db}, []string{"", ""}); err != nil {
+		t.Errorf("Distinct(unnamed) = %v", err)
+	}
+	err := runtime.Distinct([]runtime.Image{app, db}, []string{"v1", "v1"})
+	if !errors.Is(err, spec.ErrBadInput) || !strings.Contains(err.Error(), "fid/app:v1 (") ||
+		!strings.Contains(err.Error(), "fid/db:v1 (") || !strings.Contains(err.Error(), "named v1") {
+		t.Errorf("Distinct(two images, one name) = %v, want ErrBadInput naming both and the name", err)
+	}
+}
+
+// tagTarget names images by their tag alone, as a layout once did, and
+// counts its writes.
+type tagTarget struct{ writes [][]runtime.Image }
+
+func (t *tagTarget) Names(images []runtime.Image) ([]string, error) {
+	var out []string
+	for _, img := range images {
+		out = append(out, runtime.TagOf(img.Name))
+	}
+	return out, nil
+}
+
+func (t *tagTarget) Write(_ context.Context, images []runtime.Image, _ runtime.Fetcher) error {
+	t.writes = append(t.writes, images)
+	return nil
+}
+
+func (t *tagTarget) Close() error { return nil }
+
+func TestTargetNames(t *testing.T) {
+	app, db := image("fid/app:v1", "a"), image("fid/db:v1", "b")
+	tgt := &tagTarget{}
+	if _, err := runtime.TargetNames(tgt, []runtime.Image{app, db}); !errors.Is(err, spec.ErrBadInput) {
+		t.Errorf("TargetNames(app:v1, db:v1 by tag) = %v, want ErrBadInput", err)
+	}
+	names, err := runtime.TargetNames(runtime.Renamed(tgt, "", "x"), []runtime.Image{image("v1", "a"), image("v2", "b")})
+	if err != nil || !slices.Equal(names, []string{"v1", "v2"}) {
+		t.Errorf("TargetNames(renamed) = %v, %v", names, err)
+	}
+}
+
+func TestRenamed(t *testing.T) {
+	ctx := context.Background()
+	tgt := &tagTarget{}
+	v1, app := image("v1", "a"), image("fid/app:v2", "b")
+	if err := runtime.Renamed(tgt, "", "example.com/fid/app").Write(ctx, []runtime.Image{v1, app}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := []string{tgt.writes[0][0].Name, tgt.writes[0][1].Name}; !slices.Equal(got, []string{"example.com/fid/app:v1", "fid/app:v2"}) {
+		t.Errorf("Renamed(repo) wrote %v", got)
+	}
+	if err := runtime.Renamed(tgt, "mine:1", "x").Write(ctx, []runtime.Image{app}, nil); err != nil || tgt.writes[1][0].Name != "mine:1" {
+		t.Errorf("Renamed(name) = %v, wrote %v", err, tgt.writes[1])
+	}
+	if err := runtime.Renamed(tgt, "mine:1", "").Write(ctx, []runtime.Image{v1, app}, nil); !errors.Is(err, spec.ErrBadInput) || len(tgt.writes) != 2 {
+		t.Errorf("Renamed(name) of two images = %v, want ErrBadInput and no write", err)
+	}
+	if runtime.Renamed(tgt, "", "") != runtime.Target(tgt) {
+		t.Errorf("Renamed with neither name nor repo is not the target itself")
+	}
+}
