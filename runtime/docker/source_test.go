@@ -7,8 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/docker"
+	"github.com/ferryhq/ferry/runtime/dockerarchive"
+	"github.com/ferryhq/ferry/runtime/ocilayout"
 	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 )
@@ -58,6 +63,42 @@ func TestSource_Deterministic(t *testing.T) {
 	}
 	if _, err := src1.Fetch(t.Context(), img1.Desc); err == nil {
 		t.Errorf("Fetch after Close succeeded")
+	}
+}
+
+// TestSource_OCIManifest: the manifest ferry makes for a Docker image is
+// an OCI one that skopeo (oci:DIR:NAME) and umoci read from a layout, with
+// the image ID kept; `docker save` of the same image read as a
+// docker-archive gives the same manifest.
+func TestSource_OCIManifest(t *testing.T) {
+	a, _ := engines(t)
+	load(t, a, 24, "example.com/fid/oci:1")
+	src, img := resolve(t, a, "example.com/fid/oci:1")
+	if img.Desc.MediaType != ocispec.MediaTypeImageManifest {
+		t.Errorf("media type = %s, want %s", img.Desc.MediaType, ocispec.MediaTypeImageManifest)
+	}
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if err := ocilayout.NewTarget(out, "").Write(t.Context(), []runtime.Image{img}, src); err != nil {
+		t.Fatal(err)
+	}
+	name := "oci:" + out + ":example.com/fid/oci:1"
+	if got := runtimetest.SkopeoDigest(t, name); got != img.Desc.Digest {
+		t.Errorf("skopeo inspect %s = %s, want %s", name, got, img.Desc.Digest)
+	}
+	if got := digest.FromBytes(runtimetest.Skopeo(t, "inspect", "--config", "--raw", name)); string(got) != a.ImageID(t, "example.com/fid/oci:1") {
+		t.Errorf("config of %s = %s, want the image ID", name, got)
+	}
+	runtimetest.Umoci(t, "unpack", "--rootless", "--image", out+":example.com/fid/oci:1", filepath.Join(dir, "bundle"))
+	saved := filepath.Join(dir, "saved.tar")
+	a.Docker(t, "save", "-o", saved, "example.com/fid/oci:1")
+	arch, err := dockerarchive.FromPath(saved, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer arch.Close()
+	if imgs, err := arch.Resolve(t.Context()); err != nil || len(imgs) != 1 || imgs[0].Desc.Digest != img.Desc.Digest {
+		t.Errorf("docker save read as docker-archive = %v, %v, want manifest %s", imgs, err, img.Desc.Digest)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/dockerarchive"
+	"github.com/ferryhq/ferry/runtime/ocilayout"
 	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 )
@@ -77,12 +78,16 @@ func TestArchiveTarget_SkopeoReads(t *testing.T) {
 }
 
 // TestFromPath_SkopeoLegacy reads the legacy archive skopeo writes: the
-// image ID is the source's config digest and the synthetic manifest has
-// the digest skopeo reports for it.
+// image ID is the source's config digest, and the manifest ferry makes
+// for it is an OCI manifest, the same on every read, whose uncompressed
+// layers are typed as such, so that skopeo's oci:DIR:NAME and umoci read
+// it from a layout.
 func TestFromPath_SkopeoLegacy(t *testing.T) {
 	runtimetest.NeedTool(t, "skopeo")
+	runtimetest.NeedTool(t, "umoci")
 	in, img := umoci(t, 12)
-	file := filepath.Join(t.TempDir(), "legacy.tar")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "legacy.tar")
 	runtimetest.Skopeo(t, "copy", "oci:"+in+":v1", "docker-archive:"+file+":app:1.0")
 	a, err := dockerarchive.FromPath(file, "app:1.0")
 	if err != nil {
@@ -90,28 +95,37 @@ func TestFromPath_SkopeoLegacy(t *testing.T) {
 	}
 	defer a.Close()
 	imgs, err := a.Resolve(context.Background())
-	if err != nil || len(imgs) != 1 || imgs[0].Name != "app:1.0" {
-		t.Fatalf("Resolve = %v, %v, want one image app:1.0", imgs, err)
+	if err != nil || len(imgs) != 1 || imgs[0].Name != "app:1.0" || imgs[0].Desc.MediaType != ocispec.MediaTypeImageManifest {
+		t.Fatalf("Resolve = %v, %v, want one image app:1.0 with an OCI manifest", imgs, err)
 	}
 	var src, got ocispec.Manifest
 	readJSON(t, runtimetest.DirFetcher(in), img.Desc, &src)
 	readJSON(t, a, imgs[0].Desc, &got)
-	if got.Config.Digest != src.Config.Digest {
-		t.Errorf("image ID = %s, want %s", got.Config.Digest, src.Config.Digest)
-	}
-	// skopeo 1.9 labels the uncompressed layers of a legacy archive
-	// ".tar.gzip"; ferry says ".tar" and otherwise writes the same bytes.
-	raw := string(runtimetest.Skopeo(t, "inspect", "--raw", "docker-archive:"+file))
-	raw = strings.ReplaceAll(raw, spec.DockerLayerGzip, spec.DockerLayer)
-	if want := digest.FromString(raw); imgs[0].Desc.Digest != want {
-		t.Errorf("manifest digest = %s, want %s (skopeo's manifest with the layer type fixed)", imgs[0].Desc.Digest, want)
+	if got.Config.Digest != src.Config.Digest || got.Config.MediaType != ocispec.MediaTypeImageConfig {
+		t.Errorf("config = %s %s, want the image ID %s as an OCI config", got.Config.MediaType, got.Config.Digest, src.Config.Digest)
 	}
 	for _, l := range got.Layers {
-		if l.MediaType != spec.DockerLayer {
-			t.Errorf("layer %s: media type %s, want %s", l.Digest, l.MediaType, spec.DockerLayer)
+		if l.MediaType != ocispec.MediaTypeImageLayer {
+			t.Errorf("layer %s: media type %s, want %s", l.Digest, l.MediaType, ocispec.MediaTypeImageLayer)
 		}
 	}
-	if err := dockerarchive.NewTarget(filepath.Join(t.TempDir(), "again.tar"), "").Write(context.Background(), imgs, a); err != nil {
+	again, err := dockerarchive.FromPath(file, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if imgs2, _ := again.Resolve(context.Background()); len(imgs2) != 1 || imgs2[0].Desc.Digest != imgs[0].Desc.Digest {
+		t.Errorf("second read = %v, want manifest %s again", imgs2, imgs[0].Desc.Digest)
+	}
+	out := filepath.Join(dir, "out")
+	if err := ocilayout.NewTarget(out, "").Write(context.Background(), imgs, a); err != nil {
+		t.Fatal(err)
+	}
+	if d := runtimetest.SkopeoDigest(t, "oci:"+out+":app:1.0"); d != imgs[0].Desc.Digest {
+		t.Errorf("skopeo inspect oci:OUT:app:1.0 = %s, want %s", d, imgs[0].Desc.Digest)
+	}
+	runtimetest.Umoci(t, "unpack", "--rootless", "--image", out+":app:1.0", filepath.Join(dir, "bundle"))
+	if err := dockerarchive.NewTarget(filepath.Join(dir, "again.tar"), "").Write(context.Background(), imgs, a); err != nil {
 		t.Errorf("Write of a legacy image = %v", err)
 	}
 }
@@ -259,12 +273,12 @@ func TestFromPath_LegacyGzip(t *testing.T) {
 	var got ocispec.Manifest
 	readJSON(t, a, imgs[0].Desc, &got)
 	for i, l := range got.Layers {
-		if l.Digest != m.Layers[i].Digest || l.MediaType != spec.DockerLayerGzip || l.Size != m.Layers[i].Size {
-			t.Errorf("layer %d = %+v, want %s %s", i, l, spec.DockerLayerGzip, m.Layers[i].Digest)
+		if l.Digest != m.Layers[i].Digest || l.MediaType != ocispec.MediaTypeImageLayerGzip || l.Size != m.Layers[i].Size {
+			t.Errorf("layer %d = %+v, want %s %s", i, l, ocispec.MediaTypeImageLayerGzip, m.Layers[i].Digest)
 		}
 	}
 	b, _ := runtime.ReadBlob(context.Background(), a, imgs[0].Desc, spec.MaxManifestSize)
-	if !strings.HasPrefix(string(b), `{"schemaVersion":2,"mediaType":"`+spec.DockerManifest+`","config":{"mediaType":`) {
+	if !strings.HasPrefix(string(b), `{"schemaVersion":2,"mediaType":"`+ocispec.MediaTypeImageManifest+`","config":{"mediaType":"`+ocispec.MediaTypeImageConfig+`"`) {
 		t.Errorf("synthetic manifest = %s", b)
 	}
 }

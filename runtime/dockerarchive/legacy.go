@@ -1,34 +1,18 @@
 package dockerarchive
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 )
-
-// schema2 and schema2Desc have the fields, in the order, that skopeo's
-// docker-archive source marshals, so a synthetic manifest of
-// uncompressed layers has the digest skopeo reports.
-type schema2 struct {
-	SchemaVersion int           `json:"schemaVersion"`
-	MediaType     string        `json:"mediaType"`
-	Config        schema2Desc   `json:"config"`
-	Layers        []schema2Desc `json:"layers"`
-}
-
-type schema2Desc struct {
-	MediaType string        `json:"mediaType"`
-	Size      int64         `json:"size"`
-	Digest    digest.Digest `json:"digest"`
-}
 
 func (a *Archive) loadLegacy() ([]runtime.Image, error) {
 	data, err := a.tr.ReadFile(ManifestEntry, spec.MaxManifestSize)
@@ -57,14 +41,21 @@ func (a *Archive) loadLegacy() ([]runtime.Image, error) {
 	return out, nil
 }
 
-// synthesise builds the Docker schema2 manifest of one legacy image.
+// synthesise builds the manifest of one legacy image, which Docker does
+// not keep: an OCI image manifest (so that skopeo's oci:DIR:NAME, umoci and
+// every OCI tool read it), the config typed as an OCI config (its bytes,
+// and so the image ID, untouched), each layer typed by what its bytes are
+// (runtime.LayerMediaType), encoded by encoding/json in ocispec.Manifest's field order.
+// The same archive gives the same bytes, and so does the same image
+// exported by another engine: Docker exports a layer as the same tar.
 func (a *Archive) synthesise(it ManifestItem) (ocispec.Descriptor, error) {
 	config, err := a.tr.ReadFile(it.Config, spec.MaxManifestSize)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	m := schema2{SchemaVersion: 2, MediaType: spec.DockerManifest, Layers: []schema2Desc{}}
-	m.Config = schema2Desc{MediaType: spec.DockerConfig, Size: int64(len(config)), Digest: digest.FromBytes(config)}
+	m := ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageManifest,
+		Layers: []ocispec.Descriptor{}}
+	m.Config = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Size: int64(len(config)), Digest: digest.FromBytes(config)}
 	a.members[m.Config.Digest] = it.Config
 	for _, name := range it.Layers {
 		l, err := a.hashLayer(name)
@@ -80,33 +71,21 @@ func (a *Archive) synthesise(it ManifestItem) (ocispec.Descriptor, error) {
 	}
 	d := digest.FromBytes(b)
 	a.synth[d] = b
-	return ocispec.Descriptor{MediaType: spec.DockerManifest, Digest: d, Size: int64(len(b))}, nil
+	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: d, Size: int64(len(b))}, nil
 }
 
 // hashLayer reads a layer member once: its digest, size and media type
-// (by its first bytes: gzip, zstd or a plain tar).
-func (a *Archive) hashLayer(name string) (schema2Desc, error) {
+// (by its first bytes).
+func (a *Archive) hashLayer(name string) (ocispec.Descriptor, error) {
 	s, err := a.tr.Open(name)
 	if err != nil {
-		return schema2Desc{}, err
+		return ocispec.Descriptor{}, err
 	}
-	head := make([]byte, 4)
+	head := make([]byte, runtime.MagicSize)
 	n, _ := io.ReadFull(s, head)
 	h := sha256.New()
 	if _, err := io.Copy(h, io.NewSectionReader(s, 0, s.Size())); err != nil {
-		return schema2Desc{}, fmt.Errorf("layer %s: %w", name, err)
+		return ocispec.Descriptor{}, fmt.Errorf("layer %s: %w", name, err)
 	}
-	return schema2Desc{MediaType: layerType(head[:n]), Size: s.Size(), Digest: digest.NewDigest(digest.SHA256, h)}, nil
-}
-
-// layerType names a layer by its magic bytes. Docker has no zstd layer
-// type; zstd layers get the OCI one, as containers/image does.
-func layerType(head []byte) string {
-	switch {
-	case bytes.HasPrefix(head, []byte{0x1f, 0x8b}):
-		return spec.DockerLayerGzip
-	case bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd}):
-		return ocispec.MediaTypeImageLayerZstd
-	}
-	return spec.DockerLayer
+	return ocispec.Descriptor{MediaType: runtime.LayerMediaType(head[:n]), Size: s.Size(), Digest: digest.NewDigest(digest.SHA256, h)}, nil
 }

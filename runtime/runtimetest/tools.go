@@ -56,6 +56,15 @@ func Skopeo(t testing.TB, args ...string) []byte {
 	return run(t, "skopeo", args...)
 }
 
+// Umoci runs umoci with args and returns its standard output: an
+// independent reader of OCI layouts (umoci unpack refuses a manifest or
+// layer whose media type it does not know, or bytes that are not what the
+// type says).
+func Umoci(t testing.TB, args ...string) []byte {
+	t.Helper()
+	return run(t, "umoci", args...)
+}
+
 // SkopeoDigest is the manifest digest of ref as skopeo sees it: the
 // sha256 of `skopeo inspect --raw ref`.
 func SkopeoDigest(t testing.TB, ref string) digest.Digest {
