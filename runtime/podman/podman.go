@@ -10,8 +10,10 @@
 // uncompressed layers (each layer's digest is its DiffID), the same
 // config (the digest podman shows as the image ID) and so a new manifest
 // digest; an image whose layers were uncompressed keeps its manifest
-// digest. A Source is deterministic: saving the same image twice gives
-// the same bytes.
+// digest. podman's export labels those uncompressed layers with the types
+// of the manifest it was given (tar+gzip, say): a Source types each layer
+// by its bytes instead (relabel). A Source is deterministic: saving the
+// same image twice gives the same bytes.
 package podman
 
 import (

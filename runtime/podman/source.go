@@ -1,6 +1,7 @@
 package podman
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
@@ -27,6 +29,7 @@ type Source struct {
 	mu     sync.Mutex
 	dir    string
 	lays   []*ocilayout.Layout
+	synth  map[digest.Digest][]byte // manifests relabel rewrote
 	images []runtime.Image
 }
 
@@ -77,6 +80,7 @@ func (s *Source) export(ctx context.Context) error {
 		return err
 	}
 	s.dir = dir
+	s.synth = map[digest.Digest][]byte{}
 	for i, ref := range refs {
 		img, lay, err := s.exportOne(ctx, ref, filepath.Join(dir, fmt.Sprint(i)))
 		if err != nil {
@@ -109,6 +113,14 @@ func (s *Source) exportOne(ctx context.Context, ref, out string) (runtime.Image,
 	}
 	desc := imgs[0].Desc
 	desc.Annotations = nil // the ref.name podman save gave its layout
+	fixed, err := relabel(ctx, lay, desc)
+	if err != nil {
+		return runtime.Image{}, nil, err
+	}
+	if fixed != nil {
+		desc = ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(fixed), Size: int64(len(fixed))}
+		s.synth[desc.Digest] = fixed
+	}
 	return runtime.Image{Name: name, Desc: desc}, lay, nil
 }
 
@@ -148,8 +160,11 @@ func (c *cli) name(ctx context.Context, ref string) (string, error) {
 // Fetch opens a blob of the export.
 func (s *Source) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	s.mu.Lock()
-	lays := s.lays
+	lays, fixed := s.lays, s.synth[desc.Digest]
 	s.mu.Unlock()
+	if fixed != nil {
+		return io.NopCloser(bytes.NewReader(fixed)), nil
+	}
 	for _, lay := range lays {
 		rc, err := lay.Fetch(ctx, desc)
 		if !errors.Is(err, spec.ErrNotFound) {
@@ -168,7 +183,7 @@ func (s *Source) Close() error {
 
 func (s *Source) cleanLocked() error {
 	dir := s.dir
-	s.dir, s.lays, s.images = "", nil, nil
+	s.dir, s.lays, s.synth, s.images = "", nil, nil, nil
 	if dir == "" {
 		return nil
 	}
