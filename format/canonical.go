@@ -55,7 +55,9 @@ func expectEOF(dec *json.Decoder) error {
 // signed bytes should be: at most spec.MaxIndexSize bytes, one JSON value
 // in canonical form, a schemaVersion this build reads (checked first, so a
 // newer bundle is refused as spec.ErrUnsupportedVersion naming its
-// version), no field it does not know, and Validate.
+// version), no field it does not know, and Validate. An image entry whose
+// name spec.ValidateImageName refuses is moved to Refused: it costs that
+// image, not the bundle.
 func ParseIndex(data []byte) (*Index, error) {
 	if len(data) > spec.MaxIndexSize {
 		return nil, fmt.Errorf("%d bytes, at most %d: %w", len(data), spec.MaxIndexSize, spec.ErrTooLarge)
@@ -76,6 +78,7 @@ func ParseIndex(data []byte) (*Index, error) {
 	if err := dec.Decode(&ix); err != nil {
 		return nil, fmt.Errorf("%w: %v", spec.ErrCorrupt, err)
 	}
+	ix.refuseImages()
 	if err := ix.Validate(); err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -31,6 +30,17 @@ type Index struct {
 	Files    []File   `json:"files"`            // oci-layout and index.json
 	Blobs    []Blob   `json:"blobs"`
 	Volumes  []Volume `json:"volumes,omitempty"` // reserved for --split
+
+	// Refused lists the image entries ParseIndex took out of Images for
+	// a name ferry refuses, in index order; never encoded.
+	Refused []RefusedImage `json:"-"`
+}
+
+// RefusedImage is an image entry of a signed index that a reader refuses,
+// and why: the rest of the bundle loads, this image does not.
+type RefusedImage struct {
+	Image
+	Err error
 }
 
 // Party names a site and the fingerprint of its key, as
@@ -131,14 +141,25 @@ func (ix *Index) Validate() error {
 	if ix.ID == "" {
 		return fieldErrorf("id", "empty")
 	}
+	if err := spec.ValidateBundleID(ix.ID); err != nil {
+		return &fieldError{field: "id", err: err}
+	}
 	if err := validateCreated(ix.Created); err != nil {
 		return err
 	}
 	if ix.From.Site == "" {
 		return fieldErrorf("from.site", "empty")
 	}
-	if !strings.HasPrefix(ix.From.Fingerprint, "SHA256:") {
-		return fieldErrorf("from.fingerprint", "%q is not a SHA256 fingerprint", ix.From.Fingerprint)
+	if err := spec.ValidateSiteName(ix.From.Site); err != nil {
+		return &fieldError{field: "from.site", err: err}
+	}
+	if ix.To != "" {
+		if err := spec.ValidateSiteName(ix.To); err != nil {
+			return &fieldError{field: "to", err: err}
+		}
+	}
+	if err := validateFingerprint("from.fingerprint", ix.From.Fingerprint); err != nil {
+		return err
 	}
 	if err := validateBlobs(ix.Blobs); err != nil {
 		return err
@@ -174,6 +195,11 @@ func validateBlobs(blobs []Blob) error {
 		if b.Status != spec.StatusShipped && b.Status != spec.StatusPrerequisite {
 			return fieldErrorf(field+".status", "%q unknown", b.Status)
 		}
+		if b.Bundle != "" {
+			if err := spec.ValidateBundleID(b.Bundle); err != nil {
+				return &fieldError{field: field + ".bundle", err: err}
+			}
+		}
 	}
 	return nil
 }
@@ -192,7 +218,10 @@ func validateImages(images []Image, blobs []Blob) error {
 			return err
 		}
 		if !listed[im.Digest] {
-			return fieldErrorf(field+".digest", "%s (%s) is not among the blobs", im.Digest, im.Name)
+			return fieldErrorf(field+".digest", "%s (%s) is not among the blobs", im.Digest, spec.Quote(im.Name))
+		}
+		if err := spec.ValidateImageName(im.Name); err != nil {
+			return &fieldError{field: field + ".name", err: err}
 		}
 	}
 	return nil
@@ -239,3 +268,19 @@ func fieldErrorf(field, format string, args ...any) error {
 
 func (e *fieldError) Error() string   { return e.field + ": " + e.err.Error() }
 func (e *fieldError) Unwrap() []error { return []error{spec.ErrCorrupt, e.err} }
+
+// refuseImages moves each image entry whose name ferry refuses from
+// Images to Refused.
+func (ix *Index) refuseImages() {
+	kept := ix.Images[:0:0]
+	for _, im := range ix.Images {
+		if err := spec.ValidateImageName(im.Name); err != nil {
+			ix.Refused = append(ix.Refused, RefusedImage{Image: im, Err: err})
+			continue
+		}
+		kept = append(kept, im)
+	}
+	if len(ix.Refused) > 0 {
+		ix.Images = kept
+	}
+}

@@ -83,7 +83,7 @@ func (rc *Receipt) Validate() error {
 	if err := validateSite("site", rc.Site); err != nil {
 		return err
 	}
-	if err := validateFingerprint(rc.Fingerprint); err != nil {
+	if err := validateFingerprint("fingerprint", rc.Fingerprint); err != nil {
 		return err
 	}
 	if len(rc.Created) != len("2006-01-02T15:04:05Z") {
@@ -101,30 +101,26 @@ func (rc *Receipt) Validate() error {
 	return validateLoaded(rc.Loaded)
 }
 
-// validateSite accepts what ferry accepts as a site name: 1 to 64 of
-// [A-Za-z0-9._-], not starting with a dot or dash.
+// validateSite accepts what ferry accepts as a site name
+// (spec.ValidateSiteName).
 func validateSite(field, name string) error {
-	ok := name != "" && len(name) <= 64 && name[0] != '.' && name[0] != '-'
-	for i := 0; ok && i < len(name); i++ {
-		c := name[i]
-		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
-	}
-	if !ok {
+	if err := spec.ValidateSiteName(name); err != nil {
 		return fieldErrorf(field, "%q is not a site name (1 to 64 letters, digits, '.', '_' or '-')", clip(name))
 	}
 	return nil
 }
 
 // validateFingerprint accepts "SHA256:" and the unpadded base64 of 32
-// bytes, as ssh.FingerprintSHA256 and ssh-keygen -l write it.
-func validateFingerprint(fp string) error {
+// bytes, as ssh.FingerprintSHA256 and ssh-keygen -l write it; field names
+// the field in the error.
+func validateFingerprint(field, fp string) error {
 	b64, ok := strings.CutPrefix(fp, "SHA256:")
 	if ok {
 		sum, err := base64.RawStdEncoding.Strict().DecodeString(b64)
 		ok = err == nil && len(sum) == 32
 	}
 	if !ok {
-		return fieldErrorf("fingerprint", "%q is not a SHA256 key fingerprint", clip(fp))
+		return fieldErrorf(field, "%q is not a SHA256 key fingerprint", clip(fp))
 	}
 	return nil
 }

@@ -11,13 +11,13 @@ import (
 // Transport names, as skopeo spells them, plus "store" for ferry's own
 // store (a bare image name).
 const (
-	TransportOCI           = "oci"
-	TransportOCIArchive    = "oci-archive"
-	TransportDockerArchive = "docker-archive"
-	TransportRegistry      = "docker"
-	TransportDockerDaemon  = "docker-daemon"
-	TransportContainerd    = "containerd"
-	TransportPodman        = "podman"
+	TransportOCI           = spec.TransportOCI
+	TransportOCIArchive    = spec.TransportOCIArchive
+	TransportDockerArchive = spec.TransportDockerArchive
+	TransportRegistry      = spec.TransportRegistry
+	TransportDockerDaemon  = spec.TransportDockerDaemon
+	TransportContainerd    = spec.TransportContainerd
+	TransportPodman        = spec.TransportPodman
 	TransportStore         = "store"
 )
 
@@ -162,7 +162,7 @@ func badRef(s, why string) error {
 	return fmt.Errorf("image %q: %s; valid forms: %s: %w", s, why, validForms, spec.ErrBadInput)
 }
 
-func validOCIName(s string) bool { return ociRefName.MatchString(s) }
+func validOCIName(s string) bool { return spec.ValidRefName(s) }
 
 // validArchiveRef accepts a tagged or untagged name; like skopeo,
 // docker-archive takes no digest.
@@ -170,8 +170,6 @@ func validArchiveRef(s string) bool { return imageName.MatchString(s) && !string
 
 var (
 	transportWord = regexp.MustCompile(`^[a-z][a-z-]*$`)
-	// ociRefName is image-spec's grammar of org.opencontainers.image.ref.name.
-	ociRefName = regexp.MustCompile(`^[A-Za-z0-9._-]+(?:[:/@+][A-Za-z0-9._-]+)*$`)
 	// imageName follows distribution/reference: [domain[:port]/]path[:tag][@digest].
 	imageName = regexp.MustCompile(`^` +
 		`(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?/)?` +

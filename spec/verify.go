@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"hash"
 	"io"
+	"strconv"
 
 	"github.com/opencontainers/go-digest"
 )
@@ -74,23 +75,6 @@ type digestError struct {
 }
 
 func (e *digestError) Error() string {
-	s := string(e.d)
-	if len(s) > 80 {
-		s = s[:80] + "…"
-	}
-	return "invalid digest " + quote(s) + ": " + e.err.Error()
+	return "invalid digest " + strconv.Quote(clip(string(e.d))) + ": " + e.err.Error()
 }
 func (e *digestError) Unwrap() []error { return []error{ErrBadInput, e.err} }
-
-func quote(s string) string {
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	for _, c := range []byte(s) {
-		if c < 0x20 || c == '"' || c >= 0x7f {
-			b = append(b, '?')
-			continue
-		}
-		b = append(b, c)
-	}
-	return string(append(b, '"'))
-}

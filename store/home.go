@@ -39,7 +39,7 @@ const (
 // holds a catalog. The caller writes the key pair to KeyPath and
 // PubKeyPath.
 func Init(dir, site string) (*Home, error) {
-	if err := validSiteName(site); err != nil {
+	if err := spec.ValidateSiteName(site); err != nil {
 		return nil, err
 	}
 	cat := filepath.Join(dir, spec.CatalogFile)
@@ -120,20 +120,6 @@ func (h *Home) SyncIndex() error {
 		images = append(images, r.Image())
 	}
 	return h.Blobs.WriteIndex(images)
-}
-
-// validSiteName accepts 1 to 64 of [A-Za-z0-9._-], not starting with a
-// dot or dash: a site name appears in file names and ssh principals.
-func validSiteName(name string) error {
-	ok := name != "" && len(name) <= 64 && name[0] != '.' && name[0] != '-'
-	for _, c := range []byte(name) {
-		ok = ok && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-			c == '.' || c == '_' || c == '-')
-	}
-	if !ok {
-		return fmt.Errorf("site name %q: use 1 to 64 letters, digits, '.', '_' or '-': %w", name, spec.ErrBadInput)
-	}
-	return nil
 }
 
 // TmpDir is the home's directory for temporary files on the store's

@@ -77,7 +77,7 @@ type BundleRecord struct {
 // PutSite registers a site. Re-adding the same key is a no-op; another
 // key under a registered name is refused with spec.ErrExists.
 func (c *Catalog) PutSite(s Site) error {
-	if err := validSiteName(s.Name); err != nil {
+	if err := spec.ValidateSiteName(s.Name); err != nil {
 		return err
 	}
 	if s.Added.IsZero() {
@@ -207,6 +207,9 @@ func putImages(top *bolt.Bucket, images []ImageRecord, now time.Time) error {
 	for _, r := range images {
 		if r.Name == "" {
 			return fmt.Errorf("image record without a name: %w", spec.ErrBadInput)
+		}
+		if err := spec.ValidateImageName(r.Name); err != nil {
+			return err
 		}
 		if err := spec.ValidateDigest(r.Digest); err != nil {
 			return fmt.Errorf("image %s: %w", r.Name, err)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 )
 
@@ -15,7 +16,7 @@ type InitCmd struct {
 }
 
 func (c *InitCmd) Run(g *Globals) error {
-	if err := validSiteName(c.Site); err != nil {
+	if err := spec.ValidateSiteName(c.Site); err != nil {
 		return err
 	}
 	dir := g.homeDir()

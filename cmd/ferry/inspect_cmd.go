@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store/trip"
 )
@@ -28,12 +30,15 @@ func (c *InspectCmd) Run(g *Globals) error {
 		c.Bundle, ix.ID, ix.SchemaVersion, ix.Created, ix.From.Site, ix.From.Fingerprint, info.Signature, orAny(ix.To), ix.Sequence)
 	g.printf("images:\n")
 	for _, im := range ix.Images {
-		g.printf("  %s %s %v\n", im.Name, im.Digest, im.Platforms)
+		g.printf("  %s %s %s\n", spec.Quote(im.Name), im.Digest, quoteAll(im.Platforms))
+	}
+	for _, im := range ix.Refused {
+		g.printf("  REFUSED %s: %v\n", im.Digest, im.Err)
 	}
 	var shipped, omitted int64
 	g.printf("blobs:\n")
 	for _, b := range ix.Blobs {
-		g.printf("  %-12s %s %10s %s\n", b.Status, b.Digest, humanBytes(b.Size), b.MediaType)
+		g.printf("  %-12s %s %10s %s\n", b.Status, b.Digest, humanBytes(b.Size), spec.Quote(b.MediaType))
 		if b.Status == spec.StatusShipped {
 			shipped += b.Size
 		} else {
@@ -49,4 +54,14 @@ func orAny(s string) string {
 		return "(any site)"
 	}
 	return s
+}
+
+// quoteAll prints a list of untrusted strings as [a b c], each through
+// spec.Quote.
+func quoteAll(ss []string) string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = spec.Quote(s)
+	}
+	return "[" + strings.Join(out, " ") + "]"
 }

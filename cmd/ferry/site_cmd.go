@@ -26,7 +26,7 @@ type SiteAddCmd struct {
 }
 
 func (c *SiteAddCmd) Run(g *Globals) error {
-	if err := validSiteName(c.Name); err != nil {
+	if err := spec.ValidateSiteName(c.Name); err != nil {
 		return err
 	}
 	data, err := os.ReadFile(c.Key)
@@ -127,21 +127,6 @@ func (c *SiteShowCmd) Run(g *Globals) error {
 
 func siteRecord(name string, key ssh.PublicKey) store.Site {
 	return store.Site{Name: name, Key: strings.TrimSpace(string(ssh.MarshalAuthorizedKey(key))), Fingerprint: format.Fingerprint(key), Added: time.Now().UTC()}
-}
-
-// validSiteName keeps site names to what is safe in a file name and a
-// message: letters, digits, '.', '_' and '-'.
-func validSiteName(name string) error {
-	ok := name != "" && len(name) <= 64
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			ok = false
-		}
-	}
-	if !ok {
-		return fmt.Errorf("site name %q: use 1 to 64 letters, digits, '.', '_' or '-': %w", name, spec.ErrBadInput)
-	}
-	return nil
 }
 
 func humanBytes(n int64) string {

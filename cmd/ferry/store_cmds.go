@@ -25,7 +25,7 @@ func (c *LsCmd) Run(g *Globals) error {
 		return g.printJSON(imgs)
 	}
 	for _, im := range imgs {
-		g.printf("%-40s %s %v %s\n", im.Name, im.Digest, im.Platforms, im.Updated.Format("2006-01-02 15:04"))
+		g.printf("%-40s %s %s %s\n", spec.Quote(im.Name), im.Digest, quoteAll(im.Platforms), im.Updated.Format("2006-01-02 15:04"))
 	}
 	return nil
 }
@@ -53,7 +53,7 @@ func (c *DuCmd) Run(g *Globals) error {
 	sort.Strings(names)
 	g.printf("%-40s %12s %12s\n", "IMAGE", "SIZE", "UNIQUE")
 	for _, n := range names {
-		g.printf("%-40s %12s %12s\n", n, humanBytes(per[n]), humanBytes(unique[n]))
+		g.printf("%-40s %12s %12s\n", spec.Quote(n), humanBytes(per[n]), humanBytes(unique[n]))
 	}
 	g.printf("%-40s %12s\n", "total on disk", humanBytes(total))
 	return nil

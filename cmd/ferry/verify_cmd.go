@@ -97,7 +97,11 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	return nil
 }
 
+// printReport prints what verify or load found. Every string that came
+// from the bundle is printed through spec.Quote, so that none can forge a
+// line of the report.
 func printReport(g *Globals, verb string, r *trip.Report) {
+	q := spec.Quote
 	status := "OK"
 	if !r.OK() {
 		status = "FAILED"
@@ -107,7 +111,7 @@ func printReport(g *Globals, verb string, r *trip.Report) {
 		return
 	}
 	g.printf("%s %s: %s\n", verb, r.Bundle, status)
-	g.printf("  bundle %s from %s (%s), sequence %d, %d entries, %s\n", r.ID, r.From, r.Signer, r.Index.Sequence, r.Entries, humanBytes(r.Bytes))
+	g.printf("  bundle %s from %s (%s), sequence %d, %d entries, %s\n", q(r.ID), q(r.From), q(r.Signer), r.Index.Sequence, r.Entries, humanBytes(r.Bytes))
 	if verb == "load" {
 		g.printf("  blobs stored %d, already held %d\n", r.Stored, r.Held)
 	}
@@ -115,8 +119,8 @@ func printReport(g *Globals, verb string, r *trip.Report) {
 		g.printf("  WARNING %s\n", w)
 	}
 	for _, f := range r.Faults {
-		name := f.Entry
-		if name == "" {
+		name := q(f.Entry)
+		if f.Entry == "" {
 			name = string(f.Digest)
 		}
 		if name == "" {
@@ -127,11 +131,11 @@ func printReport(g *Globals, verb string, r *trip.Report) {
 	}
 	for _, im := range r.Images {
 		if im.OK {
-			g.printf("  image %s %s ok\n", im.Name, im.Digest)
+			g.printf("  image %s %s ok\n", q(im.Name), im.Digest)
 		} else if im.Reason != "" {
-			g.printf("  image %s %s LEFT OUT: %s\n", im.Name, im.Digest, im.Reason)
+			g.printf("  image %s %s LEFT OUT: %s\n", q(im.Name), im.Digest, im.Reason)
 		} else {
-			g.printf("  image %s %s LEFT OUT: lacks %v\n", im.Name, im.Digest, im.Lacking)
+			g.printf("  image %s %s LEFT OUT: lacks %v\n", q(im.Name), im.Digest, im.Lacking)
 		}
 	}
 	for _, w := range r.Written {

@@ -139,6 +139,9 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 		}
 	}
 	rep := &Report{Bundle: path, Index: ix, ID: ix.ID, From: ix.From.Site, Signer: ix.From.Fingerprint, Faults: []Fault{}}
+	for _, im := range ix.Refused {
+		rep.Faults = append(rep.Faults, Fault{Digest: im.Digest, What: "image left out: " + im.Err.Error()})
+	}
 	if r.Key() == nil {
 		rep.Signer = "unverified"
 	}

@@ -92,8 +92,12 @@ func platformWarnings(ix *format.Index, platform string) []string {
 			}
 		}
 		if !match {
+			plats := make([]string, len(im.Platforms))
+			for i, p := range im.Platforms {
+				plats[i] = spec.Quote(p)
+			}
 			out = append(out, fmt.Sprintf("image %s is for %s, not this site's %s: it will load but not run here",
-				im.Name, strings.Join(im.Platforms, ", "), platform))
+				spec.Quote(im.Name), strings.Join(plats, ", "), platform))
 		}
 	}
 	return out
