@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/alecthomas/kong"
+	"github.com/ferryhq/ferry/runtime/helm"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 )
@@ -29,6 +30,7 @@ type CLI struct {
 	Copy    CopyCmd    `cmd:"" help:"Write an image from the store (or any source) to a target."`
 	Gc      GcCmd      `cmd:"" help:"Remove blobs no image references."`
 	Check   CheckCmd   `cmd:"" help:"Check the catalog against the store on disk."`
+	Chart   ChartCmd   `cmd:"" help:"Helm charts: the images a chart needs; at the site, a chart's archive and the cluster's mirror files."`
 }
 
 // Globals are the flags every command takes, and where it writes.
@@ -54,6 +56,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		kong.UsageOnError(),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
+		kong.Vars{"kube_version": helm.DefaultKubeVersion},
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "ferry:", err)

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// testChart is a chart of testdata/charts.
+func testChart(name string) string { return filepath.Join("..", "..", "testdata", "charts", name) }
+
+// TestChartImages: the images one per line as the chart writes them,
+// --why says where, --json adds the normalised reference, and a chart
+// that does not render exits 1 quoting the template's message.
+func TestChartImages(t *testing.T) {
+	r := must(t, "", "chart", "images", testChart("web"))
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 6 || lines[5] != "redis:7.2.4-alpine" {
+		t.Errorf("chart images web =\n%s\nwant 6 sorted lines ending with redis:7.2.4-alpine as written", r.stdout)
+	}
+	r = must(t, "", "chart", "images", testChart("web"), "--include-tests", "--why", "--set", "metrics.enabled=true")
+	for _, want := range []string{"busybox\n    web/templates/tests/test-connection.yaml Pod/release-web-test-connection spec.containers[0].image (hook test)",
+		"quay.io/oliver006/redis_exporter:v1.58.0\n", "web/charts/metrics Chart.yaml annotation images"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("chart images --why =\n%s\nwant it to contain %q", r.stdout, want)
+		}
+	}
+	r = must(t, "", "--json", "chart", "images", testChart("web"), "--include-tests", "-f", writeValues(t, "tests:\n  image: busybox:1.36\n"))
+	var images []struct {
+		Image, Reference string
+		Found            []struct{ Template, Field, Hook string }
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &images); err != nil {
+		t.Fatalf("--json: %v\n%s", err, r.stdout)
+	}
+	if images[0].Image != "busybox:1.36" || images[0].Reference != "docker.io/library/busybox:1.36" || images[0].Found[0].Hook != "test" {
+		t.Errorf("--json first image = %+v, want busybox:1.36 (from -f), docker.io/library/busybox:1.36, a test hook", images[0])
+	}
+	r = run(t, "", "chart", "images", testChart("needs-value"))
+	if r.code != 1 || !strings.Contains(r.stderr, "needs-value/templates/deployment.yaml") || !strings.Contains(r.stderr, "image.repository is required") {
+		t.Errorf("chart images of a chart lacking a required value = %s, want exit 1 quoting the template", r)
+	}
+	r = must(t, "", "chart", "images", testChart("needs-value"), "--set", "image.repository=registry.example.com/team/app", "--set-string", "image.tag=2.10")
+	if r.stdout != "registry.example.com/team/app:2.10\n" {
+		t.Errorf("chart images with --set = %q", r.stdout)
+	}
+	r = must(t, "", "chart", "images", "--help")
+	if !strings.Contains(r.stdout, "default v1.") {
+		t.Errorf("chart images --help does not say the default Kubernetes version:\n%s", r.stdout)
+	}
+}
+
+func writeValues(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "values.yaml")
+	writeFile(t, p, content)
+	return p
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

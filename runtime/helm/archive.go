@@ -1,0 +1,160 @@
+package helm
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"helm.sh/helm/v4/pkg/ignore"
+	"sigs.k8s.io/yaml"
+
+	"github.com/ferryhq/ferry/spec"
+)
+
+// archiveEpoch is the modification time of every entry of an archive
+// made from a directory: fixed, so that the same directory always gives
+// the same bytes.
+var archiveEpoch = time.Unix(0, 0).UTC()
+
+// maxDirDepth bounds the walk of a chart directory, whose symbolic links
+// are followed as Helm follows them.
+const maxDirDepth = 64
+
+// archiveDir makes the archive of a chart directory as `helm package`
+// would lay it out (every file Helm's loader would read, .helmignore
+// honoured, under a top directory named after the chart), deterministic:
+// entries sorted by name, regular files only, mode 0644, owner 0, the
+// epoch as time, and a gzip header without name or time. The same
+// directory gives the same bytes, so the same digest.
+func archiveDir(dir string) ([]byte, error) {
+	files, err := chartFiles(dir)
+	if err != nil {
+		return nil, err
+	}
+	top := path.Base(filepath.ToSlash(filepath.Clean(dir)))
+	if data, ok := files["Chart.yaml"]; ok {
+		var meta struct {
+			Name string `json:"name"`
+		}
+		if yaml.Unmarshal(data, &meta) == nil && meta.Name != "" && meta.Name == path.Base(meta.Name) {
+			top = meta.Name
+		}
+	}
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	tw := tar.NewWriter(zw)
+	for _, n := range names {
+		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: top + "/" + n, Mode: 0o644,
+			Size: int64(len(files[n])), ModTime: archiveEpoch}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(files[n]); err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	if buf.Len() > MaxArchiveSize {
+		return nil, fmt.Errorf("archive of %d bytes, more than %d: %w", buf.Len(), MaxArchiveSize, spec.ErrTooLarge)
+	}
+	return buf.Bytes(), nil
+}
+
+// chartFiles reads the files of a chart directory as Helm's directory
+// loader does: .helmignore and its defaults applied, symbolic links
+// followed, anything but a regular file refused. Names are relative,
+// with "/".
+func chartFiles(dir string) (map[string][]byte, error) {
+	rules := ignore.Empty()
+	if _, err := os.Stat(filepath.Join(dir, ignore.HelmIgnore)); err == nil {
+		r, err := ignore.ParseFile(filepath.Join(dir, ignore.HelmIgnore))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v: %w", ignore.HelmIgnore, err, spec.ErrBadInput)
+		}
+		rules = r
+	}
+	rules.AddDefaults()
+	w := &dirWalk{rules: rules, files: map[string][]byte{}}
+	if err := w.walk(dir, "", 0); err != nil {
+		return nil, err
+	}
+	return w.files, nil
+}
+
+type dirWalk struct {
+	rules *ignore.Rules
+	files map[string][]byte
+	total int64
+}
+
+func (w *dirWalk) walk(dir, rel string, depth int) error {
+	if depth > maxDirDepth {
+		return fmt.Errorf("%s: directories nested deeper than %d (a symbolic link loop?): %w", rel, maxDirDepth, spec.ErrBadInput)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := path.Join(rel, e.Name())
+		full := filepath.Join(dir, e.Name())
+		fi, err := os.Stat(full) // follows a symbolic link, as Helm does
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if w.rules.Ignore(name, fi) {
+			continue
+		}
+		if fi.IsDir() {
+			if err := w.walk(full, name, depth+1); err != nil {
+				return err
+			}
+			continue
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("%s: not a regular file (mode %s): %w", name, fi.Mode(), spec.ErrBadInput)
+		}
+		if err := w.read(full, name, fi.Size()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *dirWalk) read(full, name string, size int64) error {
+	if w.total+size > maxChartFiles {
+		return fmt.Errorf("files of more than %d bytes: %w", int64(maxChartFiles), spec.ErrTooLarge)
+	}
+	f, err := os.Open(full)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	data, err := readCapped(f, maxChartFiles-w.total)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	w.total += int64(len(data))
+	w.files[name] = data
+	return nil
+}
+
+// maxChartFiles caps the bytes read from a chart directory, as Helm's
+// loader caps a chart decompressed.
+const maxChartFiles = 100 << 20

@@ -1,0 +1,4 @@
+{{- define "operator.image" -}}
+{{- $tag := default $.Chart.AppVersion .image.tag -}}
+{{- printf "%s/%s:%s" .image.registry .image.repository $tag -}}
+{{- end -}}
