@@ -13,10 +13,10 @@ import (
 type LoadCmd struct {
 	Bundles        []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files."`
 	Into           []string `help:"Write the loaded images here too: oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE, docker://HOST[/PREFIX]; repeatable."`
-	Repo           string   `help:"Repository for images named only by a tag (as oci:DIR:v1 names one): v1 becomes REPO:v1 in every target." placeholder:"REPO"`
 	AllowReplay    bool     `help:"Load a bundle not newer than the last one loaded from its sender."`
 	AllowDowngrade bool     `help:"Move a tag to an image older than the one it points at."`
 	NoReceipt      bool     `help:"Do not write a receipt beside the bundle."`
+	targetFlags
 	trustFlags
 }
 
@@ -32,7 +32,7 @@ func (c *LoadCmd) Run(g *Globals) error {
 	}
 	opts := trip.LoadOptions{CheckOptions: check, Admission: trip.Admission{AllowReplay: c.AllowReplay}, AllowDowngrade: c.AllowDowngrade}
 	for _, s := range c.Into {
-		t, err := openTarget(g, h, s, c.Repo)
+		t, err := openTarget(g, h, s, c.targetFlags)
 		if err != nil {
 			return err
 		}

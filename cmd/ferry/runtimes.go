@@ -38,12 +38,12 @@ func openRuntime(h *store.Home, transport, ref string) (runtime.Source, error) {
 }
 
 // runtimeTarget opens a container runtime for writing.
-func runtimeTarget(h *store.Home, transport string) (runtime.Target, error) {
+func runtimeTarget(h *store.Home, transport string, f targetFlags) (runtime.Target, error) {
 	switch transport {
 	case runtime.TransportDockerDaemon:
 		return docker.NewTarget(docker.Options{TmpDir: h.TmpDir()})
 	case runtime.TransportContainerd:
-		return containerd.NewTarget(containerd.Options{})
+		return containerd.NewTarget(containerd.Options{NoUnpack: f.NoUnpack})
 	case runtime.TransportPodman:
 		return podman.NewTarget(podman.Options{TmpDir: h.TmpDir()})
 	}

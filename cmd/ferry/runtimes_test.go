@@ -126,6 +126,14 @@ func TestRuntimes_ContainerdAndPodman(t *testing.T) {
 	if ls := string(cd.Ctr(t, "ferrytest", "images", "ls", "-q")); !strings.Contains(ls, "example.com/team/db:2") {
 		t.Errorf("ctr images ls = %q, want example.com/team/db:2", ls)
 	}
+	if !cd.Unpacked(t, "ferrytest", "example.com/team/db:2") {
+		t.Errorf("copy to containerd: left example.com/team/db:2 packed, want it unpacked")
+	}
+	t.Setenv("CONTAINERD_NAMESPACE", "packed")
+	must(t, s.site, "copy", "example.com/team/db:2", "containerd:", "--no-unpack")
+	if cd.Unpacked(t, "packed", "example.com/team/db:2") {
+		t.Errorf("copy to containerd --no-unpack: unpacked example.com/team/db:2")
+	}
 	must(t, s.site, "copy", "example.com/team/app:1", "podman:")
 	if ls := string(pm.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}")); !strings.Contains(ls, "example.com/team/app:1") {
 		t.Errorf("podman images = %q, want example.com/team/app:1", ls)

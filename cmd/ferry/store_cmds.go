@@ -64,7 +64,7 @@ type CopyCmd struct {
 	Image    string   `arg:"" help:"Image: a name in the store, or any source transport."`
 	Target   string   `arg:"" help:"Target: oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE."`
 	Platform []string `help:"Keep only these platforms of an image index; repeatable."`
-	Repo     string   `help:"Repository for an image named only by a tag (as oci:DIR:v1 names one): v1 becomes REPO:v1." placeholder:"REPO"`
+	targetFlags
 }
 
 func (c *CopyCmd) Run(g *Globals) error {
@@ -78,7 +78,7 @@ func (c *CopyCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	t, err := openTarget(g, h, c.Target, c.Repo)
+	t, err := openTarget(g, h, c.Target, c.targetFlags)
 	if err != nil {
 		return err
 	}

@@ -76,19 +76,25 @@ func openRegistry(g *Globals, ref string) (runtime.Source, error) {
 	return registry.FromReference(ref, o)
 }
 
+// targetFlags say how load and copy write images to targets.
+type targetFlags struct {
+	Repo     string `help:"Repository for images named only by a tag (as oci:DIR:v1 names one): v1 becomes REPO:v1 in every target." placeholder:"REPO"`
+	NoUnpack bool   `name:"no-unpack" help:"containerd: leave the images packed (by default they are unpacked into the snapshotter, as ctr images import does)."`
+}
+
 // openTarget opens the place a transport name points at for writing.
-// repo (--repo) is the repository given to images named only by a tag;
+// --repo is the repository given to images named only by a tag;
 // docker-daemon:REF, containerd:REF and podman:REF name the one image
 // written REF.
-func openTarget(g *Globals, h *store.Home, s, repo string) (runtime.Target, error) {
+func openTarget(g *Globals, h *store.Home, s string, f targetFlags) (runtime.Target, error) {
 	ref, err := runtime.Parse(s)
 	if err != nil {
 		return nil, err
 	}
-	if err := runtime.ValidRepository(repo); err != nil {
+	if err := runtime.ValidRepository(f.Repo); err != nil {
 		return nil, fmt.Errorf("--repo: %w", err)
 	}
-	t, err := targetOf(g, h, s, ref)
+	t, err := targetOf(g, h, s, ref, f)
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +102,10 @@ func openTarget(g *Globals, h *store.Home, s, repo string) (runtime.Target, erro
 	if runtimeTransport(ref.Transport) {
 		name = runtime.Normalize(ref.Tag)
 	}
-	return runtime.Renamed(t, name, repo), nil
+	return runtime.Renamed(t, name, f.Repo), nil
 }
 
-func targetOf(g *Globals, h *store.Home, s string, ref runtime.Ref) (runtime.Target, error) {
+func targetOf(g *Globals, h *store.Home, s string, ref runtime.Ref, f targetFlags) (runtime.Target, error) {
 	switch ref.Transport {
 	case runtime.TransportOCI:
 		return ocilayout.NewTarget(ref.Path, ref.Tag), nil
@@ -114,7 +120,7 @@ func targetOf(g *Globals, h *store.Home, s string, ref runtime.Ref) (runtime.Tar
 		}
 		return registry.NewTarget(ref.Tag, o)
 	case runtime.TransportDockerDaemon, runtime.TransportContainerd, runtime.TransportPodman:
-		return runtimeTarget(h, ref.Transport)
+		return runtimeTarget(h, ref.Transport, f)
 	}
 	return nil, fmt.Errorf("%s: transport %s cannot be written yet: %w", s, ref.Transport, spec.ErrBadInput)
 }

@@ -41,6 +41,12 @@ type Options struct {
 	// Namespace is the containerd namespace; "" means
 	// CONTAINERD_NAMESPACE, or DefaultNamespace when that is unset.
 	Namespace string
+	// NoUnpack leaves the images a Target writes packed; by default each
+	// is unpacked, as ctr images import does.
+	NoUnpack bool
+	// Snapshotter is the snapshotter a Target unpacks into; "" means
+	// CONTAINERD_SNAPSHOTTER, or the namespace's default snapshotter.
+	Snapshotter string
 }
 
 func (o Options) address() string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -111,12 +112,46 @@ func TestTarget_CtrSees(t *testing.T) {
 	if check := string(cd.Ctr(t, "site", "images", "check")); !strings.Contains(check, "complete") {
 		t.Errorf("ctr images check =\n%s\nwant complete", check)
 	}
+	// Unpacked by default, as ctr images import does, and the snapshots
+	// outlive the lease too.
+	if !cd.Unpacked(t, "site", "example.com/ferry/app:v1") {
+		t.Errorf("ctr images check: example.com/ferry/app:v1 is not unpacked")
+	}
+	root := cd.MountImage(t, "site", "example.com/ferry/app:v1")
+	if b, err := os.ReadFile(filepath.Join(root, "data", "v1-1")); err != nil || len(b) != 3000 {
+		t.Errorf("the mounted image's data/v1-1 = %d bytes, %v; want 3000", len(b), err)
+	}
 	names, err := containerd.List(context.Background(), containerd.Options{})
 	if err != nil || !slices.Equal(names, []string{"example.com/ferry/app:v1"}) {
 		t.Errorf("List = %v, %v, want [example.com/ferry/app:v1]", names, err)
 	}
 	if other, err := containerd.List(context.Background(), containerd.Options{Namespace: "other"}); err != nil || len(other) != 0 {
 		t.Errorf("List(namespace other) = %v, %v, want none", other, err)
+	}
+}
+
+// TestTarget_NoUnpack: with NoUnpack the image is written and left
+// packed, as ctr images import --no-unpack leaves it.
+func TestTarget_NoUnpack(t *testing.T) {
+	cd := runtimetest.StartContainerd(t)
+	dir := filepath.Join(t.TempDir(), "in")
+	runtimetest.UmociImage(t, dir, "v1", 14, 1, 1000)
+	src, err := ocilayout.FromPath(dir, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs, _ := src.Resolve(context.Background())
+	imgs[0].Name = "example.com/ferry/packed:v1"
+	tgt, err := containerd.NewTarget(containerd.Options{Address: cd.Address, Namespace: "packed", NoUnpack: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tgt.Close()
+	if err := tgt.Write(context.Background(), imgs, src); err != nil {
+		t.Fatalf("Write = %v", err)
+	}
+	if cd.Unpacked(t, "packed", "example.com/ferry/packed:v1") {
+		t.Errorf("NoUnpack: the image was unpacked")
 	}
 }
 

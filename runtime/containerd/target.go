@@ -25,7 +25,9 @@ const leaseExpiry = time.Hour
 
 // Target writes images into a containerd namespace.
 type Target struct {
-	c *conn
+	c           *conn
+	unpacking   bool
+	snapshotter string
 }
 
 var (
@@ -41,7 +43,7 @@ func NewTarget(opts Options) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Target{c: c}, nil
+	return &Target{c: c, unpacking: !opts.NoUnpack, snapshotter: opts.snapshotter()}, nil
 }
 
 // Exists reports whether the content store holds a blob of desc's digest
@@ -70,7 +72,9 @@ func (t *Target) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, err
 // each image record is created, or updated to the new target, named
 // Image.Name exactly as given (ctr shows it so; no docker.io is added).
 // Image records are written only after every blob is in: a failed Write
-// leaves the namespace's images as they were.
+// leaves the namespace's images as they were. Then, unless
+// Options.NoUnpack, each image is unpacked into the snapshotter (see
+// unpack), as ctr images import does.
 func (t *Target) Write(ctx context.Context, imgs []runtime.Image, src runtime.Fetcher) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -98,6 +102,14 @@ func (t *Target) Write(ctx context.Context, imgs []runtime.Image, src runtime.Fe
 	}
 	for _, img := range imgs {
 		if err := t.putImage(lctx, img); err != nil {
+			return t.c.wrap(ctx, fmt.Errorf("image %s: %w", img.Name, err))
+		}
+	}
+	for _, img := range imgs {
+		if !t.unpacking {
+			break
+		}
+		if err := t.unpack(lctx, img); err != nil {
 			return t.c.wrap(ctx, fmt.Errorf("image %s: %w", img.Name, err))
 		}
 	}

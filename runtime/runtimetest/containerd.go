@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,6 +103,32 @@ func (cd *Containerd) Import(t testing.TB, ns, layoutDir, tag, name string) {
 	archive := filepath.Join(t.TempDir(), "image.tar")
 	Skopeo(t, "copy", "--quiet", "oci:"+layoutDir+":"+tag, "oci-archive:"+archive+":"+name)
 	cd.Ctr(t, ns, "images", "import", "--no-unpack", archive)
+}
+
+// Unpacked reports whether `ctr images check` shows image ref of
+// namespace ns unpacked into the namespace's default snapshotter. Run it
+// before MountImage, which unpacks.
+func (cd *Containerd) Unpacked(t testing.TB, ns, ref string) bool {
+	t.Helper()
+	for _, line := range strings.Split(string(cd.Ctr(t, ns, "images", "check")), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 1 && f[0] == ref {
+			return f[len(f)-1] == "true"
+		}
+	}
+	t.Fatalf("ctr images check lists no %s in namespace %s", ref, ns)
+	return false
+}
+
+// MountImage mounts the root file system of image ref of namespace ns
+// read-only with `ctr images mount` (which unpacks it first if need be)
+// and returns where; the test's end unmounts it.
+func (cd *Containerd) MountImage(t testing.TB, ns, ref string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cd.Ctr(t, ns, "images", "mount", ref, dir)
+	t.Cleanup(func() { run(t, "ctr", "-a", cd.Address, "-n", ns, "images", "unmount", "--rm", dir) })
+	return dir
 }
 
 // needRoot skips a test that needs root, or fails it under CI=true.
