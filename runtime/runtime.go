@@ -68,3 +68,15 @@ type BlobFiler interface {
 type BlobChecker interface {
 	Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error)
 }
+
+// WriteStats tells what a Target's last Write sent, for the targets that
+// leave out the layers their destination already holds (Docker, podman).
+type WriteStats struct {
+	// Omitted are the layers left out because the destination had them.
+	Omitted []ocispec.Descriptor
+	// Bytes is the size of the archives handed to the destination.
+	Bytes int64
+	// Retried says the destination refused the archive without those
+	// layers and Write sent everything again.
+	Retried bool
+}

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/dockerarchive"
@@ -21,24 +20,13 @@ import (
 type Target struct {
 	c    *client
 	mu   sync.Mutex
-	last WriteStats
+	last runtime.WriteStats
 }
 
 var (
 	_ runtime.Target = (*Target)(nil)
 	_ runtime.Namer  = (*Target)(nil)
 )
-
-// WriteStats tells what the last Write sent.
-type WriteStats struct {
-	// Omitted are the layers left out because the engine had them.
-	Omitted []ocispec.Descriptor
-	// Bytes is the size of the archive streamed to the engine.
-	Bytes int64
-	// Retried says the engine refused the archive without those layers
-	// and Write sent everything again.
-	Retried bool
-}
 
 // NewTarget returns a Target for the engine opts names.
 func NewTarget(opts Options) (*Target, error) {
@@ -95,7 +83,7 @@ func (t *Target) Names(images []runtime.Image) ([]string, error) {
 func (t *Target) where() string { return "docker-daemon (engine " + t.c.host + ")" }
 
 // LastWrite returns what the last Write sent.
-func (t *Target) LastWrite() WriteStats {
+func (t *Target) LastWrite() runtime.WriteStats {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.last
@@ -126,8 +114,8 @@ func (e *engineError) Error() string { return "the engine refused the archive: "
 func (e *engineError) Unwrap() error { return e.err }
 
 // load streams the archive, leaving out layers whose chain is in have.
-func (t *Target) load(ctx context.Context, images []runtime.Image, src runtime.Fetcher, have map[digest.Digest]bool) (WriteStats, error) {
-	var stats WriteStats
+func (t *Target) load(ctx context.Context, images []runtime.Image, src runtime.Fetcher, have map[digest.Digest]bool) (runtime.WriteStats, error) {
+	var stats runtime.WriteStats
 	pr, pw := io.Pipe()
 	cw := &countWriter{w: pw}
 	werr := make(chan error, 1)

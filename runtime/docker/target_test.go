@@ -12,7 +12,7 @@ import (
 )
 
 // copyImage reads ref from engine from and writes it into engine to.
-func copyImage(t *testing.T, from, to *runtimetest.Dockerd, ref string) docker.WriteStats {
+func copyImage(t *testing.T, from, to *runtimetest.Dockerd, ref string) runtime.WriteStats {
 	t.Helper()
 	src, img := resolve(t, from, ref)
 	tgt, err := docker.NewTarget(opts(to))

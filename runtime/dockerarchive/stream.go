@@ -36,16 +36,18 @@ func WriteTo(ctx context.Context, w io.Writer, where string, images []runtime.Im
 	if err != nil {
 		return nil, err
 	}
-	keep, omitted, err := omitLayers(ctx, src, a.blobs, omit)
+	keep, omitted, err := OmitLayers(ctx, src, a.blobs, omit)
 	if err != nil {
 		return nil, err
 	}
 	return omitted, tarfile.WriteLayoutTo(ctx, w, a.index, a.files, keep, src)
 }
 
-// omitLayers splits blobs into those to write and the layers omit leaves
-// out at every use.
-func omitLayers(ctx context.Context, src runtime.Fetcher, blobs []runtime.Blob, omit func(Layer) bool) ([]runtime.Blob, []ocispec.Descriptor, error) {
+// OmitLayers splits blobs (runtime.Collect's output) into those to write
+// and the layers omit leaves out at every place they are used; the
+// Docker and podman targets use it to send only what their destination
+// lacks. omit nil keeps every blob.
+func OmitLayers(ctx context.Context, src runtime.Fetcher, blobs []runtime.Blob, omit func(Layer) bool) ([]runtime.Blob, []ocispec.Descriptor, error) {
 	if omit == nil {
 		return blobs, nil, nil
 	}

@@ -3,7 +3,8 @@
 // interface podman keeps stable across versions. A Source exports each
 // image with `podman save --format oci-dir --uncompressed` into a
 // temporary OCI layout and serves its blobs; a Target writes an OCI
-// archive per image and loads it with `podman load`.
+// archive per image, without the layers podman already holds, and loads
+// it with `podman load` (see Target.Write).
 //
 // Digests: podman (containers/storage) keeps every layer uncompressed. An
 // image whose layers were compressed therefore comes out of podman with
