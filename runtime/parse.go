@@ -21,9 +21,19 @@ const (
 	TransportStore         = "store"
 )
 
-// validForms lists the accepted forms, for error messages.
-const validForms = "oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], " +
+// SourceForms lists the forms of an image to read, for help and error
+// messages.
+const SourceForms = "oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE[:REF], " +
 	"docker://REF, docker-daemon:REF, containerd:REF, podman:REF, or a bare NAME[:TAG][@DIGEST]"
+
+// TargetForms lists the forms of a place to write images, for help and
+// error messages: each file transport, a registry (a prefix for every
+// image, or one image's exact reference), and each runtime (every image
+// under its own name, or the one image as REF).
+const TargetForms = "oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE[:REF], " +
+	"docker://HOST[:PORT][/PREFIX] or docker://HOST/REPO:TAG, docker-daemon:[REF], containerd:[REF], podman:[REF]"
+
+const validForms = SourceForms
 
 // Ref is a parsed image location.
 type Ref struct {
@@ -41,7 +51,7 @@ type Ref struct {
 
 // Parse reads an image location in skopeo's syntax:
 //
-//	oci:DIR[:TAG]  oci-archive:FILE[:TAG]  docker-archive:FILE[:REF]
+//	oci:DIR[:NAME]  oci-archive:FILE[:NAME]  docker-archive:FILE[:REF]
 //	docker://REF  docker-daemon:REF  containerd:REF  podman:REF
 //	NAME[:TAG][@DIGEST]  (a bare name: ferry's store)
 //

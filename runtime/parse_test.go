@@ -51,7 +51,7 @@ func TestParse(t *testing.T) {
 		{in: "docker://", wantErr: "invalid docker reference"},
 		{in: "dir:/x", wantErr: `unknown transport "dir"`},
 		{in: "App:1.0", wantErr: "not a valid image name"},
-		{in: "", wantErr: "oci:DIR[:TAG]"},
+		{in: "", wantErr: "oci:DIR[:NAME]"},
 	} {
 		got, err := runtime.Parse(tc.in)
 		if tc.wantErr != "" {

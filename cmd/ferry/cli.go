@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/alecthomas/kong"
+	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/helm"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
@@ -56,7 +57,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		kong.UsageOnError(),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
-		kong.Vars{"kube_version": helm.DefaultKubeVersion},
+		kong.Vars{"kube_version": helm.DefaultKubeVersion,
+			"sources": runtime.SourceForms, "targets": runtime.TargetForms},
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "ferry:", err)

@@ -83,6 +83,36 @@ func TestMain_Usage(t *testing.T) {
 	}
 }
 
+// TestMain_HelpListsTransports: each command's help names every form it
+// takes: the sources save and copy read, the targets load and copy write.
+func TestMain_HelpListsTransports(t *testing.T) {
+	sources := []string{"oci:DIR", "oci-archive:FILE", "docker-archive:FILE", "docker://REF", "docker-daemon:REF",
+		"containerd:REF", "podman:REF", "NAME[:TAG]"}
+	targets := []string{"oci:DIR", "oci-archive:FILE", "docker-archive:FILE", "docker://HOST", "docker-daemon:[REF]",
+		"containerd:[REF]", "podman:[REF]"}
+	for _, tc := range []struct {
+		cmd   string
+		forms []string
+	}{
+		{"save", sources},
+		{"copy", append(sources, targets...)},
+		{"load", targets},
+	} {
+		r := must(t, "", tc.cmd, "--help")
+		help := strings.Join(strings.Fields(r.stdout), " ") // kong wraps lines
+		for _, f := range tc.forms {
+			if !strings.Contains(help, f) {
+				t.Errorf("ferry %s --help does not list %s:\n%s", tc.cmd, f, r.stdout)
+			}
+		}
+	}
+	home := filepath.Join(t.TempDir(), "h")
+	must(t, home, "init", "--site", "hq")
+	if r := run(t, home, "copy", "oci:/nowhere:v1", "app:1"); r.code != 1 || !strings.Contains(r.stderr, "podman:[REF]") {
+		t.Errorf("copy to a bare name = %s, want exit 1 listing the targets", r)
+	}
+}
+
 func TestInit(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "h")
 	must(t, home, "init", "--site", "hq")

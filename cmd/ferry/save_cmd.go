@@ -18,7 +18,7 @@ import (
 
 // SaveCmd is `ferry save IMAGE... [-o FILE]`.
 type SaveCmd struct {
-	Images        []string `arg:"" optional:"" name:"image" help:"Images: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE[:REF], docker://REF, docker-daemon:REF, containerd:REF, podman:REF, or a bare name (the store, then docker, containerd, podman, then its registry)."`
+	Images        []string `arg:"" optional:"" name:"image" help:"Images: ${sources} (a bare name is looked for in the store, then docker, containerd, podman, then its registry)."`
 	Container     []string `help:"Snapshot this Docker container (a commit tagged ferry-snapshot/<name>:<UTC time>) and save it; repeatable."`
 	Output        string   `short:"o" type:"path" help:"Bundle file to write (default ./<repo>_<tag>.ferry)."`
 	OutDir        string   `type:"path" default:"." help:"Directory for the default bundle name."`

@@ -61,8 +61,8 @@ func (c *DuCmd) Run(g *Globals) error {
 
 // CopyCmd is `ferry copy IMAGE TARGET`.
 type CopyCmd struct {
-	Image    string   `arg:"" help:"Image: a name in the store, or any source transport."`
-	Target   string   `arg:"" help:"Target: oci:DIR[:TAG], oci-archive:FILE, docker-archive:FILE."`
+	Image    string   `arg:"" help:"Image: ${sources} (a bare name is an image in the store)."`
+	Target   string   `arg:"" help:"Target: ${targets}."`
 	Platform []string `help:"Keep only these platforms of an image index; repeatable."`
 	targetFlags
 }
@@ -73,16 +73,16 @@ func (c *CopyCmd) Run(g *Globals) error {
 		return err
 	}
 	defer h.Close()
-	inputs, closeAll, err := openInputs(g, h, []string{c.Image}, false)
-	defer closeAll()
-	if err != nil {
-		return err
-	}
 	t, err := openTarget(g, h, c.Target, c.targetFlags)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
+	inputs, closeAll, err := openInputs(g, h, []string{c.Image}, false)
+	defer closeAll()
+	if err != nil {
+		return err
+	}
 	w, err := trip.Copy(g.ctx, inputs, c.Platform, t)
 	if err != nil {
 		return fmt.Errorf("copy %s to %s: %w", c.Image, c.Target, err)

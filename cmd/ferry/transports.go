@@ -122,7 +122,8 @@ func targetOf(g *Globals, h *store.Home, s string, ref runtime.Ref, f targetFlag
 	case runtime.TransportDockerDaemon, runtime.TransportContainerd, runtime.TransportPodman:
 		return runtimeTarget(h, ref.Transport, f)
 	}
-	return nil, fmt.Errorf("%s: transport %s cannot be written yet: %w", s, ref.Transport, spec.ErrBadInput)
+	return nil, fmt.Errorf("%s: not a place to write images (a bare name is an image in the store); targets: %s: %w",
+		s, runtime.TargetForms, spec.ErrBadInput)
 }
 
 func runtimeTransport(t string) bool {

@@ -1,5 +1,5 @@
 // Package ocilayout reads and writes OCI image layouts on disk: the
-// oci:DIR[:TAG] transport.
+// oci:DIR[:NAME] transport.
 package ocilayout
 
 import (
