@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -25,6 +26,11 @@ import (
 type Blobs struct {
 	dir string // the layout
 	tmp string // ingest temp files, on the same filesystem
+	// verified maps each blob this process has hashed (on ingest or by
+	// Verify) to its file's os.FileInfo at that time: a blob whose file is
+	// still that file, unwritten since, may be handed to a target as it
+	// is (BlobFile).
+	verified sync.Map
 }
 
 var _ runtime.Fetcher = (*Blobs)(nil)
@@ -187,7 +193,8 @@ func (b *Blobs) Verify(d digest.Digest) error {
 	return b.verify(context.Background(), d, nil)
 }
 
-// verify hashes a blob, calling onRead with the count of each read.
+// verify hashes a blob, calling onRead with the count of each read, and
+// remembers a good one as verified.
 func (b *Blobs) verify(ctx context.Context, d digest.Digest, onRead func(n int64)) error {
 	f, err := b.Fetch(ctx, ocispec.Descriptor{Digest: d})
 	if err != nil {
@@ -201,12 +208,31 @@ func (b *Blobs) verify(ctx context.Context, d digest.Digest, onRead func(n int64
 	buf := getBuffer()
 	defer putBuffer(buf)
 	vr := spec.NewVerifyingReader(f, d, fi.Size())
-	return copyBuffer(ctx, writerFunc(func(p []byte) (int, error) {
+	err = copyBuffer(ctx, writerFunc(func(p []byte) (int, error) {
 		if onRead != nil {
 			onRead(int64(len(p)))
 		}
 		return len(p), nil
 	}), vr, *buf)
+	if err == nil {
+		b.verified.Store(d, fi)
+	}
+	return err
+}
+
+// markVerified remembers the file at p as holding d's verified bytes.
+func (b *Blobs) markVerified(d digest.Digest, p string) {
+	if fi, err := os.Stat(p); err == nil {
+		b.verified.Store(d, fi)
+	}
+}
+
+// unchanged reports whether the file fi is the one this process verified
+// for d and has not been written since.
+func (b *Blobs) unchanged(d digest.Digest, fi os.FileInfo) bool {
+	v, ok := b.verified.Load(d)
+	old, _ := v.(os.FileInfo)
+	return ok && os.SameFile(old, fi) && old.Size() == fi.Size() && old.ModTime().Equal(fi.ModTime())
 }
 
 type writerFunc func(p []byte) (int, error)
@@ -214,17 +240,35 @@ type writerFunc func(p []byte) (int, error)
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // BlobFile names the file of a blob the store holds, so that a layout
-// target on the same filesystem can hard-link it (runtime.BlobFiler).
-// The file is read-only; whoever links it must not make it writable.
+// target on the same filesystem can hard-link it (runtime.BlobFiler). It
+// hands out only a file verified since it was last written: one this
+// process ingested or hashed and that is still that file, unchanged, or
+// else one it hashes now. A damaged file is refused with an error that
+// wraps its *spec.VerifyError and says how to repair the store. The file
+// is read-only; whoever links it must not make it writable.
 func (b *Blobs) BlobFile(d digest.Digest) (string, error) {
 	p, err := b.path(d)
 	if err != nil {
 		return "", err
 	}
-	if _, err := os.Stat(p); err != nil {
+	fi, err := os.Stat(p)
+	if err != nil {
 		return "", fmt.Errorf("blob %s: %w", d, spec.ErrNotFound)
 	}
+	if b.unchanged(d, fi) {
+		return p, nil
+	}
+	if err := b.Verify(d); err != nil {
+		return "", Damaged(err)
+	}
 	return p, nil
+}
+
+// Damaged explains a blob of the store whose bytes no longer match its
+// name: err (a *spec.VerifyError) and what repairs it.
+func Damaged(err error) error {
+	return fmt.Errorf("the store's copy is damaged (%w); ferry check --read-data --repair removes it and the images "+
+		"that need it, and loading any bundle that carries it restores it", err)
 }
 
 var _ runtime.BlobFiler = (*Blobs)(nil)

@@ -16,8 +16,28 @@ import (
 type Problem struct {
 	Digest digest.Digest `json:"digest,omitempty"`
 	Image  string        `json:"image,omitempty"`
+	Kind   string        `json:"kind"` // one of the Problem kinds
 	What   string        `json:"what"` // human text, e.g. "in catalog but not on disk"
 }
+
+// Problem kinds.
+const (
+	// ProblemMissing: a recorded blob has no file.
+	ProblemMissing = "missing"
+	// ProblemDamaged: a recorded blob's file has another size, or (with
+	// readData) other bytes, than its name promises.
+	ProblemDamaged = "damaged"
+	// ProblemImage: a recorded image lists a blob the store lacks.
+	ProblemImage = "image"
+	// ProblemUnreferenced: a file no record describes, left by a save or
+	// load that was killed or ran out of disk after ingesting it. It is
+	// verified (ingest renames only verified bytes), harmless, and gc
+	// removes it.
+	ProblemUnreferenced = "unreferenced"
+)
+
+// Harmless reports whether p is only an unreferenced file.
+func (p Problem) Harmless() bool { return p.Kind == ProblemUnreferenced }
 
 // Check compares the catalog with the files: a recorded blob missing on
 // disk or of another size, a file no record describes, an image lacking
@@ -60,14 +80,14 @@ func compareBlobs(onDisk, recorded map[digest.Digest]int64) []Problem {
 		got, ok := onDisk[d]
 		switch {
 		case !ok:
-			out = append(out, Problem{Digest: d, What: "in catalog but not on disk"})
+			out = append(out, Problem{Digest: d, Kind: ProblemMissing, What: "in catalog but not on disk"})
 		case got != want:
-			out = append(out, Problem{Digest: d, What: fmt.Sprintf("size on disk %d, catalog %d", got, want)})
+			out = append(out, Problem{Digest: d, Kind: ProblemDamaged, What: fmt.Sprintf("size on disk %d, catalog %d", got, want)})
 		}
 	}
 	for d := range onDisk {
 		if _, ok := recorded[d]; !ok {
-			out = append(out, Problem{Digest: d, What: "on disk but not in catalog"})
+			out = append(out, Problem{Digest: d, Kind: ProblemUnreferenced, What: "on disk but not in catalog: unreferenced, harmless; ferry gc removes it"})
 		}
 	}
 	return out
@@ -85,7 +105,7 @@ func (h *Home) checkImages(onDisk, recorded map[digest.Digest]int64) ([]Problem,
 			_, disk := onDisk[d]
 			_, rec := recorded[d]
 			if !disk || !rec {
-				out = append(out, Problem{Digest: d, Image: im.Name,
+				out = append(out, Problem{Digest: d, Image: im.Name, Kind: ProblemImage,
 					What: fmt.Sprintf("image %s lacks blob %s", im.Name, d)})
 			}
 		}
@@ -120,11 +140,11 @@ func (h *Home) checkData(ctx context.Context, onDisk, recorded map[digest.Digest
 		var verr *spec.VerifyError
 		switch {
 		case errors.As(err, &verr) && verr.GotDigest == "":
-			out = append(out, Problem{Digest: d, What: "size changed while checking"})
+			out = append(out, Problem{Digest: d, Kind: ProblemDamaged, What: "size changed while checking"})
 		case errors.As(err, &verr):
-			out = append(out, Problem{Digest: d, What: "digest mismatch: got " + string(verr.GotDigest)})
+			out = append(out, Problem{Digest: d, Kind: ProblemDamaged, What: "digest mismatch: got " + string(verr.GotDigest)})
 		case errors.Is(err, spec.ErrNotFound):
-			out = append(out, Problem{Digest: d, What: "in catalog but not on disk"})
+			out = append(out, Problem{Digest: d, Kind: ProblemMissing, What: "in catalog but not on disk"})
 		case err != nil:
 			return nil, err
 		}

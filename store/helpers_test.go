@@ -55,7 +55,7 @@ func newHome(t testing.TB) *Home {
 
 func ingest(t testing.TB, b *Blobs, desc ocispec.Descriptor, data []byte) {
 	t.Helper()
-	if err := b.Ingest(context.Background(), desc, bytes.NewReader(data)); err != nil {
+	if _, err := b.Ingest(context.Background(), desc, bytes.NewReader(data)); err != nil {
 		t.Fatalf("Ingest(%s) = %v", desc.Digest, err)
 	}
 }

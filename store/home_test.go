@@ -129,10 +129,10 @@ func TestHome_Check(t *testing.T) {
 	os.WriteFile(filepath.Join(h.Blobs.shaDir(), sized.Digest.Encoded()), make([]byte, 10), 0o444)
 
 	want := []Problem{
-		{Digest: digest.FromBytes(orphan), What: "on disk but not in catalog"},
-		{Digest: sized.Digest, What: "size on disk 10, catalog 12"},
-		{Digest: config, What: "in catalog but not on disk"},
-		{Digest: config, Image: "app:1", What: "image app:1 lacks blob " + string(config)},
+		{Digest: digest.FromBytes(orphan), Kind: ProblemUnreferenced, What: "on disk but not in catalog: unreferenced, harmless; ferry gc removes it"},
+		{Digest: sized.Digest, Kind: ProblemDamaged, What: "size on disk 10, catalog 12"},
+		{Digest: config, Kind: ProblemMissing, What: "in catalog but not on disk"},
+		{Digest: config, Image: "app:1", Kind: ProblemImage, What: "image app:1 lacks blob " + string(config)},
 	}
 	problems, err := h.Check(ctx, false, nil)
 	if err != nil || !sameProblems(problems, want) {

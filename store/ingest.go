@@ -23,29 +23,51 @@ var buffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize); ret
 func getBuffer() *[]byte  { return buffers.Get().(*[]byte) }
 func putBuffer(b *[]byte) { buffers.Put(b) }
 
+// Ingested says what Ingest did with a blob.
+type Ingested int
+
+const (
+	// Stored: the blob is new in the store.
+	Stored Ingested = iota
+	// Held: the store had the blob, and its file matched the verified
+	// bytes byte for byte.
+	Held
+	// Repaired: the store's file of the blob was damaged (bit rot, an
+	// edit); the verified bytes replaced it.
+	Repaired
+)
+
 // Ingest stores the blob desc from r, containerd-style: the digest is
 // validated first; r is read fully through a verifying reader into a
 // temp file, which is synced and, only when size and digest match,
 // made read-only and renamed to blobs/sha256/<hex>, and the directory
-// synced. If the blob is already stored r is still read and verified in
-// full, and the stored file kept. On any error nothing is left behind and
-// the error names the digest; bad bytes give an error wrapping a
+// synced. If the blob is already stored, r is still read and verified in
+// full and compared with the stored file as it streams: a stored file
+// that differs is replaced by the verified bytes (Repaired), never kept
+// in place of a good copy. On any error nothing is left behind and the
+// error names the digest; bad bytes give an error wrapping a
 // *spec.VerifyError. Safe to call concurrently, for the same digest too.
-func (b *Blobs) Ingest(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
+func (b *Blobs) Ingest(ctx context.Context, desc ocispec.Descriptor, r io.Reader) (Ingested, error) {
 	p, err := b.path(desc.Digest)
 	if err != nil {
-		return fmt.Errorf("ingest: %w", err)
+		return 0, fmt.Errorf("ingest: %w", err)
 	}
 	if desc.Size < 0 {
-		return fmt.Errorf("ingest blob %s: negative size %d: %w", desc.Digest, desc.Size, spec.ErrBadInput)
+		return 0, fmt.Errorf("ingest blob %s: negative size %d: %w", desc.Digest, desc.Size, spec.ErrBadInput)
 	}
 	vr := spec.NewVerifyingReader(r, desc.Digest, desc.Size)
-	if ok, _ := b.Exists(ctx, desc); ok {
-		err = b.discard(ctx, vr)
-	} else {
-		err = b.write(ctx, vr, p)
+	got := Stored
+	if held, err := os.Open(p); err == nil {
+		defer held.Close()
+		got, err = b.compare(ctx, desc, vr, held, p)
+		if err != nil {
+			return 0, ingestError(desc, err)
+		}
+	} else if err := b.write(ctx, vr, p); err != nil {
+		return 0, ingestError(desc, err)
 	}
-	return ingestError(desc, err)
+	b.markVerified(desc.Digest, p)
+	return got, nil
 }
 
 func ingestError(desc ocispec.Descriptor, err error) error {
@@ -58,13 +80,6 @@ func ingestError(desc ocispec.Descriptor, err error) error {
 	default:
 		return fmt.Errorf("ingest blob %s: %w", desc.Digest, err)
 	}
-}
-
-// discard reads and verifies vr without keeping the bytes.
-func (b *Blobs) discard(ctx context.Context, vr io.Reader) error {
-	buf := getBuffer()
-	defer putBuffer(buf)
-	return copyBuffer(ctx, io.Discard, vr, *buf)
 }
 
 // write copies vr into a temp file and renames it to p once verified.

@@ -63,7 +63,7 @@ func TestBlobs_Ingest(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			b := newBlobs(t)
 			cr := &countingReader{r: bytes.NewReader(tt.data)}
-			err := b.Ingest(context.Background(), tt.desc, cr)
+			_, err := b.Ingest(context.Background(), tt.desc, cr)
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
 				t.Fatalf("Ingest = %v, want %v", err, tt.wantErr)
 			}
@@ -110,7 +110,7 @@ func TestBlobs_IngestInvalidDigest(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			b := newBlobs(t)
 			cr := &countingReader{r: strings.NewReader("a")}
-			err := b.Ingest(context.Background(), ocispec.Descriptor{Digest: d, Size: 1}, cr)
+			_, err := b.Ingest(context.Background(), ocispec.Descriptor{Digest: d, Size: 1}, cr)
 			if !errors.Is(err, spec.ErrBadInput) {
 				t.Errorf("Ingest(%q) = %v, want ErrBadInput", d, err)
 			}
@@ -135,13 +135,13 @@ func TestBlobs_IngestExisting(t *testing.T) {
 	bad := bytes.Clone(data)
 	bad[10] ^= 1
 	cr := &countingReader{r: bytes.NewReader(bad)}
-	if err := b.Ingest(context.Background(), desc, cr); !errors.Is(err, spec.ErrDigestMismatch) {
+	if _, err := b.Ingest(context.Background(), desc, cr); !errors.Is(err, spec.ErrDigestMismatch) {
 		t.Errorf("Ingest(existing, bad bytes) = %v, want ErrDigestMismatch", err)
 	}
 	if cr.n != desc.Size {
 		t.Errorf("Ingest(existing) read %d bytes, want all %d", cr.n, desc.Size)
 	}
-	if err := b.Ingest(context.Background(), desc, bytes.NewReader(data)); err != nil {
+	if _, err := b.Ingest(context.Background(), desc, bytes.NewReader(data)); err != nil {
 		t.Errorf("Ingest(existing, good bytes) = %v", err)
 	}
 	after, _ := os.Stat(p)
@@ -159,7 +159,7 @@ func TestBlobs_IngestConcurrent(t *testing.T) {
 	errs := make(chan error, 32)
 	for i := range 32 {
 		data := randomBytes(uint64(i%4), 256<<10) // 4 digests, 8 writers each
-		wg.Go(func() { errs <- b.Ingest(context.Background(), descOf("", data), bytes.NewReader(data)) })
+		wg.Go(func() { _, err := b.Ingest(context.Background(), descOf("", data), bytes.NewReader(data)); errs <- err })
 	}
 	wg.Wait()
 	close(errs)
@@ -188,7 +188,7 @@ func TestBlobs_IngestCancelled(t *testing.T) {
 	b := newBlobs(t)
 	data := randomBytes(3, 4<<20)
 	ctx, cancel := context.WithCancel(context.Background())
-	err := b.Ingest(ctx, descOf("", data), &cancelReader{r: bytes.NewReader(data), cancel: cancel})
+	_, err := b.Ingest(ctx, descOf("", data), &cancelReader{r: bytes.NewReader(data), cancel: cancel})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Ingest = %v, want context.Canceled", err)
 	}
@@ -206,7 +206,7 @@ func BenchmarkBlobs_Ingest(b *testing.B) {
 	desc := descOf("", data)
 	b.SetBytes(desc.Size)
 	for b.Loop() {
-		if err := s.Ingest(context.Background(), desc, bytes.NewReader(data)); err != nil {
+		if _, err := s.Ingest(context.Background(), desc, bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
@@ -222,7 +222,7 @@ func BenchmarkBlobs_IngestExisting(b *testing.B) {
 	ingest(b, s, desc, data)
 	b.SetBytes(desc.Size)
 	for b.Loop() {
-		if err := s.Ingest(context.Background(), desc, bytes.NewReader(data)); err != nil {
+		if _, err := s.Ingest(context.Background(), desc, bytes.NewReader(data)); err != nil {
 			b.Fatal(err)
 		}
 	}

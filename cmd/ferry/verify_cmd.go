@@ -115,6 +115,9 @@ func printReport(g *Globals, verb string, r *trip.Report) {
 	if verb == "load" {
 		g.printf("  blobs stored %d, already held %d\n", r.Stored, r.Held)
 	}
+	for _, d := range r.Repaired {
+		g.printf("  REPAIRED blob %s: the store's copy was damaged; the bundle's verified copy replaced it\n", d)
+	}
 	for _, w := range r.Warnings {
 		g.printf("  WARNING %s\n", w)
 	}

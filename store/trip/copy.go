@@ -2,11 +2,13 @@ package trip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -24,9 +26,27 @@ func Copy(ctx context.Context, inputs []Input, platforms []string, t runtime.Tar
 		return Written{}, err
 	}
 	if err := t.Write(ctx, images, p); err != nil {
-		return Written{}, err
+		return Written{}, storeDamage(err, inputs)
 	}
 	return Written{Images: imageNames(images), Names: names}, nil
+}
+
+// storeDamage says how to repair the store when err is a blob that an
+// input read from ferry's store did not verify: the store's copy of it
+// is damaged.
+func storeDamage(err error, inputs []Input) error {
+	var ve *spec.VerifyError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	for _, in := range inputs {
+		if s, ok := in.From.(*store.Source); ok {
+			if _, serr := s.Stat(ve.Want); serr == nil {
+				return store.Damaged(err)
+			}
+		}
+	}
+	return err
 }
 
 // Fetch serves a planned blob from the source it came from, so a Plan is

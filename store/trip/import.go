@@ -89,5 +89,6 @@ func ingest(ctx context.Context, h *store.Home, f runtime.Fetcher, b runtime.Blo
 		}
 	}
 	defer r.Close()
-	return h.Blobs.Ingest(ctx, b.Desc, r)
+	_, err := h.Blobs.Ingest(ctx, b.Desc, r)
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/ferryhq/ferry/format"
@@ -41,6 +42,7 @@ type LoadOptions struct {
 // is non-nil when anything was.
 func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*Report, error) {
 	stored, held := 0, 0
+	var repaired []digest.Digest
 	admit := func(ix *format.Index) error {
 		if err := errors.Join(opts.Admission.Check(h, ix)...); err != nil {
 			return err
@@ -53,21 +55,23 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 			return err
 		}
 		desc := ocispec.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size}
-		had, _ := h.Blobs.Exists(ctx, desc)
-		if err := h.Blobs.Ingest(ctx, desc, src); err != nil {
+		got, err := h.Blobs.Ingest(ctx, desc, src)
+		switch {
+		case err != nil:
 			return err
-		}
-		if had {
-			held++
-		} else {
+		case got == store.Stored:
 			stored++
+		case got == store.Held:
+			held++
+		case got == store.Repaired:
+			repaired = append(repaired, e.Digest)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	rep.Stored, rep.Held = stored, held
+	rep.Stored, rep.Held, rep.Repaired = stored, held, repaired
 	ix := r.Index()
 	rep.Images = checkImages(ctx, ix, h.Blobs, func(d digest.Digest) bool {
 		if good[d] {
@@ -93,11 +97,28 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 			err = t.Target.Write(ctx, images, h.Blobs)
 		}
 		if err != nil {
-			return rep, fmt.Errorf("write to %s: %w", t.Name, err)
+			return rep, targetError(t.Name, images, err)
 		}
 		rep.Written = append(rep.Written, Written{Target: t.Name, Images: imageNames(images), Names: names})
 	}
 	return rep, nil
+}
+
+// targetError explains a target that failed after the bundle's images
+// were recorded: they are in the store, and loading the bundle again
+// would be refused as a replay, so ferry copy is the way to write them.
+// A blob the store holds damaged says so and how to repair it.
+func targetError(target string, images []runtime.Image, err error) error {
+	var ve *spec.VerifyError
+	if errors.As(err, &ve) {
+		err = store.Damaged(err)
+	}
+	names := imageNames(images)
+	for i, n := range names {
+		names[i] = spec.Quote(n)
+	}
+	return fmt.Errorf("write to %s: %w; the images are recorded in the store (loading this bundle again is refused "+
+		"as a replay): write them with ferry copy IMAGE %s, for IMAGE in %s", target, err, target, strings.Join(names, " "))
 }
 
 // leaveOut marks a complete image as left out, saying why.

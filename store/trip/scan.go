@@ -63,6 +63,9 @@ type Report struct {
 	// the store already had (Load only).
 	Stored int `json:"stored,omitempty"`
 	Held   int `json:"held,omitempty"`
+	// Repaired lists the blobs whose copy in the store was damaged and
+	// that this bundle's verified bytes replaced (Load only).
+	Repaired []digest.Digest `json:"repaired,omitempty"`
 	// Written says, per target, the name each image was written under
 	// (Load only).
 	Written []Written `json:"written,omitempty"`
