@@ -42,6 +42,19 @@ func ValidRepository(repo string) error {
 	return fmt.Errorf("repository %q: want [HOST[:PORT]/]PATH such as example.com/team/app, without a tag or digest: %w", repo, spec.ErrBadInput)
 }
 
+// CheckNamed refuses an image that a target naming images REPOSITORY:TAG
+// cannot name: one without a name, or named only by a tag
+// (NeedRepository). where names the target in the error.
+func CheckNamed(where string, img Image) error {
+	switch {
+	case img.Name == "":
+		return fmt.Errorf("%s: image %s has no name, and this target needs one: %w", where, img.Desc.Digest, spec.ErrBadInput)
+	case IsBareTag(img.Name):
+		return NeedRepository(where, img.Name)
+	}
+	return nil
+}
+
 // NeedRepository is the error of a target that cannot write the image
 // named only by the tag name: it names the target, the image and how to
 // give it a repository.

@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -58,13 +58,8 @@ func TestValidRepository(t *testing.T) {
 	}
 }
 
-func image(name, content string) runtime.Image {
-	return runtime.Image{Name: name, Desc: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest,
-		Digest: digest.FromString(content), Size: int64(len(content))}}
-}
-
 func TestDistinct(t *testing.T) {
-	app, db, app2 := image("fid/app:v1", "a"), image("fid/db:v1", "b"), image("v1", "a")
+	app, db, app2 := runtimetest.Named("fid/app:v1", "a"), runtimetest.Named("fid/db:v1", "b"), runtimetest.Named("v1", "a")
 	if err := runtime.Distinct([]runtime.Image{app, db}, []string{"v1", "w1"}); err != nil {
 		t.Errorf("Distinct(two names) = %v", err)
 	}
@@ -101,12 +96,12 @@ func (t *tagTarget) Write(_ context.Context, images []runtime.Image, _ runtime.F
 func (t *tagTarget) Close() error { return nil }
 
 func TestTargetNames(t *testing.T) {
-	app, db := image("fid/app:v1", "a"), image("fid/db:v1", "b")
+	app, db := runtimetest.Named("fid/app:v1", "a"), runtimetest.Named("fid/db:v1", "b")
 	tgt := &tagTarget{}
 	if _, err := runtime.TargetNames(tgt, []runtime.Image{app, db}); !errors.Is(err, spec.ErrBadInput) {
 		t.Errorf("TargetNames(app:v1, db:v1 by tag) = %v, want ErrBadInput", err)
 	}
-	names, err := runtime.TargetNames(runtime.Renamed(tgt, "", "x"), []runtime.Image{image("v1", "a"), image("v2", "b")})
+	names, err := runtime.TargetNames(runtime.Renamed(tgt, "", "x"), []runtime.Image{runtimetest.Named("v1", "a"), runtimetest.Named("v2", "b")})
 	if err != nil || !slices.Equal(names, []string{"v1", "v2"}) {
 		t.Errorf("TargetNames(renamed) = %v, %v", names, err)
 	}
@@ -115,7 +110,7 @@ func TestTargetNames(t *testing.T) {
 func TestRenamed(t *testing.T) {
 	ctx := context.Background()
 	tgt := &tagTarget{}
-	v1, app := image("v1", "a"), image("fid/app:v2", "b")
+	v1, app := runtimetest.Named("v1", "a"), runtimetest.Named("fid/app:v2", "b")
 	if err := runtime.Renamed(tgt, "", "example.com/fid/app").Write(ctx, []runtime.Image{v1, app}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -130,5 +125,16 @@ func TestRenamed(t *testing.T) {
 	}
 	if runtime.Renamed(tgt, "", "") != runtime.Target(tgt) {
 		t.Errorf("Renamed with neither name nor repo is not the target itself")
+	}
+}
+
+func TestCheckNamed(t *testing.T) {
+	if err := runtime.CheckNamed("x", runtimetest.Named("example.com/app:1", "a")); err != nil {
+		t.Errorf("CheckNamed(a reference) = %v", err)
+	}
+	for _, name := range []string{"", "v1"} {
+		if err := runtime.CheckNamed("podman", runtimetest.Named(name, "a")); !errors.Is(err, spec.ErrBadInput) || !strings.Contains(err.Error(), "podman") {
+			t.Errorf("CheckNamed(%q) = %v, want ErrBadInput naming the target", name, err)
+		}
 	}
 }

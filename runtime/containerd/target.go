@@ -121,12 +121,8 @@ func (t *Target) Write(ctx context.Context, imgs []runtime.Image, src runtime.Fe
 func (t *Target) Names(imgs []runtime.Image) ([]string, error) {
 	names := make([]string, len(imgs))
 	for i, img := range imgs {
-		switch {
-		case img.Name == "":
-			return nil, fmt.Errorf("%s: image %s has no name, and containerd needs one: %w",
-				t.c.where(), img.Desc.Digest, spec.ErrBadInput)
-		case runtime.IsBareTag(img.Name):
-			return nil, runtime.NeedRepository(t.c.where(), img.Name)
+		if err := runtime.CheckNamed(t.c.where(), img); err != nil {
+			return nil, err
 		}
 		names[i] = img.Name
 	}

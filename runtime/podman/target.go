@@ -17,7 +17,6 @@ import (
 	"github.com/ferryhq/ferry/runtime/dockerarchive"
 	"github.com/ferryhq/ferry/runtime/internal/tarfile"
 	"github.com/ferryhq/ferry/runtime/ocilayout"
-	"github.com/ferryhq/ferry/spec"
 )
 
 // Target writes images into podman's storage.
@@ -174,12 +173,8 @@ func (c *cli) diffIDs(ctx context.Context) (map[digest.Digest]bool, error) {
 func (t *Target) Names(imgs []runtime.Image) ([]string, error) {
 	names := make([]string, len(imgs))
 	for i, img := range imgs {
-		switch {
-		case img.Name == "":
-			return nil, fmt.Errorf("%s: image %s has no name, and podman load needs one: %w",
-				t.c.where(), img.Desc.Digest, spec.ErrBadInput)
-		case runtime.IsBareTag(img.Name):
-			return nil, runtime.NeedRepository(t.c.where(), img.Name)
+		if err := runtime.CheckNamed(t.c.where(), img); err != nil {
+			return nil, err
 		}
 		names[i] = podmanName(img.Name)
 	}

@@ -6,18 +6,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/registry"
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 )
-
-func img(name, content string) runtime.Image {
-	return runtime.Image{Name: name, Desc: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest,
-		Digest: digest.FromString(content), Size: 1}}
-}
 
 // TestTarget_Names: where each image is pushed, before anything is. A
 // name that is only a tag takes the prefix as its repository, and is
@@ -30,12 +23,12 @@ func TestTarget_Names(t *testing.T) {
 		want    []string
 		wantErr string
 	}{
-		{"127.0.0.1:5000/site", []runtime.Image{img("example.com/team/app:1.0", "a"), img("db:2", "b")},
+		{"127.0.0.1:5000/site", []runtime.Image{runtimetest.Named("example.com/team/app:1.0", "a"), runtimetest.Named("db:2", "b")},
 			[]string{"127.0.0.1:5000/site/team/app:1.0", "127.0.0.1:5000/site/db:2"}, ""},
-		{"127.0.0.1:5000/x", []runtime.Image{img("v1", "a")}, []string{"127.0.0.1:5000/x:v1"}, ""},
-		{"127.0.0.1:5000", []runtime.Image{img("v1", "a")}, nil, "--repo"},
-		{"127.0.0.1:5000/x:9", []runtime.Image{img("v1", "a")}, []string{"127.0.0.1:5000/x:9"}, ""},
-		{"127.0.0.1:5000", []runtime.Image{img("a.example/app:1", "a"), img("b.example/app:1", "b")}, nil, "would both be named"},
+		{"127.0.0.1:5000/x", []runtime.Image{runtimetest.Named("v1", "a")}, []string{"127.0.0.1:5000/x:v1"}, ""},
+		{"127.0.0.1:5000", []runtime.Image{runtimetest.Named("v1", "a")}, nil, "--repo"},
+		{"127.0.0.1:5000/x:9", []runtime.Image{runtimetest.Named("v1", "a")}, []string{"127.0.0.1:5000/x:9"}, ""},
+		{"127.0.0.1:5000", []runtime.Image{runtimetest.Named("a.example/app:1", "a"), runtimetest.Named("b.example/app:1", "b")}, nil, "would both be named"},
 	} {
 		tgt, err := registry.NewTarget(tc.base, registry.Options{})
 		if err != nil {

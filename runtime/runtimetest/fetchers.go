@@ -69,3 +69,10 @@ type fetchFunc func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser
 func (f fetchFunc) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	return f(ctx, desc)
 }
+
+// Named is an image named name whose root is a manifest descriptor with
+// the digest of content: for tests of naming rules, which read no blob.
+func Named(name, content string) runtime.Image {
+	return runtime.Image{Name: name, Desc: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest,
+		Digest: digest.FromString(content), Size: int64(len(content))}}
+}
