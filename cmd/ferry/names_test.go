@@ -110,6 +110,22 @@ func TestNames_TagOnly(t *testing.T) {
 	}
 	runtimetest.Skopeo(t, "inspect", "docker-archive:"+arch+":example.com/fid/app:v1")
 
+	// load: refused before anything is stored, then given --repo.
+	bundle := filepath.Join(s.dir, "v1.ferry")
+	must(t, s.hq, "save", "oci:"+src+":v1", "-o", bundle)
+	loaded := filepath.Join(s.dir, "loaded.tar")
+	if r := run(t, s.site, "load", bundle, "--into", "docker-archive:"+loaded); r.code != 1 || !strings.Contains(r.stderr, "--repo") {
+		t.Errorf("load of a tag-only image into a docker archive = %s, want exit 1 saying --repo", r)
+	}
+	if names := lsNames(t, s.site); len(names) != 0 {
+		t.Errorf("the refused load stored %v", names)
+	}
+	r = must(t, s.site, "load", bundle, "--into", "docker-archive:"+loaded, "--repo", "example.com/fid/app")
+	if !strings.Contains(r.stdout, "wrote v1 to docker-archive:"+loaded+" as example.com/fid/app:v1") {
+		t.Errorf("load --repo = %s, want it to say the name given", r)
+	}
+	runtimetest.Skopeo(t, "inspect", "docker-archive:"+loaded+":example.com/fid/app:v1")
+
 	reg := runtimetest.StartRegistry(t, runtimetest.RegistryOptions{})
 	must(t, s.site, "copy", "oci:"+src+":v1", "docker://"+reg.Host+"/fid/app")
 	if got := digest.FromBytes(runtimetest.Skopeo(t, "inspect", "--raw", "--tls-verify=false", "docker://"+reg.Host+"/fid/app:v1")); got != want {

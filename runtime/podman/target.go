@@ -152,21 +152,29 @@ func (c *cli) diffIDs(ctx context.Context) (map[digest.Digest]bool, error) {
 	if len(ids) == 0 {
 		return have, nil
 	}
-	out, err = c.run(ctx, append([]string{"image", "inspect", "--format", "{{json .RootFS.Layers}}"}, ids...)...)
-	if err != nil {
-		return nil, err
-	}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		var layers []digest.Digest
-		if err := json.Unmarshal([]byte(line), &layers); err != nil {
-			return nil, fmt.Errorf("podman image inspect: %q: %w", line, err)
+	for len(ids) > 0 {
+		batch := ids[:min(len(ids), inspectBatch)]
+		ids = ids[len(batch):]
+		out, err = c.run(ctx, append([]string{"image", "inspect", "--format", "{{json .RootFS.Layers}}"}, batch...)...)
+		if err != nil {
+			return nil, err
 		}
-		for _, l := range layers {
-			have[l] = true
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			var layers []digest.Digest
+			if err := json.Unmarshal([]byte(line), &layers); err != nil {
+				return nil, fmt.Errorf("podman image inspect: %q: %w", line, err)
+			}
+			for _, l := range layers {
+				have[l] = true
+			}
 		}
 	}
 	return have, nil
 }
+
+// inspectBatch is how many image IDs one podman image inspect is given,
+// well under the kernel's limit on a command line.
+const inspectBatch = 500
 
 // Names returns the name podman gives each image (podmanName). An image
 // without a name, or named only by a tag, is refused.
