@@ -59,7 +59,10 @@ type Ref struct {
 // transport name and everything after it is the tag or reference, so
 // "docker-archive:/x/a.tar:example.com:5000/app:1.0" is the file /x/a.tar
 // and the reference example.com:5000/app:1.0. Paths that contain a colon
-// are therefore not supported, as in skopeo.
+// are therefore not supported, as in skopeo, except for a Windows drive
+// letter: `oci:C:\images:v1` is the directory `C:\images` (a letter, a
+// colon and a slash or backslash cannot start a tag, so this reads the
+// same on every system).
 //
 // A bare name is normalised by adding ":latest" when it has neither tag
 // nor digest; it is not expanded with docker.io. "docker:24-dind" is the
@@ -141,7 +144,9 @@ func TagOf(name string) string {
 }
 
 func parsePathTag(s, transport, rest string, valid func(string) bool) (Ref, error) {
-	path, tag, hasTag := strings.Cut(rest, ":")
+	drive := driveLetter(rest)
+	path, tag, hasTag := strings.Cut(rest[len(drive):], ":")
+	path = drive + path
 	if path == "" {
 		return Ref{}, badRef(s, transport+" needs a path")
 	}
@@ -152,6 +157,15 @@ func parsePathTag(s, transport, rest string, valid func(string) bool) (Ref, erro
 		tag = Normalize(tag)
 	}
 	return Ref{Transport: transport, Path: path, Tag: tag}, nil
+}
+
+// driveLetter returns the "C:" that starts a Windows path such as
+// `C:\images` or "C:/images", or "".
+func driveLetter(p string) string {
+	if len(p) >= 3 && (p[0] >= 'A' && p[0] <= 'Z' || p[0] >= 'a' && p[0] <= 'z') && p[1] == ':' && (p[2] == '\\' || p[2] == '/') {
+		return p[:2]
+	}
+	return ""
 }
 
 func parseRegistry(s, ref string) (Ref, error) {

@@ -113,16 +113,6 @@ func copyBuffer(ctx context.Context, dst io.Writer, src io.Reader, buf []byte) e
 	}
 }
 
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // writeAtomic replaces the layout file name with data.
 func (b *Blobs) writeAtomic(name string, data []byte) error {
 	return WriteAtomic(filepath.Join(b.dir, name), b.tmp, tmpPrefix+"layout-*", 0o644, func(f *os.File) error {

@@ -19,6 +19,9 @@ import (
 // openRuntime opens an image (or, with ref "", every image) of a
 // container runtime: docker-daemon, containerd or podman.
 func openRuntime(h *store.Home, transport, ref string) (runtime.Source, error) {
+	if err := runtime.CheckHost(transport); err != nil {
+		return nil, err
+	}
 	switch transport {
 	case runtime.TransportDockerDaemon:
 		if ref == "" {
@@ -39,6 +42,9 @@ func openRuntime(h *store.Home, transport, ref string) (runtime.Source, error) {
 
 // runtimeTarget opens a container runtime for writing.
 func runtimeTarget(h *store.Home, transport string, f targetFlags) (runtime.Target, error) {
+	if err := runtime.CheckHost(transport); err != nil {
+		return nil, err
+	}
 	switch transport {
 	case runtime.TransportDockerDaemon:
 		return docker.NewTarget(docker.Options{TmpDir: h.TmpDir()})
@@ -104,6 +110,9 @@ func findBare(g *Globals, h *store.Home, name string) (runtime.Source, error) {
 // runtimePresent says whether a runtime can be asked at all: its socket
 // exists (or its address is set), or its program is installed.
 func runtimePresent(where string) bool {
+	if runtime.CheckHost(bareTransport[where]) != nil {
+		return false
+	}
 	switch where {
 	case "docker":
 		return os.Getenv("DOCKER_HOST") != "" || exists(strings.TrimPrefix(docker.DefaultHost, "unix://"))

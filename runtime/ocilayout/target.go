@@ -11,8 +11,8 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/runtime"
-	"github.com/ferryhq/ferry/runtime/internal/atomicfile"
 	"github.com/ferryhq/ferry/spec"
 )
 

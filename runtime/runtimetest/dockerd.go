@@ -74,7 +74,7 @@ func LaunchDockerd() (d *Dockerd, stop func() error, err error) {
 		"--host", d.Host, "--pidfile", filepath.Join(root, "dockerd.pid"),
 		"--containerd-namespace", ns, "--containerd-plugins-namespace", ns+"-plugins")
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start dockerd: %w", err)
 	}
@@ -130,7 +130,7 @@ func (d *Dockerd) stop(cmd *exec.Cmd, done <-chan struct{}) error {
 	// dockerd stops the containerd it started; make sure of it.
 	if b, err := os.ReadFile(filepath.Join(d.Root, "exec", "containerd", "containerd.pid")); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
-			syscall.Kill(pid, syscall.SIGKILL)
+			killPid(pid)
 		}
 	}
 	return os.RemoveAll(d.Root)

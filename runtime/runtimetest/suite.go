@@ -13,8 +13,8 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/runtime"
-	"github.com/ferryhq/ferry/runtime/internal/atomicfile"
 	"github.com/ferryhq/ferry/spec"
 )
 

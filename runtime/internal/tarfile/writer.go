@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/runtime"
-	"github.com/ferryhq/ferry/runtime/internal/atomicfile"
 	"github.com/ferryhq/ferry/spec"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
