@@ -2,7 +2,11 @@
 GO ?= go
 BIN := bin/ferry
 
-.PHONY: build demo test fuzz bench clean
+.PHONY: build demo test cross fuzz bench release clean
+
+# The platforms a release ships, and that make test cross-compiles for, so
+# that a Linux-only call cannot land.
+PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/ferry
@@ -24,7 +28,7 @@ FUZZEXECS ?= 20000
 # weight evens out the targets' speeds).
 fuzz = $(GO) test -run='^$$' -fuzzminimizetime=1x -fuzztime=$$(($(FUZZEXECS)*$(3)/4))x -fuzz='^$(1)$$' $(2)
 
-test:
+test: cross
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
 	$(call fuzz,FuzzParseIndex,./format,4)
@@ -39,10 +43,51 @@ test:
 fuzz:
 	$(MAKE) test FUZZEXECS=500000
 
+# cross: vet every package, tests included, for Windows and macOS, and
+# build the command for the other platforms of a release with a release's
+# flags (so that the release test in cmd/ferry-release finds its packages
+# compiled).
+cross:
+	GOOS=windows GOARCH=amd64 $(GO) vet ./...
+	GOOS=darwin GOARCH=arm64 $(GO) vet ./...
+	for p in linux/amd64 linux/arm64 darwin/amd64; do \
+		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -buildvcs=false -o /dev/null ./cmd/ferry || exit 1; \
+	done
+
+# release: static, reproducible binaries for every platform (the same
+# commit and Go give the same bytes), each packed with README and LICENSE,
+# SHA256SUMS of them all, and its SSHSIG signature (namespace
+# ferry-release) with the key RELEASE_KEY names, so that a site checks a
+# binary with ssh-keygen -Y verify before it runs it. See README, Install.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+RELEASE_DIR ?= dist
+RELEASE_PLATFORMS ?= $(PLATFORMS)
+RELEASE_KEY ?=
+RELEASE_LDFLAGS = -s -w -buildid= -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+release:
+	rm -rf $(RELEASE_DIR)
+	mkdir -p $(RELEASE_DIR)
+	for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		echo "build $(RELEASE_DIR)/ferry-$$os-$$arch$$ext"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=false \
+			-ldflags '$(RELEASE_LDFLAGS)' -o $(RELEASE_DIR)/ferry-$$os-$$arch$$ext ./cmd/ferry || exit 1; \
+	done
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./cmd/ferry-release -dir $(RELEASE_DIR) README.md LICENSE
+	@if [ -n "$(RELEASE_KEY)" ]; then \
+		ssh-keygen -Y sign -f '$(RELEASE_KEY)' -n ferry-release $(RELEASE_DIR)/SHA256SUMS && \
+		echo "signed $(RELEASE_DIR)/SHA256SUMS.sig"; \
+	else \
+		echo "NOT SIGNED: set RELEASE_KEY=path/to/ed25519-key to sign $(RELEASE_DIR)/SHA256SUMS"; \
+	fi
+
 # bench: Go benchmarks, then whole commands timed against cp and skopeo.
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchtime=3x ./format ./store/... ./runtime/registry
 	sh testdata/bench.sh
 
 clean:
-	rm -rf bin demo
+	rm -rf bin demo dist

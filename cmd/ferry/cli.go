@@ -32,13 +32,15 @@ type CLI struct {
 	Gc      GcCmd      `cmd:"" help:"Remove blobs no image references."`
 	Check   CheckCmd   `cmd:"" help:"Check the catalog against the store on disk."`
 	Chart   ChartCmd   `cmd:"" help:"Helm charts: the images a chart needs; at the site, a chart's archive and the cluster's mirror files."`
+	Version VersionCmd `cmd:"" help:"Show the version, the commit, Go, and the format versions this ferry reads and writes."`
 }
 
 // Globals are the flags every command takes, and where it writes.
 type Globals struct {
-	Home string `help:"Home directory (store, catalog, keys)." env:"FERRY_HOME" type:"path"`
-	JSON bool   `name:"json" help:"Print data as JSON."`
-	From string `enum:",store,docker,containerd,podman,registry" default:"" help:"Where a bare image name is read from: store, docker, containerd, podman or registry (default: the first of these that holds it)."`
+	Version kong.VersionFlag `help:"Print the version and exit."`
+	Home    string           `help:"Home directory (store, catalog, keys)." env:"FERRY_HOME" type:"path"`
+	JSON    bool             `name:"json" help:"Print data as JSON."`
+	From    string           `enum:",store,docker,containerd,podman,registry" default:"" help:"Where a bare image name is read from: store, docker, containerd, podman or registry (default: the first of these that holds it)."`
 	registryFlags
 
 	ctx    context.Context
@@ -57,7 +59,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		kong.UsageOnError(),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
-		kong.Vars{"kube_version": helm.DefaultKubeVersion,
+		kong.Vars{"kube_version": helm.DefaultKubeVersion, "version": versionLine(),
 			"sources": runtime.SourceForms, "targets": runtime.TargetForms},
 	)
 	if err != nil {
