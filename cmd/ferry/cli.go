@@ -37,10 +37,9 @@ type CLI struct {
 
 // Globals are the flags every command takes, and where it writes.
 type Globals struct {
-	Version kong.VersionFlag `help:"Print the version and exit."`
-	Home    string           `help:"Home directory (store, catalog, keys)." env:"FERRY_HOME" type:"path"`
-	JSON    bool             `name:"json" help:"Print data as JSON."`
-	From    string           `enum:",store,docker,containerd,podman,registry" default:"" help:"Where a bare image name is read from: store, docker, containerd, podman or registry (default: the first of these that holds it)."`
+	Home string `help:"Home directory (store, catalog, keys)." env:"FERRY_HOME" type:"path"`
+	JSON bool   `name:"json" help:"Print data as JSON."`
+	From string `enum:",store,docker,containerd,podman,registry" default:"" help:"Where a bare image name is read from: store, docker, containerd, podman or registry (default: the first of these that holds it)."`
 	registryFlags
 
 	ctx    context.Context
@@ -51,16 +50,22 @@ type Globals struct {
 // Main runs ferry with args and returns its exit code: 0 success, 1 bad
 // input or failed verification, 2 usage error or internal fault.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// --version is not a kong flag: a root flag would be every
+	// subcommand's too, and chart images has a --version of its own.
+	if len(args) == 1 && args[0] == "--version" {
+		fmt.Fprintln(stdout, versionLine())
+		return spec.ExitOK
+	}
 	cli := CLI{Globals: Globals{ctx: ctx, stdout: stdout, stderr: stderr}}
 	exit := -1
 	parser, err := kong.New(&cli,
 		kong.Name("ferry"),
-		kong.Description("Move container images to air-gapped sites in signed bundles that carry only what each site lacks."),
+		kong.Description("Move container images to air-gapped sites in signed bundles that carry only what each site lacks. "+
+			"ferry --version prints the version."),
 		kong.UsageOnError(),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
-		kong.Vars{"kube_version": helm.DefaultKubeVersion, "version": versionLine(),
-			"sources": runtime.SourceForms, "targets": runtime.TargetForms},
+		kong.Vars{"kube_version": helm.DefaultKubeVersion, "sources": runtime.SourceForms, "targets": runtime.TargetForms},
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "ferry:", err)

@@ -55,7 +55,7 @@ func bigLayout(t *testing.T, n int) (dir string, layer []byte, layerFile string)
 func stallLayer(t *testing.T, file string, layer []byte) (feed func(k int, exited <-chan struct{}) *os.File) {
 	t.Helper()
 	os.Remove(file)
-	if err := syscall.Mkfifo(file, 0o644); err != nil {
+	if err := mkfifo(file); err != nil {
 		t.Skipf("no named pipes here: %v", err)
 	}
 	return func(k int, exited <-chan struct{}) *os.File {
