@@ -147,6 +147,9 @@ func (ix *Index) Validate() error {
 	if err := validateCreated(ix.Created); err != nil {
 		return err
 	}
+	if ix.Sequence == 0 {
+		return fieldErrorf("sequence", "0: a sender numbers its bundles from 1")
+	}
 	if ix.From.Site == "" {
 		return fieldErrorf("from.site", "empty")
 	}

@@ -48,10 +48,10 @@ func TestMigrateV2(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "catalog.db")
 	when := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	writeV1(t, path, []BundleRecord{
-		{ID: "h2", Direction: DirectionLoaded, From: "hq", To: "plant", Sequence: 2, Recorded: when},
-		{ID: "h6", Direction: DirectionLoaded, From: "hq", To: "plant", Sequence: 6, Recorded: when},
-		{ID: "h4", Direction: DirectionLoaded, From: "hq", To: "plant", Sequence: 4, Recorded: when},
-		{ID: "any1", Direction: DirectionLoaded, From: "hq", Sequence: 1, Recorded: when},
+		{ID: "h2", Direction: DirectionLoaded, From: "hq", To: "plant", Sequence: 2, Recorded: when, Images: []string{"app:1"}},
+		{ID: "h6", Direction: DirectionLoaded, From: "hq", To: "plant", Sequence: 6, Recorded: when, Images: []string{"app:1"}},
+		{ID: "h4", Direction: DirectionLoaded, From: "hq", To: "plant", Sequence: 4, Recorded: when, Images: []string{"app:1"}},
+		{ID: "any1", Direction: DirectionLoaded, From: "hq", Sequence: 1, Recorded: when, Images: []string{"app:1"}},
 		{ID: "p3", Direction: DirectionMade, From: "plant", To: "hq", Sequence: 3, Recorded: when},
 	})
 	c, err := OpenCatalog(path)
@@ -62,18 +62,16 @@ func TestMigrateV2(t *testing.T) {
 	if v, err := c.SchemaVersion(); v != spec.CatalogSchemaVersion || err != nil {
 		t.Errorf("SchemaVersion = %d, %v, want %d", v, err, spec.CatalogSchemaVersion)
 	}
-	tests := []struct {
-		from, to string
-		wantSeq  uint64
-		wantID   string
-	}{{"hq", "plant", 6, "h6"}, {"hq", "", 1, "any1"}, {"plant", "hq", 0, ""}}
-	for _, tt := range tests {
-		if seq, id, err := c.LastLoaded(tt.from, tt.to); seq != tt.wantSeq || id != tt.wantID || err != nil {
-			t.Errorf("LastLoaded(%q, %q) after migration = %d, %q, %v, want %d, %q", tt.from, tt.to, seq, id, err, tt.wantSeq, tt.wantID)
-		}
+	// Migrated on to version 3: one Sender per sender, the highest of its
+	// addressees.
+	if s, err := c.Sender("hq"); err != nil || s.Recorded.Sequence != 6 || s.Recorded.Bundle != "h6" || s.Arrived != s.Recorded {
+		t.Errorf("Sender(hq) after migration = %+v, %v, want bundle h6, sequence 6", s, err)
 	}
-	if next, err := c.NextSequence("hq"); next != 4 || err != nil {
-		t.Errorf("NextSequence(hq) after migration = %d, %v, want 4", next, err)
+	if s, err := c.Sender("plant"); err != nil || s.Recorded.Bundle != "" {
+		t.Errorf("Sender(plant) after migration = %+v, %v, want none (it was made here)", s, err)
+	}
+	if next, err := c.NextSequence(); next != 4 || err != nil {
+		t.Errorf("NextSequence after migration = %d, %v, want 4", next, err)
 	}
 	// The buckets version 2 added are usable.
 	ctx := context.Background()

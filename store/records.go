@@ -72,6 +72,10 @@ type BundleRecord struct {
 	Size      int64           `json:"size"`
 	Images    []string        `json:"images,omitempty"`
 	Damaged   []digest.Digest `json:"damaged,omitempty"`
+	// Unregistered is set on a loaded bundle whose signer is not the key
+	// registered for From (--key, --insecure-skip-signature): it is kept
+	// for the record but never counts for that sender's replay bookkeeping.
+	Unregistered bool `json:"unregistered,omitempty"`
 }
 
 // PutSite registers a site. Re-adding the same key is a no-op; another
@@ -142,7 +146,7 @@ func (c *Catalog) Record(ctx context.Context, blobs []BlobRecord, images []Image
 		if err := putBlobs(top, blobs, now); err != nil {
 			return err
 		}
-		if err := putImages(top, images, now); err != nil {
+		if err := putImages(top, images, bundle, now); err != nil {
 			return err
 		}
 		if bundle == nil {
@@ -202,7 +206,9 @@ func addDiffID(b *bolt.Bucket, r BlobRecord) (BlobRecord, error) {
 	return old, putJSON(b, []byte(r.Digest), old)
 }
 
-func putImages(top *bolt.Bucket, images []ImageRecord, now time.Time) error {
+// putImages records images, each only with all its blobs recorded, and
+// notes in the tag history every name that moves to another image.
+func putImages(top *bolt.Bucket, images []ImageRecord, bundle *BundleRecord, now time.Time) error {
 	blobs := top.Bucket(bucketBlobs)
 	for _, r := range images {
 		if r.Name == "" {
@@ -221,6 +227,16 @@ func putImages(top *bolt.Bucket, images []ImageRecord, now time.Time) error {
 		}
 		if r.Updated.IsZero() {
 			r.Updated = now
+		}
+		var old ImageRecord
+		found, err := getJSON(top.Bucket(bucketImages), []byte(r.Name), &old)
+		if err != nil {
+			return err
+		}
+		if found && old.Digest != r.Digest {
+			if err := noteMove(top, old, r, bundle, now); err != nil {
+				return fmt.Errorf("image %s: %w", r.Name, err)
+			}
 		}
 		if err := putJSON(top.Bucket(bucketImages), []byte(r.Name), r); err != nil {
 			return err

@@ -2,12 +2,12 @@
 // skopeo, umoci and crane read as is, and the catalog that indexes it.
 //
 // The catalog is a bbolt file, catalog.db, beside the blob store. Its
-// bucket tree at schema version 2 (spec/catalog-v1.md is the normative
+// bucket tree at schema version 3 (spec/catalog-v1.md is the normative
 // description):
 //
 //	v1                                   top bucket: schema generation 1
 //	├── meta
-//	│   ├── version     = "2"            decimal ASCII schema version
+//	│   ├── version     = "3"            decimal ASCII schema version
 //	│   ├── self        = "plant-7"      this site's name
 //	│   ├── created     = RFC 3339 time  when ferry init ran
 //	│   └── receipt_seq = "4"            last sequence of this home's own receipts (v2)
@@ -26,11 +26,12 @@
 //	│   └── <diffID>  = "sha256:<hex>"
 //	├── receipts                         (v2) the last receipt applied per site
 //	│   └── <site>    = ReceiptRecord JSON
-//	├── loaded                           (v2) replay index of bundles loaded here
-//	│   └── <from>                       one bucket per sender
-//	│       └── <to>  = {sequence,bundle} highest sequence loaded; <to> is "*" for no site
-//	└── made                             (v2) sequence index of bundles made here
-//	    └── <to>      = {sequence,bundle} highest sequence made; <to> is "*" for no site
+//	├── loaded                           (v3) replay index of bundles from registered senders
+//	│   └── <from>    = Sender JSON      {recorded: {sequence,bundle,to,damaged}, arrived: {…}}
+//	├── made                             (v2) sequence index of bundles made here
+//	│   └── <to>      = {sequence,bundle} highest sequence made; <to> is "*" for no site
+//	└── tags                             (v3) what each image name pointed at before
+//	    └── <name>    = TagHistory JSON  {name, replaced: [{digest,by,from,bundle,sequence,time}]}
 //
 // Keys are byte strings; values are JSON objects except under meta and
 // diffids. Every write happens in one bbolt transaction per command step
@@ -71,12 +72,16 @@ var (
 	// bucketReceipts maps a site name to the ReceiptRecord of the last
 	// receipt applied from it (v2).
 	bucketReceipts = []byte("receipts")
-	// bucketLoaded holds one bucket per sender, mapping the addressee
-	// (toKey) to the lastBundle loaded from that sender (v2).
+	// bucketLoaded maps a sender's name to its Sender: the newest bundle
+	// recorded and the newest arrived from it (v3; in v2 one bucket per
+	// sender, by addressee).
 	bucketLoaded = []byte("loaded")
 	// bucketMade maps the addressee (toKey) to the lastBundle this home
 	// made for it (v2).
 	bucketMade = []byte("made")
+	// bucketTags maps an image name to its TagHistory: the images it
+	// pointed at before, and which bundle moved it (v3).
+	bucketTags = []byte("tags")
 
 	// keyVersion under meta: the schema version, decimal ASCII.
 	keyVersion = []byte("version")
@@ -102,6 +107,7 @@ type migration struct {
 var migrations = []migration{
 	{version: 1, name: "create the v1 bucket tree", migrate: createV1},
 	{version: 2, name: "receipts, replay and sequence indexes", migrate: migrateV2},
+	{version: 3, name: "one sequence per sender, tag history", migrate: migrateV3},
 }
 
 func createV1(tx *bolt.Tx) error {

@@ -9,15 +9,41 @@ import (
 	"github.com/ferryhq/ferry/spec"
 )
 
-// lastBundle is a value of the loaded and made indexes: the bundle with
-// the highest sequence for one sender and addressee.
+// lastBundle is a value of the made index: the bundle with the highest
+// sequence made for one addressee.
 type lastBundle struct {
 	Sequence uint64 `json:"sequence"`
 	Bundle   string `json:"bundle"`
 }
 
-// LoadedBundle is the last bundle loaded from one sender to one
-// addressee (To is "" for a bundle addressed to no site).
+// SenderBundle is one bundle of a sender, as the loaded index keeps it.
+type SenderBundle struct {
+	Sequence uint64 `json:"sequence"`
+	Bundle   string `json:"bundle"`
+	To       string `json:"to,omitempty"` // its addressee; "" for any site
+	// Damaged is set when the bundle arrived damaged: some of its images
+	// were recorded, not all. A good copy of the same bundle may still
+	// load; no other bundle with its sequence may.
+	Damaged bool `json:"damaged,omitempty"`
+}
+
+// Sender is loaded/<from>: what this home knows of the bundles of one
+// sender whose registered key signed them, whatever their addressee (a
+// sender numbers all its bundles with one counter).
+type Sender struct {
+	// Recorded is the newest bundle whose images this home recorded (one
+	// or more): no bundle from the sender that is not newer loads after
+	// it, unless --allow-replay.
+	Recorded SenderBundle `json:"recorded"`
+	// Arrived is the newest bundle that reached this home addressed to
+	// it or to any site, loaded or not (a missing prerequisite, say): a
+	// receipt names it, so that the sender knows which of its bundles
+	// the site has seen.
+	Arrived SenderBundle `json:"arrived"`
+}
+
+// LoadedBundle is, for a receipt, the newest bundle that arrived from a
+// sender.
 type LoadedBundle struct {
 	From     string `json:"from"`
 	To       string `json:"to,omitempty"`
@@ -25,11 +51,11 @@ type LoadedBundle struct {
 	Bundle   string `json:"bundle"`
 }
 
-// anyKey is the index key of bundles addressed to no site; no site name
-// can be "*".
+// anyKey is the made index's key of bundles addressed to no site; no
+// site name can be "*".
 const anyKey = "*"
 
-// toKey is the index key of addressee to.
+// toKey is the made index's key of addressee to.
 func toKey(to string) []byte {
 	if to == "" {
 		return []byte(anyKey)
@@ -49,102 +75,126 @@ func raise(b *bolt.Bucket, key []byte, r lastBundle) error {
 	return putJSON(b, key, r)
 }
 
-// indexBundle keeps the loaded or made index up to date with r.
+// newer reports whether b should replace old as a sender's newest: a
+// higher sequence, or the same bundle arriving whole after it arrived
+// damaged.
+func newer(b, old SenderBundle) bool {
+	return b.Sequence > old.Sequence || (b.Bundle == old.Bundle && old.Damaged && !b.Damaged)
+}
+
+// indexBundle keeps the made or loaded index up to date with r. A loaded
+// bundle whose signer is not the key registered for its sender
+// (Unregistered: --key, --insecure-skip-signature) touches nothing.
 func indexBundle(top *bolt.Bucket, r BundleRecord) error {
-	last := lastBundle{Sequence: r.Sequence, Bundle: r.ID}
 	switch r.Direction {
 	case DirectionMade:
-		return raise(top.Bucket(bucketMade), toKey(r.To), last)
+		return raise(top.Bucket(bucketMade), toKey(r.To), lastBundle{Sequence: r.Sequence, Bundle: r.ID})
 	case DirectionLoaded:
 		if r.From == "" {
 			return fmt.Errorf("loaded bundle %s names no sender: %w", r.ID, spec.ErrBadInput)
 		}
-		if len(r.Damaged) > 0 {
-			// A bundle that arrived damaged does not count as loaded for
-			// replay protection: a good copy of it must still load.
+		if r.Unregistered {
 			return nil
 		}
-		from, err := top.Bucket(bucketLoaded).CreateBucketIfNotExists([]byte(r.From))
-		if err != nil {
-			return fmt.Errorf("bundle %s: sender %s: %w", r.ID, r.From, err)
-		}
-		return raise(from, toKey(r.To), last)
+		b := SenderBundle{Sequence: r.Sequence, Bundle: r.ID, To: r.To, Damaged: len(r.Damaged) > 0}
+		counts := len(r.Images) > 0 // it recorded images: nothing not newer may load after it
+		return updateSender(top, r.From, func(s *Sender) {
+			if newer(b, s.Arrived) {
+				s.Arrived = b
+			}
+			if counts && newer(b, s.Recorded) {
+				s.Recorded = b
+			}
+		})
 	}
 	return nil
 }
 
-// NextSequence is the sequence number of the next bundle this home makes
-// for site to ("" for bundles to any site): one more than the highest
-// recorded (made index, one read).
-func (c *Catalog) NextSequence(to string) (uint64, error) {
-	var last lastBundle
+// updateSender reads loaded/<from>, lets fn change it, and writes it.
+func updateSender(top *bolt.Bucket, from string, fn func(*Sender)) error {
+	b := top.Bucket(bucketLoaded)
+	var s Sender
+	if _, err := getJSON(b, []byte(from), &s); err != nil {
+		return fmt.Errorf("loaded from %s: %w", from, err)
+	}
+	fn(&s)
+	return putJSON(b, []byte(from), s)
+}
+
+// NoteArrival records that bundle b from sender from reached this home,
+// addressed to it, signed by the sender's registered key, even though it
+// was not loaded (a missing prerequisite, say): the next receipt names
+// it, so that the sender sends again what that bundle and the ones
+// before it carried. A bundle not newer than the last arrival changes
+// nothing.
+func (c *Catalog) NoteArrival(from string, b SenderBundle) error {
+	if err := spec.ValidateSiteName(from); err != nil {
+		return err
+	}
+	return c.update(func(top *bolt.Bucket) error {
+		return updateSender(top, from, func(s *Sender) {
+			if newer(b, s.Arrived) {
+				s.Arrived = b
+			}
+		})
+	})
+}
+
+// NextSequence is the sequence number of the next bundle this home makes,
+// whatever its addressee: one more than the highest it ever made (the
+// made index). One counter for all addressees, so that a site can order
+// every bundle of this sender, whether addressed to it or to any site.
+func (c *Catalog) NextSequence() (uint64, error) {
+	var max uint64
 	err := c.view(func(top *bolt.Bucket) error {
-		_, err := getJSON(top.Bucket(bucketMade), toKey(to), &last)
-		return err
-	})
-	return last.Sequence + 1, err
-}
-
-// LastLoaded is the replay check of the receiving side: the highest
-// sequence, and its bundle id, loaded from sender from addressed to to
-// ("" = addressed to no particular site). It is 0, "" if none was.
-func (c *Catalog) LastLoaded(from, to string) (seq uint64, bundleID string, err error) {
-	var last lastBundle
-	err = c.view(func(top *bolt.Bucket) error {
-		b := top.Bucket(bucketLoaded).Bucket([]byte(from))
-		if from == "" || b == nil {
+		return top.Bucket(bucketMade).ForEach(func(k, _ []byte) error {
+			var last lastBundle
+			if _, err := getJSON(top.Bucket(bucketMade), k, &last); err != nil {
+				return err
+			}
+			max = maxOf(max, last.Sequence)
 			return nil
-		}
-		_, err := getJSON(b, toKey(to), &last)
-		return err
+		})
 	})
-	return last.Sequence, last.Bundle, err
+	return max + 1, err
 }
 
-// LoadedFrom lists, one per sender in name order, the last bundle
-// loaded from it, for a receipt's "loaded" list. A sender's bundles
-// addressed to a site (this one) win over those addressed to no site,
-// which it counts apart; among several addressees the highest sequence
-// wins.
+func maxOf(a, b uint64) uint64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// Sender returns what this home knows of sender from's bundles; the zero
+// Sender when it loaded none.
+func (c *Catalog) Sender(from string) (Sender, error) {
+	var s Sender
+	err := c.view(func(top *bolt.Bucket) error {
+		_, err := getJSON(top.Bucket(bucketLoaded), []byte(from), &s)
+		return err
+	})
+	return s, err
+}
+
+// LoadedFrom lists, one per sender in name order, the newest bundle that
+// arrived from it, for a receipt's "loaded" list.
 func (c *Catalog) LoadedFrom() ([]LoadedBundle, error) {
 	var out []LoadedBundle
 	err := c.view(func(top *bolt.Bucket) error {
 		loaded := top.Bucket(bucketLoaded)
-		return loaded.ForEachBucket(func(from []byte) error {
-			lb, err := lastFrom(loaded.Bucket(from))
-			if err != nil {
+		return loaded.ForEach(func(from, raw []byte) error {
+			var s Sender
+			if _, err := getJSON(loaded, from, &s); err != nil {
 				return fmt.Errorf("loaded from %s: %w", from, err)
 			}
-			if lb.Bundle != "" {
-				lb.From = string(from)
-				out = append(out, lb)
+			if a := s.Arrived; a.Bundle != "" {
+				out = append(out, LoadedBundle{From: string(from), To: a.To, Sequence: a.Sequence, Bundle: a.Bundle})
 			}
 			return nil
 		})
 	})
 	return out, err
-}
-
-// lastFrom picks the entry of one sender's bucket that LoadedFrom lists.
-func lastFrom(b *bolt.Bucket) (LoadedBundle, error) {
-	var best LoadedBundle
-	err := b.ForEach(func(to, _ []byte) error {
-		var last lastBundle
-		if _, err := getJSON(b, to, &last); err != nil {
-			return err
-		}
-		lb := LoadedBundle{To: string(to), Sequence: last.Sequence, Bundle: last.Bundle}
-		if lb.To == anyKey {
-			lb.To = ""
-		}
-		addressed, bestAddressed := lb.To != "", best.To != ""
-		if best.Bundle == "" || (addressed && !bestAddressed) ||
-			(addressed == bestAddressed && lb.Sequence > best.Sequence) {
-			best = lb
-		}
-		return nil
-	})
-	return best, err
 }
 
 // NextReceiptSequence returns the sequence of the next receipt this home

@@ -7,77 +7,92 @@ import (
 	"testing"
 )
 
-func TestCatalog_LastLoaded(t *testing.T) {
+// TestCatalog_Sender: the loaded index keeps, per sender and whatever
+// the addressing, the newest bundle whose images were recorded (the
+// replay check's bar) and the newest that arrived (what a receipt names).
+// A replay never lowers them; a bundle counts for the bar only when it
+// recorded images (a damaged one is marked, and its good copy clears the
+// mark); a bundle whose signer is not the sender's registered key touches
+// nothing.
+func TestCatalog_Sender(t *testing.T) {
 	ctx := context.Background()
 	c := newCatalog(t)
+	damage := []digest.Digest{digest.FromString("x")}
 	loads := []BundleRecord{
 		{ID: "h5", From: "hq", To: "plant", Sequence: 5},
 		{ID: "h7", From: "hq", To: "plant", Sequence: 7},
 		{ID: "h3", From: "hq", To: "plant", Sequence: 3}, // a replay (--allow-replay): must not lower it
 		{ID: "h7again", From: "hq", To: "plant", Sequence: 7},
-		{ID: "any2", From: "hq", Sequence: 2},
+		{ID: "any2", From: "hq", Sequence: 2}, // addressed to any site: the same counter
 		{ID: "m9", From: "mirror", To: "plant", Sequence: 9},
-		{ID: "m10", From: "mirror", To: "plant", Sequence: 10, Damaged: []digest.Digest{digest.FromString("x")}}, // arrived damaged: a good copy must still load
+		{ID: "m10", From: "mirror", To: "plant", Sequence: 10, Damaged: damage},    // no image recorded: arrived only
+		{ID: "m11", From: "mirror", To: "plant", Sequence: 11, Images: []string{}}, // every image refused (downgrades): arrived only
+		{ID: "d4", From: "depot", Sequence: 4, Damaged: damage, Images: []string{"app:1"}},
+		{ID: "d4", From: "depot", Sequence: 4, Images: []string{"app:1", "db:1"}}, // its good copy
+		{ID: "f9", From: "forger", Sequence: 1000000000, Unregistered: true},
 		{ID: "s3", From: "solo", Sequence: 3},
 	}
 	for _, b := range loads {
 		b.Direction = DirectionLoaded
+		if b.Images == nil && b.Damaged == nil {
+			b.Images = []string{"app:1"}
+		}
 		if err := c.Record(ctx, nil, nil, &b); err != nil {
 			t.Fatalf("Record(%s) = %v", b.ID, err)
 		}
 	}
 	c.Record(ctx, nil, nil, &BundleRecord{ID: "made", Direction: DirectionMade, From: "plant", To: "hq", Sequence: 40})
+	if err := c.NoteArrival("solo", SenderBundle{Sequence: 5, Bundle: "s5"}); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
-		from, to string
-		wantSeq  uint64
-		wantID   string
+		from              string
+		recorded, arrived SenderBundle
 	}{
-		{"hq", "plant", 7, "h7"},
-		{"hq", "", 2, "any2"},
-		{"mirror", "plant", 9, "m9"},
-		{"mirror", "", 0, ""},
-		{"plant", "hq", 0, ""}, // made here, not loaded
-		{"nobody", "plant", 0, ""},
-		{"", "", 0, ""},
+		{"hq", SenderBundle{Sequence: 7, Bundle: "h7", To: "plant"}, SenderBundle{Sequence: 7, Bundle: "h7", To: "plant"}},
+		{"mirror", SenderBundle{Sequence: 9, Bundle: "m9", To: "plant"}, SenderBundle{Sequence: 11, Bundle: "m11", To: "plant"}},
+		{"depot", SenderBundle{Sequence: 4, Bundle: "d4"}, SenderBundle{Sequence: 4, Bundle: "d4"}},
+		{"forger", SenderBundle{}, SenderBundle{}},
+		{"solo", SenderBundle{Sequence: 3, Bundle: "s3"}, SenderBundle{Sequence: 5, Bundle: "s5"}},
+		{"plant", SenderBundle{}, SenderBundle{}}, // made here, not loaded
+		{"nobody", SenderBundle{}, SenderBundle{}},
 	}
 	for _, tt := range tests {
-		seq, id, err := c.LastLoaded(tt.from, tt.to)
-		if err != nil || seq != tt.wantSeq || id != tt.wantID {
-			t.Errorf("LastLoaded(%q, %q) = %d, %q, %v, want %d, %q", tt.from, tt.to, seq, id, err, tt.wantSeq, tt.wantID)
+		s, err := c.Sender(tt.from)
+		if err != nil || s.Recorded != tt.recorded || s.Arrived != tt.arrived {
+			t.Errorf("Sender(%q) = %+v, %v, want recorded %+v, arrived %+v", tt.from, s, err, tt.recorded, tt.arrived)
 		}
 	}
 	got, err := c.LoadedFrom()
-	// One per sender: hq's bundle to plant wins over its bundle to no site.
-	want := []LoadedBundle{{From: "hq", To: "plant", Sequence: 7, Bundle: "h7"},
-		{From: "mirror", To: "plant", Sequence: 9, Bundle: "m9"}, {From: "solo", Sequence: 3, Bundle: "s3"}}
+	want := []LoadedBundle{{From: "depot", Sequence: 4, Bundle: "d4"}, {From: "hq", To: "plant", Sequence: 7, Bundle: "h7"},
+		{From: "mirror", To: "plant", Sequence: 11, Bundle: "m11"}, {From: "solo", Sequence: 5, Bundle: "s5"}}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Errorf("LoadedFrom = %+v, %v, want %+v", got, err, want)
 	}
 }
 
+// TestCatalog_NextSequence: one counter for every bundle this home makes,
+// whatever its addressee, so that a site can order all of them.
 func TestCatalog_NextSequence(t *testing.T) {
 	ctx := context.Background()
 	c := catalogWithSites(t, "plant")
+	if got, err := c.NextSequence(); err != nil || got != 1 {
+		t.Errorf("NextSequence of a new home = %d, %v, want 1", got, err)
+	}
 	for _, b := range []*BundleRecord{
 		{ID: "p1", Direction: DirectionMade, To: "plant", Sequence: 1},
 		{ID: "p4", Direction: DirectionMade, To: "plant", Sequence: 4},
 		{ID: "p2", Direction: DirectionMade, To: "plant", Sequence: 2},
-		{ID: "a1", Direction: DirectionMade, Sequence: 1},
-		{ID: "l9", Direction: DirectionLoaded, From: "plant", To: "hq", Sequence: 9},
+		{ID: "a7", Direction: DirectionMade, Sequence: 7},
+		{ID: "l9", Direction: DirectionLoaded, From: "plant", To: "hq", Sequence: 90},
 	} {
 		if err := c.Record(ctx, nil, nil, b); err != nil {
 			t.Fatal(err)
 		}
 	}
 	c.RecordShipment(ctx, "plant", &BundleRecord{ID: "p5", Sequence: 5}, nil)
-	tests := []struct {
-		to   string
-		want uint64
-	}{{"plant", 6}, {"", 2}, {"hq", 1}, {"elsewhere", 1}}
-	for _, tt := range tests {
-		if got, err := c.NextSequence(tt.to); err != nil || got != tt.want {
-			t.Errorf("NextSequence(%q) = %d, %v, want %d", tt.to, got, err, tt.want)
-		}
+	if got, err := c.NextSequence(); err != nil || got != 8 {
+		t.Errorf("NextSequence = %d, %v, want 8 (one more than any bundle made, loaded ones aside)", got, err)
 	}
 }
 

@@ -74,7 +74,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	seq, err := h.Catalog.NextSequence(c.For)
+	seq, err := h.Catalog.NextSequence()
 	if err != nil {
 		return err
 	}

@@ -56,3 +56,28 @@ func TestLoad_NameForgesNoLine(t *testing.T) {
 	must(t, s.site, "receipt", "create", "-o", filepath.Join(s.dir, "r.ferry"))
 	must(t, s.site, "check", "--read-data")
 }
+
+// TestLoad_KeyNeverSpeaksForARegisteredSite: a bundle that names a
+// registered sender but is signed by another key is refused even when
+// that key is given with --key, so it can never forge the sender's
+// sequences; --insecure-skip-signature loads it without touching them.
+func TestLoad_KeyNeverSpeaksForARegisteredSite(t *testing.T) {
+	src := umociImages(t)
+	s := newSites(t)
+	impostor := filepath.Join(s.dir, "impostor")
+	must(t, impostor, "init", "--site", "hq")
+	forged := filepath.Join(s.dir, "forged.ferry")
+	must(t, impostor, "save", "oci:"+src+":v1", "-o", forged)
+	r := run(t, s.site, "load", "--key", filepath.Join(impostor, "keys", "id_ed25519.pub"), forged)
+	if r.code != 1 || !strings.Contains(r.stderr, "never speaks for a registered site") {
+		t.Errorf("load --key IMPOSTOR.pub of a bundle from hq = %s, want exit 1 saying the key cannot speak for hq", r)
+	}
+	if names := lsNames(t, s.site); len(names) != 0 {
+		t.Errorf("the refused bundle stored %v", names)
+	}
+	must(t, s.site, "load", "--insecure-skip-signature", forged)
+	genuine := filepath.Join(s.dir, "genuine.ferry")
+	must(t, s.hq, "save", "oci:"+src+":v2", "--for", "plant-7", "-o", genuine)
+	must(t, s.site, "load", genuine)
+	must(t, s.site, "check", "--read-data")
+}

@@ -38,7 +38,11 @@ func (t trustFlags) checkOptions(h *store.Home) (trip.CheckOptions, error) {
 		if err != nil {
 			return opts, fmt.Errorf("key %s: %w", t.Key, err)
 		}
-		opts.Trust = trip.TrustKey(key)
+		var c *store.Catalog
+		if h != nil {
+			c = h.Catalog
+		}
+		opts.Trust = trip.TrustKey(key, c)
 	case h != nil:
 		opts.Trust = trip.TrustCatalog(h.Catalog)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/ferryhq/ferry/store"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/crypto/ssh"
 )
 
 // Target is a place to write loaded images, with the name it was given.
@@ -43,8 +44,13 @@ type LoadOptions struct {
 func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*Report, error) {
 	stored, held := 0, 0
 	var repaired []digest.Digest
-	admit := func(ix *format.Index) error {
+	registered := false
+	admit := func(ix *format.Index, key ssh.PublicKey) error {
+		registered = Registered(h.Catalog, ix.From.Site, key)
 		if err := errors.Join(opts.Admission.Check(h, ix)...); err != nil {
+			if registered {
+				err = errors.Join(err, noteArrival(h, ix))
+			}
 			return err
 		}
 		return checkTargetNames(ix, opts.Targets)
@@ -84,7 +90,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		refuseDowngrades(ctx, h, ix, rep)
 	}
 	ids := layerDiffIDs(ctx, h, ix, rep)
-	images, err := record(ctx, h, ix, path, rep, good, ids)
+	images, err := record(ctx, h, ix, path, rep, good, ids, registered)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +108,16 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		rep.Written = append(rep.Written, Written{Target: t.Name, Images: imageNames(images), Names: names})
 	}
 	return rep, nil
+}
+
+// noteArrival records that a bundle from a registered sender, addressed
+// here or to any site, arrived though it is not loaded (a missing
+// prerequisite, say), so that the next receipt tells the sender.
+func noteArrival(h *store.Home, ix *format.Index) error {
+	if self, err := h.Catalog.Self(); err != nil || (ix.To != "" && ix.To != self) {
+		return err
+	}
+	return h.Catalog.NoteArrival(ix.From.Site, store.SenderBundle{Sequence: ix.Sequence, Bundle: ix.ID, To: ix.To})
 }
 
 // targetError explains a target that failed after the bundle's images
@@ -175,7 +191,7 @@ func refuseDowngrades(ctx context.Context, h *store.Home, ix *format.Index, rep 
 		if !st.OK {
 			continue
 		}
-		why, err := downgrade(ctx, h, ix.Images[i])
+		why, err := downgrade(ctx, h, ix.From.Site, ix.Images[i])
 		if err != nil {
 			why = err.Error()
 		}
@@ -188,7 +204,7 @@ func refuseDowngrades(ctx context.Context, h *store.Home, ix *format.Index, rep 
 // record writes, in one catalog transaction, the blobs that arrived intact
 // and those the complete images use, the complete images, and the bundle.
 func record(ctx context.Context, h *store.Home, ix *format.Index, path string, rep *Report, good map[digest.Digest]bool,
-	ids map[digest.Digest]digest.Digest) ([]runtime.Image, error) {
+	ids map[digest.Digest]digest.Digest, registered bool) ([]runtime.Image, error) {
 	now := time.Now().UTC()
 	listed := map[digest.Digest]format.Blob{}
 	for _, b := range ix.Blobs {
@@ -211,7 +227,7 @@ func record(ctx context.Context, h *store.Home, ix *format.Index, path string, r
 	var recs []store.ImageRecord
 	var images []runtime.Image
 	bundle := &store.BundleRecord{ID: ix.ID, Direction: store.DirectionLoaded, From: ix.From.Site, To: ix.To,
-		Sequence: ix.Sequence, Recorded: now, Path: path, Blobs: len(good)}
+		Sequence: ix.Sequence, Recorded: now, Path: path, Blobs: len(good), Unregistered: !registered}
 	bundle.Created, _ = time.Parse(time.RFC3339, ix.Created)
 	for i, st := range rep.Images {
 		if !st.OK {

@@ -86,7 +86,7 @@ func TestLoad_UntrustedSiteNames(t *testing.T) {
 			format.Order(ix.Blobs)
 			path := b.writeRaw(t, t.TempDir(), ix, s)
 			h := siteHome(t, s)
-			check := CheckOptions{Trust: TrustKey(s.PublicKey())}
+			check := CheckOptions{Trust: TrustKey(s.PublicKey(), nil)}
 			if _, err := Verify(context.Background(), path, check, Admission{}, h); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Verify = %v, want an error naming %s", err, tc.want)
 			}

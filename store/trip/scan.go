@@ -115,9 +115,10 @@ type sink func(ctx context.Context, e *format.Entry, r io.Reader) error
 // recording every fault. A bad signature or index returns an error before
 // sink is called at all.
 //
-// admit, if set, is asked about the verified index before any entry is
+// admit, if set, is asked about the verified index (and the key that
+// signed it, nil when unchecked) before any entry is
 // read; an error from it refuses the bundle with nothing read or written.
-func scan(ctx context.Context, path string, opts CheckOptions, admit func(*format.Index) error, fn sink) (*Report, *format.Reader, map[digest.Digest]bool, error) {
+func scan(ctx context.Context, path string, opts CheckOptions, admit func(*format.Index, ssh.PublicKey) error, fn sink) (*Report, *format.Reader, map[digest.Digest]bool, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("bundle %s: %w", path, err)
@@ -137,7 +138,7 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 		t.SetTotal(total)
 	}
 	if admit != nil {
-		if err := admit(ix); err != nil {
+		if err := admit(ix, r.Key()); err != nil {
 			return nil, nil, nil, fmt.Errorf("bundle %s: %w", path, err)
 		}
 	}
