@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -139,11 +141,11 @@ func TestCatalog_ApplyReceipt(t *testing.T) {
 		rows string
 	}{
 		{"first receipt: a, b and x held, c lost",
-			ReceiptApply{Site: "plant", Sequence: 3, Held: held("a", "b", "x", "a")},
+			ReceiptApply{Site: "plant", Sequence: 3, Held: held("a", "b", "x", "a"), Covered: 1},
 			ApplyResult{Confirmed: 3, New: 3, Reset: 1},
 			"a=confirmed@b1/1 b=confirmed@b1/1 c=missing x=confirmed@receipt/0 y=missing"},
 		{"stale receipt changes nothing",
-			ReceiptApply{Site: "plant", Sequence: 2, Held: held("y")},
+			ReceiptApply{Site: "plant", Sequence: 2, Held: held("y"), Covered: 1},
 			ApplyResult{Stale: true, Last: 3},
 			"a=confirmed@b1/1 b=confirmed@b1/1 c=missing x=confirmed@receipt/0 y=missing"},
 		{"same sequence is stale",
@@ -151,13 +153,13 @@ func TestCatalog_ApplyReceipt(t *testing.T) {
 			ApplyResult{Stale: true, Last: 3},
 			"a=confirmed@b1/1 b=confirmed@b1/1 c=missing x=confirmed@receipt/0 y=missing"},
 		{"next receipt: b removed by the site, y added",
-			ReceiptApply{Site: "plant", Sequence: 4, Held: held("a", "x", "y")},
+			ReceiptApply{Site: "plant", Sequence: 4, Held: held("a", "x", "y"), Covered: 1},
 			ApplyResult{Confirmed: 3, New: 1, Reset: 1, Last: 3},
 			"a=confirmed@b1/1 b=missing c=missing x=confirmed@receipt/0 y=confirmed@receipt/0"},
 	}
 	for _, tt := range tests {
 		got, err := c.ApplyReceipt(ctx, tt.r)
-		if err != nil || got != tt.want {
+		if err != nil || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("ApplyReceipt(%s) = %+v, %v, want %+v", tt.name, got, err, tt.want)
 		}
 		if rows := states(t, c, "plant", names...); rows != tt.rows {
@@ -199,7 +201,7 @@ func TestCatalog_SiteSummary(t *testing.T) {
 	c.RecordShipment(ctx, "plant", made("b1", 1), held("a"))
 	c.Record(ctx, nil, nil, &BundleRecord{ID: "r1", Direction: DirectionLoaded, From: "plant", To: "hq", Sequence: 7, Created: when})
 	c.Record(ctx, nil, nil, &BundleRecord{ID: "r0", Direction: DirectionLoaded, From: "elsewhere", Sequence: 1})
-	c.ApplyReceipt(ctx, ReceiptApply{Site: "plant", Sequence: 1, Created: when, Held: held("a", "dddd")})
+	c.ApplyReceipt(ctx, ReceiptApply{Site: "plant", Sequence: 1, Created: when, Held: held("a", "dddd"), Covered: 2})
 	c.RecordShipment(ctx, "plant", made("b3", 3), held("eeeee", "a"))
 
 	s, err := c.SiteSummary("plant")
@@ -232,5 +234,57 @@ func TestCatalog_SiteSummary(t *testing.T) {
 	}
 	if s, err := catalogWithSites(t, "new").SiteSummary("new"); err != nil || s.LastReceipt != nil || s.Confirmed+s.Shipped != 0 {
 		t.Errorf("SiteSummary(new site) = %+v, %v, want empty", s, err)
+	}
+}
+
+// TestCatalog_ApplyReceiptInFlight: a receipt covers the bundles that had
+// reached the site when it was written. Blobs of a newer bundle stay
+// shipped (trip 1's receipt, back after trip 2 left, does not make trip 3
+// carry trip 2's layers again); blobs of covered bundles that the site
+// lacks go back to missing. Before, every unlisted row went back.
+func TestCatalog_ApplyReceiptInFlight(t *testing.T) {
+	ctx := context.Background()
+	c := catalogWithSites(t, "plant")
+	c.RecordShipment(ctx, "plant", made("b1", 1), held("a", "b"))
+	c.RecordShipment(ctx, "plant", made("b2", 2), held("big", "c"))
+	// Written after trip 1 was loaded, before trip 2 arrived; b was lost.
+	got, err := c.ApplyReceipt(ctx, ReceiptApply{Site: "plant", Sequence: 1, Held: held("a"), Covered: 1})
+	want := ApplyResult{Confirmed: 1, New: 1, Reset: 1, InFlight: 2}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("ApplyReceipt(covers trip 1) = %+v, %v, want %+v", got, err, want)
+	}
+	if rows := states(t, c, "plant", "a", "b", "big", "c"); rows != "a=confirmed@b1/1 b=missing big=shipped@b2/2 c=shipped@b2/2" {
+		t.Errorf("after the receipt of trip 1: %s, want trip 2's blobs still shipped", rows)
+	}
+	// The next receipt covers trip 2, which lost c.
+	got, err = c.ApplyReceipt(ctx, ReceiptApply{Site: "plant", Sequence: 2, Held: held("a", "big"), Covered: 2})
+	want = ApplyResult{Confirmed: 2, New: 1, Reset: 1, Last: 1}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("ApplyReceipt(covers trip 2) = %+v, %v, want %+v", got, err, want)
+	}
+	if rows := states(t, c, "plant", "a", "big", "c"); rows != "a=confirmed@b1/1 big=confirmed@b2/2 c=missing" {
+		t.Errorf("after the receipt of trip 2: %s", rows)
+	}
+}
+
+// TestCatalog_ApplyReceiptWrongSize: a receipt that lists a blob at
+// another size than the one shipped (or the one this home holds) does not
+// confirm it: the blob is treated as not held and reported. Before, it
+// became confirmed at the receipt's size.
+func TestCatalog_ApplyReceiptWrongSize(t *testing.T) {
+	ctx := context.Background()
+	c := catalogWithSites(t, "plant")
+	c.RecordShipment(ctx, "plant", made("b1", 1), held("a", "b"))
+	own := blob("own")
+	c.Record(ctx, []BlobRecord{{Digest: own, Size: 3}}, nil, nil)
+	wrong := []Holding{{Digest: blob("a"), Size: 99}, {Digest: blob("b"), Size: 1}, {Digest: own, Size: 4}}
+	got, err := c.ApplyReceipt(ctx, ReceiptApply{Site: "plant", Sequence: 1, Held: wrong, Covered: 1})
+	want := ApplyResult{Confirmed: 1, New: 1, Reset: 1, Mismatched: []digest.Digest{blob("a"), own}}
+	slices.Sort(want.Mismatched)
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("ApplyReceipt(wrong sizes) = %+v, %v, want %+v", got, err, want)
+	}
+	if rows := states(t, c, "plant", "a", "b", "own"); rows != "a=missing b=confirmed@b1/1 own=missing" {
+		t.Errorf("after a receipt with wrong sizes: %s, want a and own not held", rows)
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -21,15 +22,24 @@ type ReceiptApply struct {
 	Sequence uint64 // the receipt's own sequence (the site counts its receipts from 1)
 	Created  time.Time
 	Held     []Holding // what the site holds: Digest and Size (State, Bundle, Sequence, Time ignored)
+	// Covered is the sequence of the newest bundle from this home that
+	// had reached the site when it wrote the receipt (its "loaded" entry
+	// for this home; 0 for none). Blobs of later bundles were still on
+	// their way: the receipt says nothing about them.
+	Covered uint64
 }
 
 // ApplyResult is what ApplyReceipt changed.
 type ApplyResult struct {
-	Confirmed int    // rows confirmed after the receipt: the distinct blobs it lists
+	Confirmed int    // rows confirmed after the receipt: the distinct blobs it lists at the right size
 	New       int    // of those, rows that were not confirmed before (shipped or missing)
-	Reset     int    // rows deleted: shipped or confirmed but not held, now missing
+	Reset     int    // rows deleted: shipped (by a bundle the receipt covers) or confirmed but not held, now missing
+	InFlight  int    // rows left shipped: blobs of bundles newer than the receipt covers, not held yet
 	Stale     bool   // the receipt is not newer than the last one applied: nothing changed
 	Last      uint64 // sequence of the last receipt applied before this one (0: none)
+	// Mismatched lists, sorted, the blobs the receipt lists at another
+	// size than this home knows them: treated as not held.
+	Mismatched []digest.Digest
 }
 
 // ReceiptRecord is the last receipt applied from a site: receipts/<site>.
@@ -75,7 +85,14 @@ func (c *Catalog) ApplyReceipt(ctx context.Context, r ReceiptApply) (ApplyResult
 		if res.Stale {
 			return nil
 		}
-		if res.Reset, err = resetUnheld(inv, held); err != nil {
+		res.Mismatched, err = mismatched(top, inv, held)
+		if err != nil {
+			return err
+		}
+		for _, d := range res.Mismatched {
+			delete(held, d)
+		}
+		if res.Reset, res.InFlight, err = resetUnheld(inv, held, r.Covered); err != nil {
 			return err
 		}
 		rec := ReceiptRecord{Site: r.Site, Sequence: r.Sequence, Created: r.Created, Applied: now, Reset: res.Reset}
@@ -117,14 +134,50 @@ func heldSizes(held []Holding) (map[digest.Digest]int64, error) {
 	return out, nil
 }
 
-// resetUnheld deletes every row of inv whose digest held lacks and
-// returns how many it deleted.
-func resetUnheld(inv *bolt.Bucket, held map[digest.Digest]int64) (int, error) {
-	var drop [][]byte
-	err := inv.ForEach(func(k, _ []byte) error {
-		if _, ok := held[digest.Digest(k)]; !ok {
-			drop = append(drop, slices.Clone(k)) // k is valid only in ForEach
+// mismatched returns, sorted, the blobs held lists at another size than
+// this home knows them by: the site's inventory row, else this home's own
+// record of the blob. Such a blob is not what was shipped.
+func mismatched(top, inv *bolt.Bucket, held map[digest.Digest]int64) ([]digest.Digest, error) {
+	var out []digest.Digest
+	for _, d := range slices.Sorted(maps.Keys(held)) {
+		var h Holding
+		found, err := getJSON(inv, []byte(d), &h)
+		if err != nil {
+			return nil, err
 		}
+		if !found {
+			var b BlobRecord
+			if found, err = getJSON(top.Bucket(bucketBlobs), []byte(d), &b); err != nil {
+				return nil, err
+			}
+			h.Size = b.Size
+		}
+		if found && h.Size != held[d] {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
+
+// resetUnheld deletes every row of inv whose digest held lacks, unless
+// it is a blob shipped in a bundle newer than covered (still on its way
+// when the site wrote the receipt), and returns how many it deleted and
+// how many it left shipped.
+func resetUnheld(inv *bolt.Bucket, held map[digest.Digest]int64, covered uint64) (reset, inFlight int, err error) {
+	var drop [][]byte
+	err = inv.ForEach(func(k, v []byte) error {
+		if _, ok := held[digest.Digest(k)]; ok {
+			return nil
+		}
+		var h Holding
+		if err := json.Unmarshal(v, &h); err != nil {
+			return fmt.Errorf("record %s: %w: %v", k, spec.ErrCorrupt, err)
+		}
+		if h.State == StateShipped && h.Bundle != ReceiptBundle && h.Sequence > covered {
+			inFlight++
+			return nil
+		}
+		drop = append(drop, slices.Clone(k)) // k is valid only in ForEach
 		return nil
 	})
 	for _, k := range drop {
@@ -132,7 +185,7 @@ func resetUnheld(inv *bolt.Bucket, held map[digest.Digest]int64) (int, error) {
 			err = inv.Delete(k)
 		}
 	}
-	return len(drop), err
+	return len(drop), inFlight, err
 }
 
 // confirm marks d confirmed at size (the receipt's; 0 keeps a known

@@ -77,7 +77,7 @@ func (c *ReceiptApplyCmd) Run(g *Globals) error {
 	}
 	if g.JSON {
 		return g.printJSON(map[string]any{"site": rc.Site, "sequence": rc.Sequence, "created": rc.Created,
-			"confirmed": res.Confirmed, "reset": res.Reset, "stale": res.Stale})
+			"confirmed": res.Confirmed, "reset": res.Reset, "inFlight": res.InFlight, "mismatched": res.Mismatched, "stale": res.Stale})
 	}
 	if res.Stale {
 		g.printf("receipt %d from %s is not newer than receipt %d already applied: nothing changed\n", rc.Sequence, rc.Site, res.Last)
@@ -85,6 +85,12 @@ func (c *ReceiptApplyCmd) Run(g *Globals) error {
 	}
 	g.printf("receipt %d from %s (created %s): %d blob(s) confirmed, %d shipped but not held go back to missing\n",
 		rc.Sequence, rc.Site, rc.Created, res.Confirmed, res.Reset)
+	if res.InFlight > 0 {
+		g.printf("  %d blob(s) of bundles newer than the receipt covers stay shipped: they were still on their way\n", res.InFlight)
+	}
+	for _, d := range res.Mismatched {
+		g.printf("  blob %s: the receipt lists it at another size than was shipped: not held, it will be sent again\n", d)
+	}
 	return nil
 }
 

@@ -279,3 +279,30 @@ func TestLoad_Downgrade(t *testing.T) {
 		t.Errorf("after --allow-downgrade app = %s, want %s (v2)", got, want)
 	}
 }
+
+// TestTrips_LateReceipt: trip 1's receipt comes back after trip 2 left.
+// It covers trip 1 only, so trip 2's blobs stay shipped and trip 3 does
+// not carry them again; trip 2 and 3 then load in order. Before, the late
+// receipt sent every blob of trip 2 back to missing.
+func TestTrips_LateReceipt(t *testing.T) {
+	src, tags := chain(t, 3, 64<<10)
+	s := newSites(t)
+	trip := func(tag string) string {
+		b := filepath.Join(s.dir, "trip-"+tag+".ferry")
+		must(t, s.hq, "save", "oci:"+src+":"+tag, "--for", "plant-7", "-o", b)
+		return b
+	}
+	must(t, s.site, "load", trip(tags[0]))
+	two := trip(tags[1]) // on its way
+	r := must(t, s.hq, "receipt", "apply", filepath.Join(s.dir, "plant-7-receipt.ferry"))
+	if !strings.Contains(r.stdout, "stay shipped") {
+		t.Errorf("receipt apply = %s, want it to say trip 2's blobs stay shipped", r)
+	}
+	three := trip(tags[2])
+	if in := inspectBundle(t, s.hq, three); in.shippedLayerBytes() > 64<<10+16<<10 {
+		t.Errorf("trip 3 ships %d layer bytes, want only its own new layer", in.shippedLayerBytes())
+	}
+	must(t, s.site, "load", two)
+	must(t, s.site, "load", three)
+	must(t, s.site, "check", "--read-data")
+}

@@ -64,8 +64,17 @@ func ApplyReceipt(ctx context.Context, h *store.Home, path string) (*format.Rece
 	if err != nil {
 		return nil, store.ApplyResult{}, fmt.Errorf("receipt %s: %w", path, err)
 	}
+	self, err := h.Catalog.Self()
+	if err != nil {
+		return nil, store.ApplyResult{}, err
+	}
 	created, _ := time.Parse(time.RFC3339, rc.Created)
 	ra := store.ReceiptApply{Site: rc.Site, Sequence: rc.Sequence, Created: created}
+	for _, l := range rc.Loaded {
+		if l.From == self {
+			ra.Covered = l.Sequence // this home's bundles up to here had reached the site
+		}
+	}
 	for _, b := range rc.Blobs {
 		ra.Held = append(ra.Held, store.Holding{Digest: b.Digest, Size: b.Size})
 	}
