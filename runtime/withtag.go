@@ -10,13 +10,14 @@ func (r Ref) WithTag(tag string) Ref {
 	case TransportOCI, TransportOCIArchive:
 		r.Tag = tag
 	default:
-		r.Tag = repository(r.Tag) + ":" + tag
+		r.Tag = Repository(r.Tag) + ":" + tag
 	}
 	return r
 }
 
-// repository is a reference without its tag and digest.
-func repository(name string) string {
+// Repository is a reference without its tag and digest
+// ("example.com:5000/app" of "example.com:5000/app:1.0@sha256:…").
+func Repository(name string) string {
 	name, _, _ = strings.Cut(name, "@")
 	slash := strings.LastIndex(name, "/")
 	if colon := strings.LastIndex(name, ":"); colon > slash {

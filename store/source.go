@@ -23,17 +23,25 @@ var _ runtime.Source = (*Source)(nil)
 // with a default ":latest" also finds an image recorded without a tag
 // (one read from oci:DIR:v1 is recorded as "v1").
 func (h *Home) Source(name string) (*Source, error) {
+	rec, err := h.Image(name)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{Blobs: h.Blobs, img: rec.Image()}, nil
+}
+
+// Image returns the record of the image named name: as recorded, or, for
+// a name parsed with a default ":latest", recorded without a tag. The
+// error wraps spec.ErrNotFound and says how to list the store.
+func (h *Home) Image(name string) (ImageRecord, error) {
 	rec, err := h.Catalog.Image(name)
 	if errors.Is(err, spec.ErrNotFound) && strings.HasSuffix(name, ":latest") {
 		rec, err = h.Catalog.Image(strings.TrimSuffix(name, ":latest"))
 	}
 	if errors.Is(err, spec.ErrNotFound) {
-		return nil, fmt.Errorf("image %s is not in the store at %s (ferry ls lists it; name a transport such as oci:DIR:TAG to read elsewhere): %w", name, h.Dir, spec.ErrNotFound)
+		return rec, fmt.Errorf("image %s is not in the store at %s (ferry ls lists it; name a transport such as oci:DIR:TAG to read elsewhere): %w", spec.Quote(name), h.Dir, spec.ErrNotFound)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return &Source{Blobs: h.Blobs, img: rec.Image()}, nil
+	return rec, err
 }
 
 // Resolve returns the one image the Source was opened with.

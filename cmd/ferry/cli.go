@@ -32,6 +32,12 @@ type CLI struct {
 	Gc      GcCmd      `cmd:"" help:"Remove blobs no image references."`
 	Check   CheckCmd   `cmd:"" help:"Check the catalog against the store on disk."`
 	Chart   ChartCmd   `cmd:"" help:"Helm charts: the images a chart needs; at the site, a chart's archive and the cluster's mirror files."`
+	Pull    PullCmd    `cmd:"" help:"Copy images into the store: from a registry (an image, or a repository's every tag), an archive or any source."`
+	Push    PushCmd    `cmd:"" help:"Write images from the store, or a docker save archive, to a registry; each keeps its repository path."`
+	Tag     TagCmd     `cmd:"" help:"Give an image of the store another name."`
+	Rm      RmCmd      `cmd:"" help:"Remove images from the store (ferry gc then frees the blobs no image uses)."`
+	Login   LoginCmd   `cmd:"" help:"Check a user and password against a registry and save them where docker, podman and skopeo read them."`
+	Logout  LogoutCmd  `cmd:"" help:"Remove a registry's saved login."`
 	Version VersionCmd `cmd:"" help:"Show the version, the commit, Go, and the format versions this ferry reads and writes."`
 }
 
@@ -43,6 +49,7 @@ type Globals struct {
 	registryFlags
 
 	ctx    context.Context
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -50,13 +57,19 @@ type Globals struct {
 // Main runs ferry with args and returns its exit code: 0 success, 1 bad
 // input or failed verification, 2 usage error or internal fault.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return mainIO(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// mainIO is Main with its standard input given (login --password-stdin
+// reads it).
+func mainIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// --version is not a kong flag: a root flag would be every
 	// subcommand's too, and chart images has a --version of its own.
 	if len(args) == 1 && args[0] == "--version" {
 		fmt.Fprintln(stdout, versionLine())
 		return spec.ExitOK
 	}
-	cli := CLI{Globals: Globals{ctx: ctx, stdout: stdout, stderr: stderr}}
+	cli := CLI{Globals: Globals{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}}
 	exit := -1
 	parser, err := kong.New(&cli,
 		kong.Name("ferry"),

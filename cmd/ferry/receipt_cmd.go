@@ -115,7 +115,7 @@ func includeRuntime(g *Globals, h *store.Home, inc string) error {
 	for _, im := range imgs {
 		inputs = append(inputs, trip.Input{Image: im, From: src})
 	}
-	names, err := trip.Import(g.ctx, h, inputs)
+	names, err := trip.Import(g.ctx, h, inputs, nil)
 	if err != nil {
 		return fmt.Errorf("--include %s: %w", inc, err)
 	}

@@ -61,7 +61,7 @@ func (c *DuCmd) Run(g *Globals) error {
 
 // CopyCmd is `ferry copy IMAGE TARGET`.
 type CopyCmd struct {
-	Image    string   `arg:"" help:"Image: ${sources} (a bare name is an image in the store)."`
+	Image    string   `arg:"" help:"Image: ${sources} (a bare name is an image in the store, or where --from says), or a docker save archive (./app.tar)."`
 	Target   string   `arg:"" help:"Target: ${targets}."`
 	Platform []string `help:"Keep only these platforms of an image index; repeatable."`
 	targetFlags
@@ -78,7 +78,7 @@ func (c *CopyCmd) Run(g *Globals) error {
 		return err
 	}
 	defer t.Close()
-	inputs, closeAll, err := openInputs(g, h, []string{c.Image}, false)
+	inputs, closeAll, err := openInputs(g, h, []string{sourceArg(c.Image)}, g.From != "")
 	defer closeAll()
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/ferryhq/ferry/runtime"
@@ -128,6 +129,20 @@ func targetOf(g *Globals, h *store.Home, s string, ref runtime.Ref, f targetFlag
 
 func runtimeTransport(t string) bool {
 	return t == runtime.TransportDockerDaemon || t == runtime.TransportContainerd || t == runtime.TransportPodman
+}
+
+// sourceArg reads an argument that names an existing file and no
+// transport as a docker save archive, docker-archive:FILE (as
+// docker-image-pusher's push ./nginx_latest.tar reads one; an OCI archive
+// reads the same way). Anything else is returned as it is.
+func sourceArg(s string) string {
+	if r, err := runtime.Parse(s); err == nil && r.Transport != runtime.TransportStore {
+		return s
+	}
+	if fi, err := os.Stat(s); err == nil && fi.Mode().IsRegular() {
+		return runtime.TransportDockerArchive + ":" + s
+	}
+	return s
 }
 
 // openInputs resolves every image argument (pulling bare names the store

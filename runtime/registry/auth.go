@@ -38,10 +38,7 @@ func (authFileKeychain) Resolve(target authn.Resource) (authn.Authenticator, err
 	if err != nil {
 		return nil, err
 	}
-	for _, key := range []string{target.String(), target.RegistryStr()} {
-		if key == name.DefaultRegistry {
-			key = authn.DefaultAuthKey
-		}
+	for _, key := range authKeys(target) {
 		ac, err := cf.GetAuthConfig(key)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", AuthFileEnv, path, err)
@@ -52,6 +49,17 @@ func (authFileKeychain) Resolve(target authn.Resource) (authn.Authenticator, err
 		}
 	}
 	return authn.Anonymous, nil
+}
+
+// authKeys are the names a login for target may be kept under: the
+// repository, the host, and for Docker Hub both Docker's name and
+// podman's ("docker.io").
+func authKeys(target authn.Resource) []string {
+	keys := []string{target.String(), target.RegistryStr()}
+	if target.RegistryStr() == name.DefaultRegistry {
+		keys = append(keys, authn.DefaultAuthKey, "docker.io")
+	}
+	return keys
 }
 
 func loadAuthFile(path string) (*configfile.ConfigFile, error) {

@@ -85,7 +85,7 @@ func TestAuthTLS(t *testing.T) {
 func testAuthFailures(t *testing.T, reg *runtimetest.Registry, ref string, opts registry.Options,
 	lay runtime.Source, imgs []runtime.Image) {
 	t.Setenv(registry.AuthFileEnv, writeAuth(t, t.TempDir(), "auth.json", reg.Host, "ferry", "wrong"))
-	wantErr(t, ref, opts, spec.ErrUnauthorized, "unauthorized, tried as user ferry", "docker login "+reg.Host)
+	wantErr(t, ref, opts, spec.ErrUnauthorized, "unauthorized, tried as user ferry", "ferry login "+reg.Host)
 	noAmbientCredentials(t)
 	wantErr(t, ref, opts, spec.ErrUnauthorized, "unauthorized, tried anonymously", registry.AuthFileEnv)
 	tgt, err := registry.NewTarget("docker://"+reg.Host+"/sec2", opts)

@@ -34,7 +34,7 @@ func (c *client) explain(err error, host, image string) error {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", prefix, err)
 	case errors.As(err, &te) && unauthorized(te):
-		return explained(fmt.Errorf("%s: unauthorized, tried %s: check `docker login %s` or %s: %v: %w",
+		return explained(fmt.Errorf("%s: unauthorized, tried %s: check `ferry login %s` or %s: %v: %w",
 			prefix, c.creds, host, AuthFileEnv, err, spec.ErrUnauthorized))
 	case errors.As(err, &te) && notFound(te):
 		return explained(fmt.Errorf("%s: not found: %v: %w", prefix, err, spec.ErrNotFound))

@@ -16,13 +16,14 @@ import (
 // ingested (one the store holds is not fetched again), and records them in
 // one catalog transaction. It returns the names recorded. A site runs it
 // for `receipt create --include RUNTIME:`, so that what its runtime holds
-// is in the store and the receipt that says so is true.
-func Import(ctx context.Context, h *store.Home, inputs []Input) ([]string, error) {
+// is in the store and the receipt that says so is true, and `ferry pull`.
+// prog, if not nil, is told of each blob fetched.
+func Import(ctx context.Context, h *store.Home, inputs []Input, prog Progress) ([]string, error) {
 	now := time.Now().UTC()
 	var blobs []store.BlobRecord
 	var images []store.ImageRecord
 	for _, in := range inputs {
-		rec, recs, err := importImage(ctx, h, in, now)
+		rec, recs, err := importImage(ctx, h, in, now, prog)
 		if err != nil {
 			return nil, fmt.Errorf("import %s: %w", displayName(in.Image), err)
 		}
@@ -43,7 +44,7 @@ func Import(ctx context.Context, h *store.Home, inputs []Input) ([]string, error
 	return names, nil
 }
 
-func importImage(ctx context.Context, h *store.Home, in Input, now time.Time) (store.ImageRecord, []store.BlobRecord, error) {
+func importImage(ctx context.Context, h *store.Home, in Input, now time.Time, prog Progress) (store.ImageRecord, []store.BlobRecord, error) {
 	img := in.Image
 	rec := store.ImageRecord{Name: img.Name, Digest: img.Desc.Digest, MediaType: img.Desc.MediaType, Size: img.Desc.Size, Updated: now}
 	if rec.Name == "" {
@@ -55,7 +56,7 @@ func importImage(ctx context.Context, h *store.Home, in Input, now time.Time) (s
 	}
 	var recs []store.BlobRecord
 	for _, b := range all {
-		if err := ingest(ctx, h, in.From, b); err != nil {
+		if err := ingest(ctx, h, in.From, b, prog); err != nil {
 			return rec, nil, err
 		}
 		recs = append(recs, store.BlobRecord{Digest: b.Desc.Digest, Size: b.Desc.Size, MediaType: b.Desc.MediaType, Added: now})
@@ -75,20 +76,25 @@ func importImage(ctx context.Context, h *store.Home, in Input, now time.Time) (s
 }
 
 // ingest puts one blob in the store unless it is there already.
-func ingest(ctx context.Context, h *store.Home, f runtime.Fetcher, b runtime.Blob) error {
+func ingest(ctx context.Context, h *store.Home, f runtime.Fetcher, b runtime.Blob, prog Progress) error {
 	if n, err := h.Blobs.Stat(b.Desc.Digest); err == nil && n == b.Desc.Size {
 		return nil
 	}
-	var r io.ReadCloser
+	var rc io.ReadCloser
 	if b.Data != nil {
-		r = io.NopCloser(bytes.NewReader(b.Data))
+		rc = io.NopCloser(bytes.NewReader(b.Data))
 	} else {
 		var err error
-		if r, err = f.Fetch(ctx, b.Desc); err != nil {
+		if rc, err = f.Fetch(ctx, b.Desc); err != nil {
 			return err
 		}
 	}
-	defer r.Close()
+	defer rc.Close()
+	var r io.Reader = rc
+	if prog != nil {
+		prog.Blob(b.Desc.Digest, b.Desc.Size)
+		r = &countingReader{r: rc, p: prog}
+	}
 	_, err := h.Blobs.Ingest(ctx, b.Desc, r)
 	return err
 }
