@@ -2,7 +2,7 @@
 GO ?= go
 BIN := bin/ferry
 
-.PHONY: build demo test cross fuzz bench release clean
+.PHONY: build demo test cross fuzz bench release clean helm
 
 # The platforms a release ships, and that make test cross-compiles for, so
 # that a Linux-only call cannot land.
@@ -39,6 +39,8 @@ test: cross
 	$(call fuzz,FuzzChildren,./runtime,8)
 	$(call fuzz,FuzzParseIndex,./runtime/ocilayout,8)
 	$(call fuzz,FuzzOpen,./runtime/internal/tarfile,1)
+	$(call fuzz,FuzzFind,./runtime/helm,1)
+	$(call fuzz,FuzzParse,./format/shipment,1)
 
 fuzz:
 	$(MAKE) test FUZZEXECS=500000
@@ -84,9 +86,18 @@ release:
 		echo "NOT SIGNED: set RELEASE_KEY=path/to/ed25519-key to sign $(RELEASE_DIR)/SHA256SUMS"; \
 	fi
 
+# helm: the helm CLI the chart tests check ferry's charts with, built from
+# the Go module proxy into the cache dir runtimetest.HelmPath names (the
+# tests skip without it on a laptop; under CI=true they build it).
+HELM_VERSION := v4.3.1
+HELM_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ferry-test/helm-$(HELM_VERSION)
+
+helm:
+	GOBIN=$(HELM_DIR) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+
 # bench: Go benchmarks, then whole commands timed against cp and skopeo.
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchtime=3x ./format ./store/... ./runtime/registry
+	$(GO) test -run='^$$' -bench=. -benchtime=3x ./format ./store/... ./runtime/registry ./runtime/helm
 	sh testdata/bench.sh
 
 clean:

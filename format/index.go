@@ -26,13 +26,14 @@ type Index struct {
 	To       string   `json:"to,omitempty"` // destination site; "" for any
 	Sequence uint64   `json:"sequence"`     // the sender's trip number
 	Images   []Image  `json:"images"`
-	Charts   []Chart  `json:"charts,omitempty"` // reserved
+	Charts   []Chart  `json:"charts,omitempty"` // Helm charts, as OCI artifacts
 	Files    []File   `json:"files"`            // oci-layout and index.json
 	Blobs    []Blob   `json:"blobs"`
 	Volumes  []Volume `json:"volumes,omitempty"` // reserved for --split
 
-	// Refused lists the image entries ParseIndex took out of Images for
-	// a name ferry refuses, in index order; never encoded.
+	// Refused lists the image and chart entries ParseIndex took out of
+	// Images and Charts for a name ferry refuses, in index order (a chart
+	// as its Root); never encoded.
 	Refused []RefusedImage `json:"-"`
 }
 
@@ -60,12 +61,40 @@ type Image struct {
 	Platforms []string      `json:"platforms,omitempty"`
 }
 
-// Chart is reserved for Helm charts.
+// Chart is a Helm chart the bundle carries, as the OCI artifact `helm
+// push` makes (spec.HelmConfigMediaType), and the images it needs.
 type Chart struct {
-	Name    string        `json:"name"`
-	Version string        `json:"version"`
-	Digest  digest.Digest `json:"digest"`
-	Size    int64         `json:"size"`
+	Name    string `json:"name"`    // of its Chart.yaml
+	Version string `json:"version"` // of its Chart.yaml
+	// Digest and Size are those of the artifact's OCI manifest, one of
+	// the blobs.
+	Digest digest.Digest `json:"digest"`
+	Size   int64         `json:"size"`
+	// Images are the normalised references of the images it needs,
+	// sorted; each is among the bundle's images unless the sender chose
+	// to leave it out.
+	Images []string `json:"images,omitempty"`
+}
+
+// Ref is the name the chart travels under in stores, layouts and
+// registries: charts/<name>:<tag> (spec.ChartRef).
+func (c Chart) Ref() string { return spec.ChartRef(c.Name, c.Version) }
+
+// Root is the chart as the root of its manifest graph: an image named
+// Ref whose manifest is the artifact's.
+func (c Chart) Root() Image {
+	return Image{Name: c.Ref(), Digest: c.Digest, MediaType: spec.OCIManifest, Size: c.Size}
+}
+
+// Roots returns every root of the bundle's manifest graphs: its images,
+// then its charts (as Root). Checking, recording and writing to targets
+// treat them alike.
+func (ix *Index) Roots() []Image {
+	out := slices.Clone(ix.Images)
+	for _, c := range ix.Charts {
+		out = append(out, c.Root())
+	}
+	return out
 }
 
 // File is one of the OCI layout files, spec.LayoutEntry or
@@ -170,6 +199,9 @@ func (ix *Index) Validate() error {
 	if err := validateImages(ix.Images, ix.Blobs); err != nil {
 		return err
 	}
+	if err := validateCharts(ix.Charts, ix.Blobs); err != nil {
+		return err
+	}
 	return validateFiles(ix.Files)
 }
 
@@ -230,6 +262,36 @@ func validateImages(images []Image, blobs []Blob) error {
 	return nil
 }
 
+// validateCharts checks what a reader relies on of each chart: its
+// manifest is a listed blob, an OCI manifest. Names are checked by
+// refuseImages, which costs the chart alone.
+func validateCharts(charts []Chart, blobs []Blob) error {
+	if len(charts) > spec.MaxEntries {
+		return fieldErrorf("charts", "%d charts, at most %d: %w", len(charts), spec.MaxEntries, spec.ErrTooLarge)
+	}
+	listed := make(map[digest.Digest]string, len(blobs))
+	for _, b := range blobs {
+		listed[b.Digest] = b.MediaType
+	}
+	for i, c := range charts {
+		field := fmt.Sprintf("charts[%d]", i)
+		if err := validateDescriptor(field, c.Digest, c.Size); err != nil {
+			return err
+		}
+		mt, ok := listed[c.Digest]
+		if !ok {
+			return fieldErrorf(field+".digest", "%s (chart %s) is not among the blobs", c.Digest, spec.Quote(c.Name))
+		}
+		if mt != spec.OCIManifest {
+			return fieldErrorf(field+".digest", "%s (chart %s) is a %s, not an OCI manifest", c.Digest, spec.Quote(c.Name), spec.Quote(mt))
+		}
+		if len(c.Images) > spec.MaxEntries {
+			return fieldErrorf(field+".images", "%d images, at most %d: %w", len(c.Images), spec.MaxEntries, spec.ErrTooLarge)
+		}
+	}
+	return nil
+}
+
 func validateFiles(files []File) error {
 	seen := map[string]bool{}
 	for i, f := range files {
@@ -273,8 +335,10 @@ func (e *fieldError) Error() string   { return e.field + ": " + e.err.Error() }
 func (e *fieldError) Unwrap() []error { return []error{spec.ErrCorrupt, e.err} }
 
 // refuseImages moves each image entry whose name ferry refuses from
-// Images to Refused.
+// Images to Refused, and each chart whose name, version or images ferry
+// refuses from Charts.
 func (ix *Index) refuseImages() {
+	ix.refuseCharts()
 	kept := ix.Images[:0:0]
 	for _, im := range ix.Images {
 		if err := spec.ValidateImageName(im.Name); err != nil {
@@ -285,5 +349,28 @@ func (ix *Index) refuseImages() {
 	}
 	if len(ix.Refused) > 0 {
 		ix.Images = kept
+	}
+}
+
+func (ix *Index) refuseCharts() {
+	kept := ix.Charts[:0:0]
+	for _, c := range ix.Charts {
+		err := spec.ValidateChart(c.Name, c.Version)
+		for _, im := range c.Images {
+			if err == nil && im == "" {
+				err = fmt.Errorf("chart %s: an empty image name: %w", c.Name, spec.ErrBadInput)
+			}
+			if err == nil {
+				err = spec.ValidateImageName(im)
+			}
+		}
+		if err != nil {
+			ix.Refused = append(ix.Refused, RefusedImage{Image: c.Root(), Err: err})
+			continue
+		}
+		kept = append(kept, c)
+	}
+	if len(kept) < len(ix.Charts) {
+		ix.Charts = kept
 	}
 }

@@ -48,6 +48,12 @@ func TestIndex_Validate(t *testing.T) {
 		{"file twice", func(ix *Index) { ix.Files[1] = ix.Files[0] }, spec.ErrCorrupt, "files[1].name: oci-layout listed twice"},
 		{"file digest", func(ix *Index) { ix.Files[1].Digest = "md5:x" }, spec.ErrBadInput, "files[1].digest"},
 		{"too many blobs", func(ix *Index) { ix.Blobs = make([]Blob, spec.MaxEntries+1) }, spec.ErrTooLarge, "blobs: 100001 blobs"},
+		{"chart", func(ix *Index) { ix.Charts = []Chart{chartOf(ix, 0)} }, nil, ""},
+		{"chart not a blob", func(ix *Index) {
+			ix.Charts = []Chart{chartOf(ix, 0)}
+			ix.Charts[0].Digest = digest.FromString("x")
+		}, spec.ErrCorrupt, "charts[0].digest"},
+		{"chart not a manifest", func(ix *Index) { ix.Charts = []Chart{chartOf(ix, 1)} }, spec.ErrCorrupt, "not an OCI manifest"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,6 +70,44 @@ func TestIndex_Validate(t *testing.T) {
 				t.Errorf("Validate = %v, want %v with %q", err, tt.wantIs, tt.wantErr)
 			}
 		})
+	}
+}
+
+// chartOf is a chart whose artifact is the index's blob i.
+func chartOf(ix *Index, i int) Chart {
+	return Chart{Name: "web", Version: "1.2.0+build.1", Digest: ix.Blobs[i].Digest, Size: ix.Blobs[i].Size,
+		Images: []string{"docker.io/library/busybox:latest"}}
+}
+
+// TestParseIndex_RefusesCharts: a chart whose name, version or images
+// ferry refuses costs that chart only, and is reported.
+func TestParseIndex_RefusesCharts(t *testing.T) {
+	for _, bad := range []func(c *Chart){
+		func(c *Chart) { c.Name = "../web" },
+		func(c *Chart) { c.Name = "Web" },
+		func(c *Chart) { c.Version = "1.0/../x" },
+		func(c *Chart) { c.Images = []string{"busybox\nforged line"} },
+		func(c *Chart) { c.Images = []string{""} },
+	} {
+		ix := validIndex(t)
+		good, refused := chartOf(ix, 0), chartOf(ix, 0)
+		good.Name = "good"
+		bad(&refused)
+		ix.Charts = []Chart{good, refused}
+		raw, err := Canonical(ix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseIndex(raw)
+		if err != nil {
+			t.Fatalf("ParseIndex of %+v = %v, want the chart refused, not the bundle", refused, err)
+		}
+		if len(got.Charts) != 1 || got.Charts[0].Name != "good" || len(got.Refused) != 1 || !spec.IsBadInput(got.Refused[0].Err) {
+			t.Errorf("ParseIndex of %+v: charts %+v, refused %+v; want the good chart kept and the other refused", refused, got.Charts, got.Refused)
+		}
+		if roots := got.Roots(); len(roots) != 2 || roots[1].Name != "charts/good:1.2.0_build.1" || roots[1].MediaType != spec.OCIManifest {
+			t.Errorf("Roots = %+v, want the image then charts/good:1.2.0_build.1", roots)
+		}
 	}
 }
 

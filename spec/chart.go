@@ -1,6 +1,10 @@
 package spec
 
-import "strings"
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
 
 // Helm charts travel as OCI artifacts, as `helm push` makes them: a
 // manifest whose config is the chart's Chart.yaml as JSON and whose one
@@ -30,4 +34,28 @@ func ChartTag(version string) string { return strings.ReplaceAll(version, "+", "
 // a registry prefix: "charts/<name>:<tag>".
 func ChartRef(name, version string) string {
 	return ChartRepository + "/" + name + ":" + ChartTag(version)
+}
+
+// chartName is the grammar of a chart name that can be a registry
+// repository path component (charts/<name>), as Helm's own OCI support
+// needs; chartTag that of a registry tag.
+var (
+	chartName = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$`)
+	chartTag  = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
+)
+
+// ValidateChart accepts a chart name and version ferry can ship: the name
+// a registry repository path component (lower-case letters and digits
+// separated by '.', '_' or '-'), at most 128 bytes; the version a
+// registry tag once "+" is written "_". The error wraps ErrBadInput and
+// quotes what it refuses.
+func ValidateChart(name, version string) error {
+	if len(name) > 128 || !chartName.MatchString(name) {
+		return fmt.Errorf("chart name %s: a registry repository needs lower-case letters and digits separated by '.', '_' or '-': %w",
+			Quote(clip(name)), ErrBadInput)
+	}
+	if !chartTag.MatchString(ChartTag(version)) {
+		return fmt.Errorf("chart %s: version %s cannot be a registry tag: %w", name, Quote(clip(version)), ErrBadInput)
+	}
+	return nil
 }

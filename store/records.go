@@ -45,6 +45,16 @@ type ImageRecord struct {
 	Blobs     []digest.Digest `json:"blobs"` // every blob of its graph, root included
 	Updated   time.Time       `json:"updated"`
 	Bundle    string          `json:"bundle,omitempty"` // bundle id it came from
+	// Chart is set when the image is a Helm chart's artifact (named
+	// charts/<name>:<tag>): the chart and the images it needs.
+	Chart *ChartRecord `json:"chart,omitempty"`
+}
+
+// ChartRecord says which Helm chart an image record holds.
+type ChartRecord struct {
+	Name    string   `json:"name"`
+	Version string   `json:"version"`
+	Images  []string `json:"images,omitempty"` // normalised references
 }
 
 // Image is the record as a runtime.Image: its name and root descriptor.

@@ -7,6 +7,7 @@ import (
 // ChartCmd is `ferry chart images|export|mirrors`.
 type ChartCmd struct {
 	Images ChartImagesCmd `cmd:"" help:"List every image a Helm chart needs, rendered with the values given."`
+	Export ChartExportCmd `cmd:"" help:"Write a chart's archive (.tgz) from the store."`
 }
 
 // ChartImagesCmd is `ferry chart images CHART`.

@@ -32,6 +32,15 @@ func (c *InspectCmd) Run(g *Globals) error {
 	for _, im := range ix.Images {
 		g.printf("  %s %s %s\n", spec.Quote(im.Name), im.Digest, quoteAll(im.Platforms))
 	}
+	if len(ix.Charts) > 0 {
+		g.printf("charts:\n")
+	}
+	for _, ch := range ix.Charts {
+		g.printf("  %s %s %s (%s), needs %d image(s)\n", ch.Name, ch.Version, ch.Digest, ch.Ref(), len(ch.Images))
+		for _, im := range ch.Images {
+			g.printf("    %s\n", spec.Quote(im))
+		}
+	}
 	for _, im := range ix.Refused {
 		g.printf("  REFUSED %s: %v\n", im.Digest, im.Err)
 	}

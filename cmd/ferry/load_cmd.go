@@ -37,7 +37,7 @@ func (c *LoadCmd) Run(g *Globals) error {
 			return err
 		}
 		defer t.Close()
-		opts.Targets = append(opts.Targets, trip.Target{Name: s, Target: t})
+		opts.Targets = append(opts.Targets, trip.Target{Name: s, Target: t, Charts: holdsCharts(s)})
 	}
 	var reports []*trip.Report
 	var errs []error

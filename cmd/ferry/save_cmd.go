@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/format/shipment"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/docker"
 	"github.com/ferryhq/ferry/spec"
@@ -16,7 +17,7 @@ import (
 	"github.com/ferryhq/ferry/store/trip"
 )
 
-// SaveCmd is `ferry save IMAGE... [-o FILE]`.
+// SaveCmd is `ferry save IMAGE... [--chart CHART]... [--manifest FILE] [-o FILE]`.
 type SaveCmd struct {
 	Images        []string `arg:"" optional:"" name:"image" help:"Images: ${sources} (a bare name is looked for in the store, then docker, containerd, podman, then its registry)."`
 	Container     []string `help:"Snapshot this Docker container (a commit tagged ferry-snapshot/<name>:<UTC time>) and save it; repeatable."`
@@ -29,11 +30,20 @@ type SaveCmd struct {
 	Platform      []string `help:"Keep only these platforms of an image index (os/arch[/variant]); repeatable."`
 	Compression   string   `enum:"zstd,none" default:"zstd" help:"Bundle compression: zstd or none."`
 	DryRun        bool     `help:"Print the plan and write nothing."`
+	Chart         []string `placeholder:"CHART" help:"Ship this Helm chart and every image it needs: a chart directory, a .tgz, oci://HOST/PATH/NAME, or with --repo a chart name; repeatable (the chart flags below apply to each)."`
+	AddImage      []string `placeholder:"REF" help:"With --chart, ship this image too; repeatable."`
+	SkipImage     []string `placeholder:"REF" help:"With --chart, do not ship this image a chart needs; repeatable."`
+	Manifest      string   `type:"existingfile" placeholder:"FILE" help:"A shipment file (spec/manifest-v1.md): charts, each with its own version, repository, values and images, and plain images."`
+	chartFlags
 }
 
 func (c *SaveCmd) Run(g *Globals) error {
-	if len(c.Images) == 0 && len(c.Container) == 0 {
-		return fmt.Errorf("save: name at least one image or --container: %w", errUsage)
+	charts, err := c.chartRequests(g)
+	if err != nil {
+		return err
+	}
+	if len(c.Images) == 0 && len(c.Container) == 0 && len(charts) == 0 {
+		return fmt.Errorf("save: name at least one image, --container, --chart or --manifest: %w", errUsage)
 	}
 	h, err := g.openHome()
 	if err != nil {
@@ -57,6 +67,12 @@ func (c *SaveCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	chartInputs, closeCharts, err := openCharts(g, h, charts)
+	defer closeCharts()
+	if err != nil {
+		return err
+	}
+	inputs = append(inputs, chartInputs...)
 	plan, err := trip.MakePlan(g.ctx, inputs, c.Platform)
 	if err != nil {
 		return err
@@ -84,7 +100,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	out := c.Output
 	if out == "" {
-		out = filepath.Join(c.OutDir, defaultBundleName(plan))
+		out = filepath.Join(c.OutDir, defaultBundleName(plan, len(c.Images) == 0))
 	}
 	prog := newProgress(g, "save", plan.Bytes)
 	res, err := trip.Save(g.ctx, plan, trip.SaveOptions{Path: out, Signer: signer, From: self, To: c.For,
@@ -98,11 +114,42 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	if g.JSON {
 		return g.printJSON(map[string]any{"bundle": res.Path, "id": res.Index.ID, "sequence": res.Index.Sequence,
-			"to": res.Index.To, "images": res.Index.Images, "blobs": len(res.Index.Blobs), "size": res.Size})
+			"to": res.Index.To, "images": res.Index.Images, "charts": res.Index.Charts, "blobs": len(res.Index.Blobs), "size": res.Size})
 	}
-	g.printf("wrote %s: %d image(s), %d blob(s), %s (bundle %s, sequence %d)\n", res.Path,
-		len(res.Index.Images), len(res.Index.Blobs), humanBytes(res.Size), res.Index.ID, res.Index.Sequence)
+	shipped := ""
+	if n := len(res.Index.Charts); n > 0 {
+		shipped = fmt.Sprintf(", %d chart(s)", n)
+	}
+	g.printf("wrote %s: %d image(s)%s, %d blob(s), %s (bundle %s, sequence %d)\n", res.Path,
+		len(res.Index.Images), shipped, len(res.Index.Blobs), humanBytes(res.Size), res.Index.ID, res.Index.Sequence)
 	return nil
+}
+
+// chartRequests gathers the charts to ship: each --chart with the chart
+// flags, then the charts of --manifest, whose images join the others.
+func (c *SaveCmd) chartRequests(g *Globals) ([]chartRequest, error) {
+	var out []chartRequest
+	if len(c.Chart) > 0 {
+		load, err := c.loadOptions(g)
+		if err != nil {
+			return nil, err
+		}
+		for _, ref := range c.Chart {
+			out = append(out, chartRequest{ref: ref, load: load, render: c.renderOptions(), add: c.AddImage, skip: c.SkipImage})
+		}
+	} else if len(c.AddImage) > 0 || len(c.SkipImage) > 0 {
+		return nil, fmt.Errorf("save: --add-image and --skip-image go with --chart: %w", errUsage)
+	}
+	if c.Manifest == "" {
+		return out, nil
+	}
+	f, err := shipment.Read(c.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	c.Images = append(c.Images, f.Images...)
+	more, err := fromShipment(g, f)
+	return append(out, more...), err
 }
 
 // snapshot commits each --container and adds its image to those saved.
@@ -195,9 +242,17 @@ func createdTime() (time.Time, error) {
 }
 
 // defaultBundleName is imgcd's <repo>_<tag>: the first image's last path
-// element and tag, with the count of the others.
-func defaultBundleName(p *trip.Plan) string {
+// element and tag, with the count of the others; a bundle of charts alone
+// is named after its first chart, <chart>_<version>.
+func defaultBundleName(p *trip.Plan, chartsOnly bool) string {
 	name := "bundle"
+	if chartsOnly && len(p.Charts) > 0 {
+		name = p.Charts[0].Name + "_" + spec.ChartTag(p.Charts[0].Version)
+		if len(p.Charts) > 1 {
+			name += fmt.Sprintf("_and_%d_more", len(p.Charts)-1)
+		}
+		return name + spec.FileExtension
+	}
 	if len(p.Images) > 0 && p.Images[0].Name != "" {
 		n := p.Images[0].Name
 		if i := strings.IndexByte(n, '@'); i >= 0 {
@@ -223,7 +278,11 @@ func printPlan(g *Globals, r trip.PlanReport) error {
 		return g.printJSON(r)
 	}
 	for _, im := range r.Images {
-		g.printf("image %s %s %v\n", im.Name, im.Digest, im.Platforms)
+		if im.Chart {
+			g.printf("chart %s %s\n", im.Name, im.Digest)
+		} else {
+			g.printf("image %s %s %v\n", im.Name, im.Digest, im.Platforms)
+		}
 		for _, b := range im.Blobs {
 			g.printf("  %-8s %-8s %s %10s  %s\n", b.Status, b.Role, shortDigest(b.Digest), humanBytes(b.Size), b.Reason)
 		}

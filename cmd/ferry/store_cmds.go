@@ -25,7 +25,15 @@ func (c *LsCmd) Run(g *Globals) error {
 		return g.printJSON(imgs)
 	}
 	for _, im := range imgs {
-		g.printf("%-40s %s %s %s\n", spec.Quote(im.Name), im.Digest, quoteAll(im.Platforms), im.Updated.Format("2006-01-02 15:04"))
+		if im.Chart == nil {
+			g.printf("%-40s %s %s %s\n", spec.Quote(im.Name), im.Digest, quoteAll(im.Platforms), im.Updated.Format("2006-01-02 15:04"))
+		}
+	}
+	for _, im := range imgs {
+		if c := im.Chart; c != nil {
+			g.printf("%-40s %s chart %s %s, needs %d image(s) %s\n", spec.Quote(im.Name), im.Digest, spec.Quote(c.Name),
+				spec.Quote(c.Version), len(c.Images), im.Updated.Format("2006-01-02 15:04"))
+		}
 	}
 	return nil
 }

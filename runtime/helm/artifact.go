@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/opencontainers/go-digest"
@@ -17,13 +16,6 @@ import (
 	"github.com/ferryhq/ferry/spec"
 )
 
-// chartName is the grammar a chart name must follow to be a repository
-// path component in a registry (charts/<name>).
-var chartName = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$`)
-
-// chartTag is the grammar of a registry tag.
-var chartTag = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-
 // Artifact returns the chart as the OCI artifact it travels as, named
 // charts/<name>:<tag> (spec.ChartRef), and the Fetcher that serves its
 // blobs. A chart pulled from a registry is the artifact as the registry
@@ -33,12 +25,8 @@ var chartTag = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
 // chart.content.v1.tar+gzip), Helm's annotations without a creation time,
 // so that the same archive always gives the same manifest digest.
 func (c *Chart) Artifact() (runtime.Image, runtime.Fetcher, error) {
-	if !chartName.MatchString(c.Name) {
-		return runtime.Image{}, nil, fmt.Errorf("chart %s: the name cannot be a registry repository (lower-case letters and digits, separated by . _ or -): %w",
-			c.Name, spec.ErrBadInput)
-	}
-	if !chartTag.MatchString(spec.ChartTag(c.Version)) {
-		return runtime.Image{}, nil, fmt.Errorf("chart %s: version %q cannot be a registry tag: %w", c.Name, c.Version, spec.ErrBadInput)
+	if err := spec.ValidateChart(c.Name, c.Version); err != nil {
+		return runtime.Image{}, nil, err
 	}
 	name := spec.ChartRef(c.Name, c.Version)
 	if c.pulled != nil {

@@ -15,7 +15,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// checkImages holds every rule an image of a bundle must meet to be
+// checkImages holds every rule an image (or chart: ix.Roots) of a bundle must meet to be
 // recorded, the same for Verify and Load so that the two agree on every
 // bundle. An image's graph must walk (runtime.Walk types each manifest and
 // index by its own bytes); every blob of it must be listed in the index,
@@ -29,8 +29,9 @@ func checkImages(ctx context.Context, ix *format.Index, f runtime.Fetcher, has f
 	for _, b := range ix.Blobs {
 		listed[b.Digest] = b
 	}
-	out := make([]ImageStatus, 0, len(ix.Images))
-	for _, img := range ix.Images {
+	roots := ix.Roots()
+	out := make([]ImageStatus, 0, len(roots))
+	for _, img := range roots {
 		out = append(out, checkImage(ctx, img, listed, f, has))
 	}
 	return out

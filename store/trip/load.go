@@ -22,6 +22,10 @@ import (
 type Target struct {
 	Name   string
 	Target runtime.Target
+	// Charts says the target holds OCI artifacts that are not container
+	// images (a registry, an OCI layout): the bundle's charts are written
+	// there too. Other targets get its images only.
+	Charts bool
 }
 
 // LoadOptions says how to trust a bundle, whether to take it, and where to
@@ -98,14 +102,18 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		if len(images) == 0 {
 			break
 		}
-		names, err := runtime.TargetNames(t.Target, images)
+		imgs := t.roots(images, ix.Charts)
+		if len(imgs) == 0 {
+			continue
+		}
+		names, err := runtime.TargetNames(t.Target, imgs)
 		if err == nil {
-			err = t.Target.Write(ctx, images, h.Blobs)
+			err = t.Target.Write(ctx, imgs, h.Blobs)
 		}
 		if err != nil {
 			return rep, targetError(t.Name, images, err)
 		}
-		rep.Written = append(rep.Written, Written{Target: t.Name, Images: imageNames(images), Names: names})
+		rep.Written = append(rep.Written, Written{Target: t.Name, Images: imageNames(imgs), Names: names})
 	}
 	return rep, nil
 }
@@ -144,12 +152,13 @@ func (st *ImageStatus) leaveOut(why string) { st.OK, st.Reason = false, why }
 // image whose configs the store cannot serve is left out, naming why.
 func layerDiffIDs(ctx context.Context, h *store.Home, ix *format.Index, rep *Report) map[digest.Digest]digest.Digest {
 	out := map[digest.Digest]digest.Digest{}
+	roots := ix.Roots()
 	for i := range rep.Images {
 		st := &rep.Images[i]
 		if !st.OK {
 			continue
 		}
-		img := ix.Images[i]
+		img := roots[i]
 		ids, err := diffIDs(ctx, h.Blobs, ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size})
 		if err != nil {
 			st.leaveOut(err.Error())
@@ -174,9 +183,9 @@ func imageNames(images []runtime.Image) []string {
 // or two images it would give one name, refuse the bundle with nothing
 // written anywhere.
 func checkTargetNames(ix *format.Index, targets []Target) error {
-	images := runtimeImages(ix.Images)
+	images := runtimeImages(ix.Roots())
 	for _, t := range targets {
-		if _, err := runtime.TargetNames(t.Target, images); err != nil {
+		if _, err := runtime.TargetNames(t.Target, t.roots(images, ix.Charts)); err != nil {
 			return fmt.Errorf("write to %s: %w", t.Name, err)
 		}
 	}
@@ -186,12 +195,13 @@ func checkTargetNames(ix *format.Index, targets []Target) error {
 // refuseDowngrades leaves out each complete image that would move its tag
 // to an older image, saying so.
 func refuseDowngrades(ctx context.Context, h *store.Home, ix *format.Index, rep *Report) {
+	roots := ix.Roots()
 	for i := range rep.Images {
 		st := &rep.Images[i]
 		if !st.OK {
 			continue
 		}
-		why, err := downgrade(ctx, h, ix.From.Site, ix.Images[i])
+		why, err := downgrade(ctx, h, ix.From.Site, roots[i])
 		if err != nil {
 			why = err.Error()
 		}
@@ -229,6 +239,7 @@ func record(ctx context.Context, h *store.Home, ix *format.Index, path string, r
 	bundle := &store.BundleRecord{ID: ix.ID, Direction: store.DirectionLoaded, From: ix.From.Site, To: ix.To,
 		Sequence: ix.Sequence, Recorded: now, Path: path, Blobs: len(good), Unregistered: !registered}
 	bundle.Created, _ = time.Parse(time.RFC3339, ix.Created)
+	roots := ix.Roots()
 	for i, st := range rep.Images {
 		if !st.OK {
 			bundle.Damaged = append(bundle.Damaged, st.Lacking...)
@@ -242,13 +253,18 @@ func record(ctx context.Context, h *store.Home, ix *format.Index, path string, r
 				blobs[d] = rec
 			}
 		}
-		img := ix.Images[i]
+		img := roots[i]
 		name := img.Name
 		if name == "" {
 			name = string(img.Digest)
 		}
-		recs = append(recs, store.ImageRecord{Name: name, Digest: img.Digest, MediaType: img.MediaType,
-			Size: img.Size, Platforms: img.Platforms, Blobs: st.Blobs, Updated: now, Bundle: ix.ID})
+		rec := store.ImageRecord{Name: name, Digest: img.Digest, MediaType: img.MediaType,
+			Size: img.Size, Platforms: img.Platforms, Blobs: st.Blobs, Updated: now, Bundle: ix.ID}
+		if i >= len(ix.Images) {
+			c := ix.Charts[i-len(ix.Images)]
+			rec.Chart = &store.ChartRecord{Name: c.Name, Version: c.Version, Images: c.Images}
+		}
+		recs = append(recs, rec)
 		images = append(images, runtime.Image{Name: img.Name,
 			Desc: ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size}})
 		bundle.Images = append(bundle.Images, name)
@@ -267,4 +283,20 @@ func record(ctx context.Context, h *store.Home, ix *format.Index, path string, r
 		return nil, err
 	}
 	return images, nil
+}
+
+// roots returns the images to write to t: all of them, or, for a target
+// that does not hold charts, those that are not the roots of charts.
+func (t Target) roots(images []runtime.Image, charts []format.Chart) []runtime.Image {
+	if t.Charts || len(charts) == 0 {
+		return images
+	}
+	isChart := chartRoots(charts)
+	var out []runtime.Image
+	for _, img := range images {
+		if !isChart[img.Name+"@"+string(img.Desc.Digest)] {
+			out = append(out, img)
+		}
+	}
+	return out
 }

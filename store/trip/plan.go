@@ -17,6 +17,10 @@ import (
 type Input struct {
 	Image runtime.Image
 	From  runtime.Fetcher
+	// Chart, when set, says the image is a Helm chart's artifact, named
+	// Chart.Ref(): the index lists it under charts, with this name,
+	// version and images, not under images.
+	Chart *format.Chart
 }
 
 // planned is a blob of the plan with the fetcher that serves it.
@@ -35,7 +39,11 @@ const (
 // Plan is what a bundle will carry: its images and every blob of their
 // graphs, each once, and why any blob is omitted.
 type Plan struct {
+	// Images are the roots of the plan, in input order: images and the
+	// artifacts of the charts.
 	Images []format.Image
+	// Charts are the charts among Images, as the index lists them.
+	Charts []format.Chart
 	// Blobs lists every blob in the canonical entry order; omitted ones
 	// have Status spec.StatusPrerequisite.
 	Blobs []format.Blob
@@ -70,6 +78,11 @@ func MakePlan(ctx context.Context, inputs []Input, platforms []string) (*Plan, e
 		seen[key] = true
 		if err := p.add(ctx, img, f); err != nil {
 			return nil, err
+		}
+		if in.Chart != nil {
+			c := *in.Chart
+			c.Digest, c.Size = img.Desc.Digest, img.Desc.Size
+			p.Charts = append(p.Charts, c)
 		}
 	}
 	imgs := runtimeImages(p.Images)
@@ -160,4 +173,26 @@ func displayName(img runtime.Image) string {
 		return img.Name
 	}
 	return string(img.Desc.Digest)
+}
+
+// images returns the roots that are images, not charts: the index's
+// images.
+func (p *Plan) images() []format.Image {
+	charts := chartRoots(p.Charts)
+	var out []format.Image
+	for _, im := range p.Images {
+		if !charts[im.Name+"@"+string(im.Digest)] {
+			out = append(out, im)
+		}
+	}
+	return out
+}
+
+// chartRoots is the set of the roots of charts, as name@digest.
+func chartRoots(charts []format.Chart) map[string]bool {
+	out := make(map[string]bool, len(charts))
+	for _, c := range charts {
+		out[c.Ref()+"@"+string(c.Digest)] = true
+	}
+	return out
 }

@@ -20,6 +20,7 @@ type PlanImage struct {
 	Name      string        `json:"name"`
 	Digest    digest.Digest `json:"digest"`
 	Platforms []string      `json:"platforms,omitempty"`
+	Chart     bool          `json:"chart,omitempty"` // a Helm chart's artifact
 	Blobs     []PlanBlob    `json:"blobs"`
 }
 
@@ -48,8 +49,9 @@ func (p *Plan) Report(to string) PlanReport {
 			r.Omitted++
 		}
 	}
+	charts := chartRoots(p.Charts)
 	for i, im := range p.Images {
-		pi := PlanImage{Name: im.Name, Digest: im.Digest, Platforms: im.Platforms}
+		pi := PlanImage{Name: im.Name, Digest: im.Digest, Platforms: im.Platforms, Chart: charts[im.Name+"@"+string(im.Digest)]}
 		for _, d := range p.perImage[i] {
 			b := p.Blobs[byDigest[d]]
 			status := "shipped"

@@ -19,7 +19,7 @@ func RecordMade(ctx context.Context, c *store.Catalog, res *SaveResult) error {
 	b := &store.BundleRecord{ID: ix.ID, Direction: store.DirectionMade, From: ix.From.Site, To: ix.To,
 		Sequence: ix.Sequence, Recorded: now, Path: res.Path, Blobs: len(ix.Shipped()), Size: res.Size}
 	b.Created, _ = time.Parse(time.RFC3339, ix.Created)
-	for _, im := range ix.Images {
+	for _, im := range ix.Roots() {
 		b.Images = append(b.Images, im.Name)
 	}
 	if ix.To == "" {

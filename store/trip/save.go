@@ -90,7 +90,8 @@ func (p *Plan) index(opts SaveOptions) (*format.Index, map[string][]byte, error)
 		From:          format.Party{Site: opts.From},
 		To:            opts.To,
 		Sequence:      opts.Sequence,
-		Images:        p.Images,
+		Images:        p.images(),
+		Charts:        p.Charts,
 		Blobs:         p.Blobs,
 	}
 	for _, name := range []string{spec.LayoutEntry, spec.LayoutIndexEntry} {
