@@ -6,8 +6,9 @@ import (
 
 // ChartCmd is `ferry chart images|export|mirrors`.
 type ChartCmd struct {
-	Images ChartImagesCmd `cmd:"" help:"List every image a Helm chart needs, rendered with the values given."`
-	Export ChartExportCmd `cmd:"" help:"Write a chart's archive (.tgz) from the store."`
+	Images  ChartImagesCmd  `cmd:"" help:"List every image a Helm chart needs, rendered with the values given."`
+	Export  ChartExportCmd  `cmd:"" help:"Write a chart's archive (.tgz) from the store."`
+	Mirrors ChartMirrorsCmd `cmd:"" help:"Write containerd hosts.toml and a CRI-O/podman registries.conf.d drop-in that make a cluster pull the store's images from the site registry."`
 }
 
 // ChartImagesCmd is `ferry chart images CHART`.

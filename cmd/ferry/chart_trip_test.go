@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/containerd/v2/core/remotes/docker"
+	"github.com/containerd/containerd/v2/core/remotes/docker/config"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/ferryhq/ferry/runtime/runtimetest"
@@ -110,6 +114,7 @@ func TestChart_Trip(t *testing.T) {
 		t.Errorf("the chart archive at the site is %s, hq made %s", man.Layers[0].Digest, archive)
 	}
 	checkWithHelm(t, w, tgz)
+	checkMirrors(t, w)
 
 	// ls and inspect name the chart; the layout holds it too.
 	if r := must(t, w.site, "ls"); !strings.Contains(r.stdout, "chart web 1.2.0, needs 6 image(s)") {
@@ -274,5 +279,57 @@ charts:
 	r = run(t, w.hq, "save", "--manifest", ship, "--dry-run")
 	if r.code != 1 || !strings.Contains(r.stderr, "line 5") || !strings.Contains(r.stderr, "value") {
 		t.Errorf("save --manifest with an unknown field = %s, want exit 1 naming line 5 and the field", r)
+	}
+}
+
+// upstream is the name the web chart gives an image of webImages.
+func upstream(name string) string {
+	if strings.HasPrefix(name, "example/") {
+		return "ghcr.io/" + name
+	}
+	return "docker.io/" + name
+}
+
+// checkMirrors writes the site's mirror files and pulls each image by
+// the name the chart renders through them: with containerd's own hosts
+// parser and resolver, and with containers/image (skopeo, as CRI-O and
+// podman) reading the registries.conf drop-in. Neither can reach ghcr.io
+// or docker.io from here: only the mirror answers.
+func checkMirrors(t *testing.T, w *chartWorld) {
+	ctx := context.Background()
+	out := t.TempDir()
+	r := must(t, w.site, "chart", "mirrors", "--registry", w.siteReg.Host+"/site", "--plain-http", "-o", out)
+	if !strings.Contains(r.stdout, filepath.Join(out, "certs.d", "ghcr.io", "hosts.toml")) {
+		t.Errorf("chart mirrors = %s, want it to name what it wrote", r)
+	}
+	hosts := config.ConfigureHosts(ctx, config.HostOptions{HostDir: config.HostDirFromRoot(filepath.Join(out, "certs.d"))})
+	resolver := docker.NewResolver(docker.ResolverOptions{Hosts: hosts})
+	conf := filepath.Join(out, "registries.conf.d", "50-ferry-mirrors.conf")
+	for name := range webImages {
+		ref := upstream(name)
+		want := rawDigest(t, "docker://"+w.srcReg.Host+"/"+name)
+		_, desc, err := resolver.Resolve(ctx, ref)
+		if err != nil || desc.Digest != want {
+			t.Errorf("containerd resolves %s through the mirror files to %s, %v; want %s", ref, desc.Digest, err, want)
+			continue
+		}
+		fetcher, _ := resolver.Fetcher(ctx, ref)
+		rc, err := fetcher.Fetch(ctx, desc)
+		if err != nil {
+			t.Errorf("containerd fetches %s through the mirror: %v", ref, err)
+			continue
+		}
+		raw, _ := io.ReadAll(rc)
+		rc.Close()
+		if digest.FromBytes(raw) != want {
+			t.Errorf("containerd fetched another manifest for %s", ref)
+		}
+		// skopeo copy pulls as CRI-O and podman pull (inspect does not
+		// consult mirrors).
+		layout := filepath.Join(t.TempDir(), "pulled")
+		cmd := exec.Command(runtimetest.NeedTool(t, "skopeo"), "--registries-conf", conf, "copy", "docker://"+ref, "oci:"+layout+":x")
+		if out, err := cmd.CombinedOutput(); err != nil || rawDigest(t, "oci:"+layout+":x") != want {
+			t.Errorf("skopeo copy with the registries.conf drop-in of %s: %v\n%s\nwant %s", ref, err, out, want)
+		}
 	}
 }
