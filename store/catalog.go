@@ -32,6 +32,11 @@ type CatalogOptions struct {
 	// Timeout is how long to wait for the file lock; 0 means
 	// DefaultLockTimeout.
 	Timeout time.Duration
+	// ReadOnly opens the file for reading only, under a shared lock, so
+	// that a catalog on a read-only medium (a site's audit copy) can be
+	// read. It runs no migration: a catalog of an older schema is
+	// refused, saying to open it once writable.
+	ReadOnly bool
 }
 
 // OpenCatalog opens (creating if needed) the catalog at path with the
@@ -40,13 +45,13 @@ func OpenCatalog(path string) (*Catalog, error) {
 	return OpenCatalogWith(path, CatalogOptions{})
 }
 
-// OpenCatalogWith opens (creating if needed) the catalog at path, waits
-// for its lock and runs the migrations it lacks.
+// OpenCatalogWith opens (creating if needed, unless ReadOnly) the catalog
+// at path, waits for its lock and runs the migrations it lacks.
 func OpenCatalogWith(path string, opts CatalogOptions) (*Catalog, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultLockTimeout
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.Timeout, ReadOnly: opts.ReadOnly})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("home %s is in use by another ferry process (catalog %s locked); wait for it to finish: %w",
 			filepath.Dir(path), path, spec.ErrLocked)
@@ -54,11 +59,33 @@ func OpenCatalogWith(path string, opts CatalogOptions) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return migrate(tx, path) }); err != nil {
+	if opts.ReadOnly {
+		err = db.View(func(tx *bolt.Tx) error { return current(tx, path) })
+	} else {
+		err = db.Update(func(tx *bolt.Tx) error { return migrate(tx, path) })
+	}
+	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return &Catalog{db: db, path: path}, nil
+}
+
+// current refuses, for a read-only open, a catalog that is not at this
+// build's schema version: an older one needs its migrations, which write.
+func current(tx *bolt.Tx, path string) error {
+	v := 0
+	if tx.Bucket(bucketV1) != nil {
+		var err error
+		if v, err = readVersion(tx); err != nil {
+			return fmt.Errorf("catalog %s: %w", path, err)
+		}
+	}
+	if v != spec.CatalogSchemaVersion {
+		return fmt.Errorf("catalog %s has schema version %d, this ferry reads %d: open it once where it can be written "+
+			"(any ferry command on a writable copy migrates it): %w", path, v, spec.CatalogSchemaVersion, spec.ErrUnsupportedVersion)
+	}
+	return nil
 }
 
 // Close releases the catalog and its lock.

@@ -72,6 +72,28 @@ func OpenHome(dir string) (*Home, error) {
 	return open(dir)
 }
 
+// OpenHomeReadOnly opens an initialised home for reading only: the
+// catalog read-only under a shared lock, the store as it is (nothing is
+// created or emptied), so that a home on a read-only medium can be
+// listed, checked and used to verify. Nothing may be written through it.
+func OpenHomeReadOnly(dir string) (*Home, error) {
+	cat := filepath.Join(dir, spec.CatalogFile)
+	if _, err := os.Stat(cat); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%s is not a ferry home (no %s): run ferry init --site NAME: %w",
+			dir, spec.CatalogFile, spec.ErrNotFound)
+	}
+	c, err := OpenCatalogWith(cat, CatalogOptions{ReadOnly: true})
+	if err != nil {
+		return nil, err
+	}
+	b := &Blobs{dir: filepath.Join(dir, storeDir), tmp: filepath.Join(dir, tmpDir)}
+	if _, err := os.Stat(b.shaDir()); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("store %s: %w", b.dir, err)
+	}
+	return &Home{Dir: dir, Blobs: b, Catalog: c}, nil
+}
+
 // open takes the catalog (and so the home's lock) first, and only then
 // opens the blob store, which empties tmp/.
 func open(dir string) (*Home, error) {

@@ -14,7 +14,11 @@ type CheckCmd struct {
 }
 
 func (c *CheckCmd) Run(g *Globals) error {
-	h, err := g.openHome()
+	open := g.openHomeReadOnly
+	if c.Repair {
+		open = g.openHome
+	}
+	h, err := open()
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/ferryhq/ferry/runtime/helm"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
+	"golang.org/x/term"
 )
 
 // CLI is the grammar of the ferry command.
@@ -119,6 +120,12 @@ func (g *Globals) openHome() (*store.Home, error) {
 	return store.OpenHome(g.homeDir())
 }
 
+// openHomeReadOnly opens the home for a command that only reads it, so
+// that a home on a read-only medium works too.
+func (g *Globals) openHomeReadOnly() (*store.Home, error) {
+	return store.OpenHomeReadOnly(g.homeDir())
+}
+
 // printJSON writes v as indented JSON to stdout.
 func (g *Globals) printJSON(v any) error {
 	enc := json.NewEncoder(g.stdout)
@@ -134,13 +141,11 @@ func (g *Globals) warnf(format string, a ...any) {
 	fmt.Fprintf(g.stderr, format, a...)
 }
 
+// isTerminal reports whether w is a terminal (not merely a character
+// device: /dev/null is one too).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 var errUsage = errors.New("usage")

@@ -14,7 +14,7 @@ type InspectCmd struct {
 
 func (c *InspectCmd) Run(g *Globals) error {
 	var trust trip.Truster
-	if h, err := g.openHome(); err == nil {
+	if h, err := g.openHomeReadOnly(); err == nil {
 		defer h.Close()
 		trust = trip.TrustCatalog(h.Catalog)
 	}

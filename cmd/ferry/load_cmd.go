@@ -3,19 +3,23 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store"
 	"github.com/ferryhq/ferry/store/trip"
 )
 
 // LoadCmd is `ferry load BUNDLE... [--into TARGET]...`.
 type LoadCmd struct {
-	Bundles        []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files."`
+	Bundles        []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files; - reads one from standard input."`
 	Into           []string `placeholder:"TARGET" help:"Write the loaded images here too, repeatable: ${targets}."`
 	AllowReplay    bool     `help:"Load a bundle not newer than the last one loaded from its sender."`
 	AllowDowngrade bool     `help:"Move a tag to an image older than the one it points at."`
-	NoReceipt      bool     `help:"Do not write a receipt beside the bundle."`
+	NoReceipt      bool     `help:"Do not write a receipt."`
+	Receipt        string   `type:"path" placeholder:"FILE" help:"Write the receipt here (default: <site>-receipt.ferry beside the last bundle, in the current directory for -; where that cannot be written, in the home's receipts/)."`
 	targetFlags
 	trustFlags
 }
@@ -30,6 +34,10 @@ func (c *LoadCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if err := oneStdin(c.Bundles); err != nil {
+		return err
+	}
+	check.Stdin = g.stdin
 	opts := trip.LoadOptions{CheckOptions: check, Admission: trip.Admission{AllowReplay: c.AllowReplay}, AllowDowngrade: c.AllowDowngrade}
 	for _, s := range c.Into {
 		t, err := openTarget(g, h, s, c.targetFlags)
@@ -66,12 +74,7 @@ func (c *LoadCmd) Run(g *Globals) error {
 		}
 	}
 	if !c.NoReceipt && loadedAny(reports) {
-		path, err := writeReceipt(g, h, filepath.Dir(c.Bundles[len(c.Bundles)-1]), "")
-		if err != nil {
-			errs = append(errs, err)
-		} else if !g.JSON {
-			g.printf("receipt: %s (carry it back and run ferry receipt apply)\n", path)
-		}
+		c.receipt(g, h)
 	}
 	err = errors.Join(errs...)
 	if err != nil && spec.IsBadInput(err) {
@@ -89,4 +92,42 @@ func loadedAny(reports []*trip.Report) bool {
 		}
 	}
 	return false
+}
+
+// receipt writes the site's receipt after a load: to --receipt, else
+// beside the last bundle (the current directory for -), and where that
+// cannot be written (a DVD, a read-only share) to the home's receipts/,
+// saying so. A load that succeeded never fails for its receipt: when no
+// place takes it, a warning says how to write one.
+func (c *LoadCmd) receipt(g *Globals, h *store.Home) {
+	first := c.Receipt
+	if first == "" {
+		dir := "."
+		if last := c.Bundles[len(c.Bundles)-1]; last != "-" {
+			dir = filepath.Dir(last)
+		}
+		first = dir + string(filepath.Separator)
+	}
+	home := filepath.Join(h.Dir, "receipts")
+	os.MkdirAll(home, 0o755)
+	path, skipped, err := writeReceipt(g, h, first, home+string(filepath.Separator))
+	if err != nil {
+		g.warnf("ferry: warning: the images are loaded, but no receipt was written (%v); write one with ferry receipt create -o FILE\n",
+			errors.Join(append(skipped, err)...))
+		return
+	}
+	if len(skipped) > 0 {
+		g.warnf("ferry: the receipt could not be written where asked (%v); it is in the home: %s\n", skipped[0], path)
+	}
+	if !g.JSON {
+		g.printf("receipt: %s (carry it back and run ferry receipt apply)\n", path)
+	}
+}
+
+// oneStdin refuses "-" named twice: standard input holds one bundle.
+func oneStdin(bundles []string) error {
+	if n := slices.Index(bundles, "-"); n >= 0 && slices.Contains(bundles[n+1:], "-") {
+		return fmt.Errorf("- names standard input, which holds one bundle: give it once: %w", errUsage)
+	}
+	return nil
 }

@@ -35,7 +35,11 @@ func (c *ReceiptCreateCmd) Run(g *Globals) error {
 			return err
 		}
 	}
-	path, err := writeReceipt(g, h, ".", c.Output)
+	place := c.Output
+	if place == "" {
+		place = "." + string(filepath.Separator)
+	}
+	path, _, err := writeReceipt(g, h, place)
 	if err != nil {
 		return err
 	}
@@ -43,21 +47,30 @@ func (c *ReceiptCreateCmd) Run(g *Globals) error {
 	return nil
 }
 
-// writeReceipt signs and writes a receipt of h's store to out, or to
-// <site>-receipt.ferry in dir.
-func writeReceipt(g *Globals, h *store.Home, dir, out string) (string, error) {
+// writeReceipt signs a receipt of h's store and writes it to the first
+// of places where it can be written: a place is a file, or a directory
+// (ending in a separator) for <site>-receipt.ferry in it. It returns the
+// path, and the errors of the places it passed over.
+func writeReceipt(g *Globals, h *store.Home, places ...string) (string, []error, error) {
 	signer, err := format.LoadSigner(h.KeyPath())
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	rc, err := trip.CreateReceipt(g.ctx, h, time.Now())
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if out == "" {
-		out = filepath.Join(dir, rc.Site+"-receipt.ferry")
+	var skipped []error
+	for _, p := range places {
+		if strings.HasSuffix(p, string(filepath.Separator)) {
+			p = filepath.Join(p, rc.Site+"-receipt.ferry")
+		}
+		if err = trip.WriteReceiptFile(p, rc, signer); err == nil {
+			return p, skipped, nil
+		}
+		skipped = append(skipped, err)
 	}
-	return out, trip.WriteReceiptFile(out, rc, signer)
+	return "", skipped, err
 }
 
 // ReceiptApplyCmd is `ferry receipt apply FILE`.

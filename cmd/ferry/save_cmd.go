@@ -21,7 +21,7 @@ import (
 type SaveCmd struct {
 	Images        []string `arg:"" optional:"" name:"image" help:"Images: ${sources} (a bare name is looked for in the store, then docker, containerd, podman, then its registry)."`
 	Container     []string `help:"Snapshot this Docker container (a commit tagged ferry-snapshot/<name>:<UTC time>) and save it; repeatable."`
-	Output        string   `short:"o" type:"path" help:"Bundle file to write (default ./<repo>_<tag>.ferry)."`
+	Output        string   `short:"o" type:"path" help:"Bundle file to write (default ./<repo>_<tag>.ferry); - writes it to standard output (never a terminal)."`
 	OutDir        string   `type:"path" default:"." help:"Directory for the default bundle name."`
 	For           string   `name:"for" help:"Destination site (a name added with ferry site add)."`
 	Since         []string `help:"Omit the layers of this base image (a bare tag means the same repository as each image); repeatable."`
@@ -44,6 +44,9 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	if len(c.Images) == 0 && len(c.Container) == 0 && len(charts) == 0 {
 		return fmt.Errorf("save: name at least one image, --container, --chart or --manifest: %w", errUsage)
+	}
+	if c.Output == "-" && isTerminal(g.stdout) {
+		return fmt.Errorf("save -o -: standard output is a terminal; redirect it to a file or a pipe (ferry save … -o - > trip.ferry): %w", errUsage)
 	}
 	h, err := g.openHome()
 	if err != nil {
@@ -103,7 +106,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 		out = filepath.Join(c.OutDir, defaultBundleName(plan, len(c.Images) == 0))
 	}
 	prog := newProgress(g, "save", plan.Bytes)
-	res, err := trip.Save(g.ctx, plan, trip.SaveOptions{Path: out, Signer: signer, From: self, To: c.For,
+	res, err := trip.Save(g.ctx, plan, trip.SaveOptions{Path: out, Stdout: g.stdout, Signer: signer, From: self, To: c.For,
 		Sequence: seq, Created: created, Compression: c.Compression, Progress: prog})
 	prog.Done()
 	if err != nil {
@@ -111,6 +114,9 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	if err := trip.RecordMade(g.ctx, h.Catalog, res); err != nil {
 		return err
+	}
+	if out == "-" { // the bundle is on stdout: what is said of it goes to stderr
+		g.stdout = g.stderr
 	}
 	if g.JSON {
 		return g.printJSON(map[string]any{"bundle": res.Path, "id": res.Index.ID, "sequence": res.Index.Sequence,

@@ -53,7 +53,7 @@ func (c *SiteAddCmd) Run(g *Globals) error {
 type SiteLsCmd struct{}
 
 func (c *SiteLsCmd) Run(g *Globals) error {
-	h, err := g.openHome()
+	h, err := g.openHomeReadOnly()
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ type SiteShowCmd struct {
 }
 
 func (c *SiteShowCmd) Run(g *Globals) error {
-	h, err := g.openHome()
+	h, err := g.openHomeReadOnly()
 	if err != nil {
 		return err
 	}

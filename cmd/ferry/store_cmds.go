@@ -12,7 +12,7 @@ import (
 type LsCmd struct{}
 
 func (c *LsCmd) Run(g *Globals) error {
-	h, err := g.openHome()
+	h, err := g.openHomeReadOnly()
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,7 @@ func (c *LsCmd) Run(g *Globals) error {
 type DuCmd struct{}
 
 func (c *DuCmd) Run(g *Globals) error {
-	h, err := g.openHome()
+	h, err := g.openHomeReadOnly()
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 
 // VerifyCmd is `ferry verify BUNDLE...`.
 type VerifyCmd struct {
-	Bundles     []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files."`
+	Bundles     []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files; - reads one from standard input."`
 	AllowReplay bool     `help:"Do not report a bundle not newer than the last one loaded from its sender."`
 	trustFlags
 }
@@ -50,7 +50,7 @@ func (t trustFlags) checkOptions(h *store.Home) (trip.CheckOptions, error) {
 }
 
 func (c *VerifyCmd) Run(g *Globals) error {
-	h, err := g.openHome()
+	h, err := g.openHomeReadOnly()
 	if err != nil {
 		if c.Key == "" && !c.InsecureSkipSignature {
 			return fmt.Errorf("%w; on a machine with no home pass --key FILE.pub", err)
@@ -64,6 +64,10 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if err := oneStdin(c.Bundles); err != nil {
+		return err
+	}
+	opts.Stdin = g.stdin
 	var reports []*trip.Report
 	var firstErr error
 	for _, path := range c.Bundles {

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/url"
@@ -91,9 +92,15 @@ func newClient(o Options) (*client, error) {
 }
 
 // tlsConfig follows the docker CLI: TLS when DOCKER_TLS_VERIFY is set
-// (or the scheme is https), with the client certificate of DOCKER_CERT_PATH.
+// (or the scheme is https), with the CA and client certificate of
+// DOCKER_CERT_PATH (default ~/.docker). With DOCKER_TLS_VERIFY all three
+// files are required, as the docker CLI requires them; a file that is
+// there but cannot be read or parsed is refused, naming it, never
+// silently left out (which would talk TLS with no client certificate, or
+// trust the system's CAs instead of the one given).
 func tlsConfig(scheme string) (*tls.Config, error) {
-	if os.Getenv("DOCKER_TLS_VERIFY") == "" && scheme != "https" {
+	verify := os.Getenv("DOCKER_TLS_VERIFY") != ""
+	if !verify && scheme != "https" {
 		return nil, nil
 	}
 	dir := os.Getenv("DOCKER_CERT_PATH")
@@ -102,14 +109,48 @@ func tlsConfig(scheme string) (*tls.Config, error) {
 		dir = filepath.Join(home, ".docker")
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if ca, err := os.ReadFile(filepath.Join(dir, "ca.pem")); err == nil {
+	ca, err := readCertFile(filepath.Join(dir, "ca.pem"), verify)
+	if err != nil {
+		return nil, err
+	}
+	if ca != nil {
 		cfg.RootCAs = x509.NewCertPool()
-		cfg.RootCAs.AppendCertsFromPEM(ca)
+		if !cfg.RootCAs.AppendCertsFromPEM(ca) {
+			return nil, certError(filepath.Join(dir, "ca.pem"), errors.New("no PEM certificate in it"))
+		}
 	}
-	if cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")); err == nil {
-		cfg.Certificates = []tls.Certificate{cert}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	cert, err := readCertFile(certFile, verify)
+	if err != nil {
+		return nil, err
 	}
+	key, err := readCertFile(keyFile, verify || cert != nil)
+	if err != nil || cert == nil {
+		return cfg, err
+	}
+	pair, err := tls.X509KeyPair(cert, key)
+	if err != nil {
+		return nil, certError(certFile+" and "+keyFile, err)
+	}
+	cfg.Certificates = []tls.Certificate{pair}
 	return cfg, nil
+}
+
+// readCertFile reads one file of DOCKER_CERT_PATH: nil when it is absent
+// and not required.
+func readCertFile(path string, required bool) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !required {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, certError(path, err)
+	}
+	return data, nil
+}
+
+func certError(what string, err error) error {
+	return fmt.Errorf("docker TLS (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH): %s: %v: fix or replace it: %w", what, err, spec.ErrBadInput)
 }
 
 // ping checks the engine answers and learns the API version it speaks

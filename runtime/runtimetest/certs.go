@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -37,6 +38,19 @@ func writeCerts(t testing.TB, caDir, serverDir string) (certFile, keyFile string
 	}
 	writeFile(t, keyFile, pemString("EC PRIVATE KEY", der))
 	return certFile, keyFile
+}
+
+// DockerCertPath writes into dir the files DOCKER_CERT_PATH holds
+// (ca.pem, cert.pem, key.pem), from a CA of its own, and returns dir.
+func DockerCertPath(t testing.TB, dir string) string {
+	t.Helper()
+	cert, key := writeCerts(t, dir, dir)
+	for from, to := range map[string]string{filepath.Join(dir, "ca.crt"): "ca.pem", cert: "cert.pem", key: "key.pem"} {
+		if err := os.Rename(from, filepath.Join(dir, to)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // newCert signs tmpl with parent's key (itself when parent is nil).

@@ -21,8 +21,12 @@ import (
 // field is documented on it.
 type SaveOptions struct {
 	// Path is the bundle file to write. It is written to a temporary file
-	// beside it and renamed only when complete and synced.
+	// beside it and renamed only when complete and synced. "-" writes the
+	// bundle to Stdout instead, as it is made.
 	Path string
+	// Stdout receives the bundle when Path is "-" (the command line gives
+	// its standard output).
+	Stdout io.Writer
 	// Signer signs the index; From is this site's name.
 	Signer ssh.Signer
 	From   string
@@ -55,10 +59,21 @@ type SaveResult struct {
 
 // Save writes the bundle that carries plan, through a temporary file
 // beside it (store.WriteAtomic). Nothing is left at opts.Path when it fails.
+// With Path "-" it streams the bundle to opts.Stdout.
 func Save(ctx context.Context, plan *Plan, opts SaveOptions) (*SaveResult, error) {
 	ix, files, err := plan.index(opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Path == "-" {
+		if opts.Stdout == nil {
+			return nil, fmt.Errorf("save to standard output: no writer given: %w", spec.ErrBadInput)
+		}
+		cw := &countingWriter{w: opts.Stdout}
+		if err := plan.write(ctx, cw, ix, files, opts); err != nil {
+			return nil, fmt.Errorf("save to standard output: %w", err)
+		}
+		return &SaveResult{Index: ix, Path: "-", Size: cw.n}, nil
 	}
 	err = store.WriteAtomic(opts.Path, "", "."+filepath.Base(opts.Path)+".tmp-*", 0o644, func(f *os.File) error {
 		return plan.write(ctx, f, ix, files, opts)
@@ -100,7 +115,7 @@ func (p *Plan) index(opts SaveOptions) (*format.Index, map[string][]byte, error)
 	return ix, files, nil
 }
 
-func (p *Plan) write(ctx context.Context, f *os.File, ix *format.Index, files map[string][]byte, opts SaveOptions) error {
+func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files map[string][]byte, opts SaveOptions) error {
 	bw := bufio.NewWriterSize(f, 1<<20)
 	modTime, _ := time.Parse(time.RFC3339, ix.Created)
 	w := format.NewWriter(bw, format.WriterOptions{Compression: opts.Compression, ModTime: modTime})
@@ -154,5 +169,17 @@ type countingReader struct {
 func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.p.Add(int64(n))
+	return n, err
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
 	return n, err
 }

@@ -23,6 +23,9 @@ type CheckOptions struct {
 	InsecureSkipSignature bool
 	// Progress, if set, is told of each entry as it is read.
 	Progress Progress
+	// Stdin is read for the bundle named "-" (the command line gives its
+	// standard input).
+	Stdin io.Reader
 }
 
 // Fault is one thing wrong with a bundle.
@@ -66,6 +69,9 @@ type Report struct {
 	// Repaired lists the blobs whose copy in the store was damaged and
 	// that this bundle's verified bytes replaced (Load only).
 	Repaired []digest.Digest `json:"repaired,omitempty"`
+
+	faults int            // every fault, those only counted too
+	kinds  map[string]int // faults by kind (Report.fault)
 	// Written says, per target, the name each image was written under
 	// (Load only).
 	Written []Written `json:"written,omitempty"`
@@ -101,17 +107,31 @@ func (r *Report) Err() error {
 	var left []string
 	for _, im := range r.Images {
 		if !im.OK {
-			left = append(left, im.Name)
+			left = append(left, spec.Quote(im.Name))
 		}
 	}
-	return fmt.Errorf("bundle %s: %d fault(s), image(s) left out: %v: %w", r.Bundle, len(r.Faults), left, spec.ErrIncomplete)
+	if n := len(left) - faultsPerKind; n > 0 {
+		left = append(left[:faultsPerKind], fmt.Sprintf("and %d more", n))
+	}
+	return fmt.Errorf("bundle %s: %d fault(s), image(s) left out: %v: %w", r.Bundle, max(r.faults, len(r.Faults)), left, spec.ErrIncomplete)
 }
 
 // sink consumes one entry's verified bytes; an error that is a
 // *spec.VerifyError costs only that entry.
 type sink func(ctx context.Context, e *format.Entry, r io.Reader) error
 
-// scan reads the bundle at path once, handing each entry to sink and
+// openBundle opens the bundle file path, or stdin for "-".
+func openBundle(path string, stdin io.Reader) (io.ReadCloser, error) {
+	if path != "-" {
+		return os.Open(path)
+	}
+	if stdin == nil {
+		return nil, fmt.Errorf("no standard input given: %w", spec.ErrBadInput)
+	}
+	return io.NopCloser(stdin), nil
+}
+
+// scan reads the bundle at path (standard input for "-") once, handing each entry to sink and
 // recording every fault. A bad signature or index returns an error before
 // sink is called at all.
 //
@@ -119,7 +139,7 @@ type sink func(ctx context.Context, e *format.Entry, r io.Reader) error
 // signed it, nil when unchecked) before any entry is
 // read; an error from it refuses the bundle with nothing read or written.
 func scan(ctx context.Context, path string, opts CheckOptions, admit func(*format.Index, ssh.PublicKey) error, fn sink) (*Report, *format.Reader, map[digest.Digest]bool, error) {
-	f, err := os.Open(path)
+	f, err := openBundle(path, opts.Stdin)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("bundle %s: %w", path, err)
 	}
@@ -144,7 +164,7 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 	}
 	rep := &Report{Bundle: path, Index: ix, ID: ix.ID, From: ix.From.Site, Signer: ix.From.Fingerprint, Faults: []Fault{}}
 	for _, im := range ix.Refused {
-		rep.Faults = append(rep.Faults, Fault{Digest: im.Digest, What: "image left out: " + im.Err.Error()})
+		rep.fault("refused image", Fault{Digest: im.Digest, What: "image left out: " + im.Err.Error()})
 	}
 	if r.Key() == nil {
 		rep.Signer = "unverified"
@@ -157,11 +177,11 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 		}
 		var ee *format.EntryError
 		if errors.As(err, &ee) {
-			rep.Faults = append(rep.Faults, Fault{Entry: ee.Name, Digest: ee.Digest, What: ee.Err.Error()})
+			rep.fault(faultKind(ee), Fault{Entry: ee.Name, Digest: ee.Digest, What: ee.Err.Error()})
 			continue
 		}
 		if err != nil {
-			rep.Faults = append(rep.Faults, Fault{What: err.Error()})
+			rep.fault("stream", Fault{What: err.Error()})
 			break
 		}
 		rep.Entries++
@@ -177,7 +197,7 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 			if !errors.As(err, &ve) && !errors.As(err, &ee) {
 				return nil, nil, nil, fmt.Errorf("bundle %s: entry %s: %w", path, e.Name, err)
 			}
-			rep.Faults = append(rep.Faults, Fault{Entry: e.Name, Digest: e.Digest, What: err.Error()})
+			rep.fault(faultKind(err), Fault{Entry: e.Name, Digest: e.Digest, What: err.Error()})
 			continue
 		}
 		rep.Bytes += e.Size
@@ -186,7 +206,8 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 		}
 	}
 	for _, m := range r.Missing() {
-		rep.Faults = append(rep.Faults, Fault{Entry: m, What: "listed in the index but not in the bundle"})
+		rep.fault("listed in the index but not in the bundle", Fault{Entry: m, What: "listed in the index but not in the bundle"})
 	}
+	rep.summarize()
 	return rep, r, good, nil
 }
