@@ -28,6 +28,9 @@ var (
 	ErrReplay             = errors.New("not newer than a bundle already loaded")
 	ErrDowngrade          = errors.New("older than the image the tag points at")
 	ErrMissingPrereq      = errors.New("prerequisite missing")
+	// ErrCannotReproduce: a delta's recipe names an encoder or parameters
+	// this ferry cannot run; the delta is refused, costing that layer only.
+	ErrCannotReproduce = errors.New("cannot reproduce the compression")
 )
 
 // Exit codes of the ferry command.
@@ -71,7 +74,7 @@ func (e *VerifyError) Is(target error) bool {
 func IsBadInput(err error) bool {
 	for _, s := range []error{ErrNotFound, ErrDigestMismatch, ErrSizeMismatch, ErrCorrupt,
 		ErrUnsupportedVersion, ErrBadSignature, ErrUnsigned, ErrUnknownSite, ErrTooLarge,
-		ErrBadInput, ErrIncomplete, ErrExists, ErrUnauthorized, ErrReplay, ErrDowngrade, ErrMissingPrereq} {
+		ErrBadInput, ErrIncomplete, ErrExists, ErrUnauthorized, ErrReplay, ErrDowngrade, ErrMissingPrereq, ErrCannotReproduce} {
 		if errors.Is(err, s) {
 			return true
 		}
