@@ -31,6 +31,9 @@ type Options struct {
 	// delta uses and the delta itself while it is proved; Build makes a
 	// directory in it and removes it after. Required.
 	Scratch string
+	// NoPatches sends changed files as they are instead of patching them
+	// (to measure what patches save).
+	NoPatches bool
 }
 
 // Result is a delta that Build proved: rebuilt from the bases and the
@@ -82,7 +85,7 @@ func Build(ctx context.Context, w io.Writer, layer Layer, bases []ocispec.Descri
 	if len(target.files) > maxRefs {
 		return nil, skip(TooManyFiles, fmt.Errorf("%d files, at most %d", len(target.files), maxRefs))
 	}
-	p, err := plan(ctx, store, bases, target)
+	p, err := plan(ctx, store, bases, target, !opts.NoPatches)
 	if err != nil {
 		return nil, err
 	}

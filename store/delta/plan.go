@@ -34,7 +34,7 @@ type source struct {
 // file: a base file with the same content (copy), else the base file at
 // the same path (patch, if the file is not tiny), else its own bytes.
 // Memory grows with the new layer's files only.
-func plan(ctx context.Context, store Fetcher, bases []ocispec.Descriptor, t *target) (*deltaPlan, error) {
+func plan(ctx context.Context, store Fetcher, bases []ocispec.Descriptor, t *target, patches bool) (*deltaPlan, error) {
 	byDigest := map[[32]byte]*source{}
 	byPath := map[uint64]*source{}
 	for _, f := range t.files {
@@ -59,7 +59,7 @@ func plan(ctx context.Context, store Fetcher, bases []ocispec.Descriptor, t *tar
 	for _, f := range t.files {
 		if s := byDigest[f.digest]; s != nil {
 			p.actions[f.ordinal] = action{kind: opCopy, ref: use(s)}
-		} else if s := byPath[f.pathHash]; s != nil && f.size >= minPatch {
+		} else if s := byPath[f.pathHash]; patches && s != nil && f.size >= minPatch {
 			p.actions[f.ordinal] = action{kind: opPatch, ref: use(s)}
 		}
 	}
