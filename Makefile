@@ -41,6 +41,9 @@ test: cross
 	$(call fuzz,FuzzOpen,./runtime/internal/tarfile,1)
 	$(call fuzz,FuzzFind,./runtime/helm,1)
 	$(call fuzz,FuzzParse,./format/shipment,1)
+	$(call fuzz,FuzzApply,./store/delta,1)
+	$(call fuzz,FuzzRecipe,./internal/recompress,2)
+	$(call fuzz,FuzzFind,./internal/recompress,2)
 
 fuzz:
 	$(MAKE) test FUZZEXECS=500000

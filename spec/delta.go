@@ -20,6 +20,9 @@ const (
 	MaxDeltaBases = 8
 	// MaxRecipeHeader caps a gzip recipe's header bytes.
 	MaxRecipeHeader = 4096
+	// MaxRecipeWindow caps a zstd recipe's window: the encoder's memory
+	// grows with it, and the site's must stay bounded.
+	MaxRecipeWindow = 8 << 20
 )
 
 // Compressions a recipe names.
@@ -84,7 +87,7 @@ func (d *Delta) Validate() error {
 		return fmt.Errorf("delta: %s: %w", fmt.Sprintf(format, a...), ErrCorrupt)
 	}
 	if ValidateDigest(d.Digest) != nil || ValidateDigest(d.DiffID) != nil {
-		return bad("invalid digest %q or diffID %q", clip(string(d.Digest)), clip(string(d.DiffID)))
+		return bad("invalid digest %s or diffID %s", Quote(clip(string(d.Digest))), Quote(clip(string(d.DiffID))))
 	}
 	if d.Size <= 0 || d.TarSize < 0 {
 		return bad("size %d, tarSize %d", d.Size, d.TarSize)
@@ -95,7 +98,7 @@ func (d *Delta) Validate() error {
 	seen := map[digest.Digest]bool{}
 	for _, b := range d.Bases {
 		if ValidateDigest(b) != nil || seen[b] {
-			return bad("base %q invalid or listed twice", clip(string(b)))
+			return bad("base %s invalid or listed twice", Quote(clip(string(b))))
 		}
 		seen[b] = true
 	}
@@ -133,11 +136,11 @@ func (r *Recipe) Validate() error {
 		if r.Header != "" || r.BlockSize != 0 {
 			return bad("zstd takes no header or blockSize")
 		}
-		if r.WindowSize <= 0 || r.WindowSize > MaxDecoderMemory || r.WindowSize&(r.WindowSize-1) != 0 {
-			return bad("windowSize %d is not a power of two up to %d", r.WindowSize, MaxDecoderMemory)
+		if r.WindowSize < 1<<10 || r.WindowSize > MaxRecipeWindow || r.WindowSize&(r.WindowSize-1) != 0 {
+			return bad("windowSize %d is not a power of two from 1 KiB to %d", r.WindowSize, MaxRecipeWindow)
 		}
 	default:
-		return bad("compression %q unknown", clip(r.Compression))
+		return bad("compression %s unknown", Quote(clip(r.Compression)))
 	}
 	if r.Encoder == "" || len(r.Encoder) > 64 {
 		return bad("no encoder")
@@ -146,13 +149,4 @@ func (r *Recipe) Validate() error {
 		return bad("level %d", r.Level)
 	}
 	return nil
-}
-
-// clip shortens an untrusted string for an error message.
-func clip(s string) string {
-	if len(s) > 80 {
-		s = s[:80]
-	}
-	q := quote(s)
-	return q[1 : len(q)-1]
 }

@@ -148,7 +148,7 @@ func hinted(levels []int, xfl byte) []int {
 // window and checksum the frame header shows.
 func zstdCandidates(f zstdFrame) []spec.Recipe {
 	e := encoders[KlauspostZstd]
-	if f.window == 0 || f.window&(f.window-1) != 0 || f.window > spec.MaxDecoderMemory || e.selfCheck() != nil {
+	if f.window < 1<<10 || f.window&(f.window-1) != 0 || f.window > spec.MaxRecipeWindow || e.selfCheck() != nil {
 		return []spec.Recipe{} // not written by a stream encoder ferry carries
 	}
 	var out []spec.Recipe

@@ -25,23 +25,35 @@ var (
 // scratch directory beside it.
 func newStore(t testing.TB) (*store.Blobs, string) {
 	t.Helper()
-	dir := t.TempDir()
+	return openStore(t.TempDir())
+}
+
+// openStore opens a store in dir/store with a scratch directory beside it.
+func openStore(dir string) (*store.Blobs, string) {
 	b, err := store.OpenBlobs(filepath.Join(dir, "store"), filepath.Join(dir, "tmp"))
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	scratch := filepath.Join(dir, "scratch")
 	if err := os.Mkdir(scratch, 0o700); err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	return b, scratch
 }
 
 func put(t testing.TB, b *store.Blobs, blob []byte) ocispec.Descriptor {
 	t.Helper()
+	return putBlob(b, blob)
+}
+
+// putBlob describes a blob and, unless b is nil, ingests it.
+func putBlob(b *store.Blobs, blob []byte) ocispec.Descriptor {
 	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.FromBytes(blob), Size: int64(len(blob))}
-	if err := b.Ingest(context.Background(), desc, bytes.NewReader(blob)); err != nil {
-		t.Fatal(err)
+	if b == nil {
+		return desc
+	}
+	if _, err := b.Ingest(context.Background(), desc, bytes.NewReader(blob)); err != nil {
+		panic(err)
 	}
 	return desc
 }
@@ -62,6 +74,7 @@ type trip struct {
 	sendDir, siteDir   string
 	baseDesc, nextDesc ocispec.Descriptor
 	next               []byte
+	delta              spec.Delta // what the fuzzer's trip built
 }
 
 func newTrip(t testing.TB, base, next []byte) *trip {
@@ -94,7 +107,8 @@ func (tr *trip) input(d spec.Delta) Input {
 func (tr *trip) load(d spec.Delta, deltaBytes []byte) error {
 	rc := Open(context.Background(), bytes.NewReader(deltaBytes), tr.input(d))
 	defer rc.Close()
-	return tr.site.Ingest(context.Background(), tr.nextDesc, rc)
+	_, err := tr.site.Ingest(context.Background(), tr.nextDesc, rc)
+	return err
 }
 
 // scratchEmpty fails the test if Build or Apply left files behind.

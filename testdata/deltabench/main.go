@@ -1,7 +1,7 @@
 // Command deltabench measures store/delta on a large layer, one side per
 // process so that /usr/bin/time -v reports each side's peak RSS:
 //
-//	go run ./testdata/deltabench gen   -dir D [-files 200] [-avg 800KiB] [-changed 5] [-z go-gzip]
+//	go run ./testdata/deltabench gen   -dir D [-files 200] [-avg 819200] [-changed 5] [-z go-gzip]
 //	go run ./testdata/deltabench build -dir D [-no-patches]   # sender: delta.bin, delta.json
 //	go run ./testdata/deltabench apply -dir D                 # site: rebuilds into D/site
 //	go run ./testdata/deltabench whole -dir D                 # baseline: ingest the layer whole
@@ -113,7 +113,8 @@ func open(dir, name, p string) (*store.Blobs, ocispec.Descriptor, error) {
 		return nil, desc, err
 	}
 	defer f.Close()
-	return b, desc, b.Ingest(context.Background(), desc, f)
+	_, err = b.Ingest(context.Background(), desc, f)
+	return b, desc, err
 }
 
 func describe(p string) (ocispec.Descriptor, error) {
@@ -186,7 +187,7 @@ func apply(dir string) error {
 		Scratch: filepath.Join(dir, "site", "tmp")}
 	rc := delta.Open(context.Background(), f, in)
 	defer rc.Close()
-	if err := site.Ingest(context.Background(), plan.Layer, rc); err != nil {
+	if _, err := site.Ingest(context.Background(), plan.Layer, rc); err != nil {
 		return err
 	}
 	fmt.Printf("apply: rebuilt %s (%d bytes) in %.2fs\n", plan.Layer.Digest, plan.Layer.Size, time.Since(start).Seconds())
@@ -212,7 +213,7 @@ func whole(dir string) error {
 		return err
 	}
 	defer f.Close()
-	if err := b.Ingest(context.Background(), desc, f); err != nil {
+	if _, err := b.Ingest(context.Background(), desc, f); err != nil {
 		return err
 	}
 	fmt.Printf("whole: ingested %d bytes in %.2fs\n", desc.Size, time.Since(start).Seconds())

@@ -7,10 +7,12 @@ package deltatest
 import (
 	"archive/tar"
 	stdgzip "compress/gzip"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	kgzip "github.com/klauspost/compress/gzip"
@@ -80,28 +82,25 @@ func (t Tree) Next(seed uint64, change, added, removed int) Tree {
 
 // Content writes a file's bytes to w. A file whose seed has the top bit
 // flipped is the edited version of the other: the same bytes but for a
-// few changed lines.
+// line in about every 300 changed, and one more at the top.
 func (f File) Content(w io.Writer) error {
 	r := rand.New(rand.NewPCG(f.Seed&^(1<<63), 3))
 	edit := rand.New(rand.NewPCG(f.Seed, 4))
 	edited := f.Seed&(1<<63) != 0
+	lines := vocabulary()
 	buf := make([]byte, 0, 64<<10)
 	if edited {
 		buf = fmt.Appendf(buf, "/* edited %d */\n", f.Seed)
 	}
-	words := []string{"const ", "function ", "return ", "await ", "import ", "export ", "=> ", "{\n", "}\n", "value", "node", "layer", ";\n", "  "}
 	for left := f.Size; left > 0; buf = buf[:0] {
-		for len(buf) < cap(buf)-64 {
-			if f.Text {
-				buf = append(buf, words[r.IntN(len(words))]...)
-				if r.IntN(8) == 0 {
-					buf = fmt.Appendf(buf, "x%d", r.IntN(10000))
-				}
-			} else {
-				buf = append(buf, byte(r.Uint32()))
+		for len(buf) < cap(buf)-256 {
+			if !f.Text {
+				buf = binary.LittleEndian.AppendUint64(buf, r.Uint64())
+				continue
 			}
-			if edited && edit.IntN(2000) == 0 {
-				buf = fmt.Appendf(buf, "/* changed %d */", edit.Uint32())
+			buf = append(buf, lines[r.IntN(len(lines))]...)
+			if edited && edit.IntN(300) == 0 {
+				buf = fmt.Appendf(buf, "  changed(%d);\n", edit.Uint32())
 			}
 		}
 		n := min(int64(len(buf)), left)
@@ -112,6 +111,28 @@ func (f File) Content(w io.Writer) error {
 	}
 	return nil
 }
+
+// vocabulary is the lines text files are made of: 4096 lines of code-like
+// tokens, from a fixed seed.
+var vocabulary = sync.OnceValue(func() []string {
+	r := rand.New(rand.NewPCG(42, 42))
+	words := []string{"const", "function", "return", "await", "import", "export", "=>", "value", "node", "layer",
+		"if", "else", "for", "let", "this", "new", "null", "true", "false", "require", "module", "exports"}
+	out := make([]string, 4096)
+	for i := range out {
+		var b []byte
+		b = append(b, "  "[:r.IntN(3)]...)
+		for range 3 + r.IntN(8) {
+			b = append(b, words[r.IntN(len(words))]...)
+			b = append(b, ' ')
+			if r.IntN(4) == 0 {
+				b = fmt.Appendf(b, "x%d ", r.IntN(1000))
+			}
+		}
+		out[i] = string(append(b, ";\n"...))
+	}
+	return out
+})
 
 // WriteTar writes t as a tar, every file with mtime, as a build tool does.
 func (t Tree) WriteTar(w io.Writer, mtime time.Time) error {

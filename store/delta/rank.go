@@ -1,0 +1,126 @@
+package delta
+
+import (
+	"cmp"
+	"context"
+	"io"
+	"math"
+	"slices"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/internal/recompress"
+	"github.com/ferryhq/ferry/spec"
+)
+
+// Candidate is a layer the destination holds (and the sender's store
+// too) on which a new layer might be built.
+type Candidate struct {
+	Layer ocispec.Descriptor
+	// SameRepository: the layer is in an earlier image of the new layer's
+	// repository, the likeliest base of a rebuilt layer.
+	SameRepository bool
+}
+
+// Ranked is a candidate and how much of the new layer it holds: the share
+// of the new layer's file bytes at paths the candidate has too.
+type Ranked struct {
+	Candidate
+	Shared float64
+}
+
+// maxExamined caps the candidates Rank reads: each costs a decompression.
+const maxExamined = 16
+
+// Rank orders candidates as bases for layer: those of the same repository
+// first, then by the share of the new layer's file bytes at paths they
+// hold. It drops candidates that share nothing (or cannot be read) and
+// keeps at most max (spec.MaxDeltaBases if max is 0). It reads the new
+// layer's tar once and at most 16 candidates, the same repository's and
+// those nearest in size first, each verified against its digest.
+func Rank(ctx context.Context, layer Layer, store Fetcher, cands []Candidate, max int) ([]Ranked, error) {
+	if max <= 0 || max > spec.MaxDeltaBases {
+		max = spec.MaxDeltaBases
+	}
+	paths, total, err := layerPaths(layer)
+	if err != nil || total == 0 {
+		return nil, err
+	}
+	cands = slices.Clone(cands)
+	slices.SortStableFunc(cands, func(a, b Candidate) int {
+		if a.SameRepository != b.SameRepository {
+			return boolOrder(a.SameRepository)
+		}
+		return cmp.Compare(sizeDistance(a.Layer.Size, layer.Desc.Size), sizeDistance(b.Layer.Size, layer.Desc.Size))
+	})
+	var out []Ranked
+	for _, c := range cands[:min(len(cands), maxExamined)] {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		shared, err := sharedBytes(ctx, store, c.Layer, paths)
+		if err != nil || shared == 0 {
+			continue // a candidate that cannot be read is no base
+		}
+		out = append(out, Ranked{Candidate: c, Shared: float64(shared) / float64(total)})
+	}
+	slices.SortStableFunc(out, func(a, b Ranked) int {
+		if a.SameRepository != b.SameRepository {
+			return boolOrder(a.SameRepository)
+		}
+		return cmp.Compare(b.Shared, a.Shared)
+	})
+	return out[:min(len(out), max)], nil
+}
+
+func boolOrder(first bool) int {
+	if first {
+		return -1
+	}
+	return 1
+}
+
+func sizeDistance(a, b int64) float64 {
+	return math.Abs(math.Log(float64(max(a, 1)) / float64(max(b, 1))))
+}
+
+// layerPaths maps the new layer's file paths (hashed) to their sizes.
+func layerPaths(layer Layer) (map[uint64]int64, int64, error) {
+	raw, _, err := recompress.Open(io.NewSectionReader(layer.Blob, 0, layer.Desc.Size))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer raw.Close()
+	paths := map[uint64]int64{}
+	var total int64
+	err = walkTar(raw, nil, func(f *file, _ string, _ io.Reader) error {
+		if len(paths) < maxRefs {
+			paths[f.pathHash] = f.size
+			total += f.size
+		}
+		return nil
+	})
+	return paths, total, err
+}
+
+// sharedBytes sums the sizes of the new layer's files whose path the
+// candidate has.
+func sharedBytes(ctx context.Context, store Fetcher, desc ocispec.Descriptor, paths map[uint64]int64) (int64, error) {
+	tarball, done, err := openLayer(ctx, store, desc)
+	if err != nil {
+		return 0, err
+	}
+	var shared int64
+	seen := map[uint64]bool{} // count each path once
+	werr := walkTar(tarball, nil, func(f *file, _ string, _ io.Reader) error {
+		if size, ok := paths[f.pathHash]; ok && !seen[f.pathHash] {
+			seen[f.pathHash] = true
+			shared += size
+		}
+		return nil
+	})
+	if err := done(); err != nil {
+		return 0, err
+	}
+	return shared, werr
+}
