@@ -20,8 +20,7 @@ import (
 // gives; spec/delta-v1.md lists them with the versions known to behave the
 // same.
 const (
-	// GoFlate is Go's compress/flate as in Go 1.26 (and, unchanged, the
-	// releases before it back to at least Go 1.19).
+	// GoFlate is Go's compress/flate as in Go 1.26.
 	GoFlate = "go-flate@go1.26"
 	// KlauspostFlate is github.com/klauspost/compress/flate as in v1.20.3
 	// (the same output since v1.18.1).

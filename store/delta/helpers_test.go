@@ -3,6 +3,7 @@ package delta
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -131,3 +132,5 @@ func replaceFile(t testing.TB, p string, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+func digestOf(r io.Reader) (digest.Digest, error) { return digest.SHA256.FromReader(r) }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -215,4 +217,26 @@ func (t Tree) Layer(w io.Writer, kind string, mtime time.Time) error {
 		return err
 	}
 	return zw.Close()
+}
+
+// WriteDir writes t's files under dir, as a build tool's root file system.
+func (t Tree) WriteDir(dir string) error {
+	for _, f := range t {
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		out, err := os.Create(p)
+		if err != nil {
+			return err
+		}
+		err = f.Content(out)
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
