@@ -240,3 +240,6 @@ func (t Tree) WriteDir(dir string) error {
 	}
 	return nil
 }
+
+// Epoch is a fixed file time for layers that need one.
+var Epoch = time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
