@@ -82,23 +82,14 @@ func init() {
 		},
 		golden: "493f1eae51f43134f43189d33a597d46aa579a034acaa3565ccd7c9dcf224e0d",
 	})
-	register(&encoder{
-		name: KlauspostFlate, compression: spec.CompressionGzip,
-		levels: []int{5, 1, 9, 6, 4, 3, 2, 7, 8, 0, -2},
-		blocks: true,
-		newFlate: func(w io.Writer, level int) (flateWriter, error) {
-			return kflate.NewWriter(w, level)
-		},
-		golden: "b36115daa451e0f3d3b9c391359af548a83f4408fcd6d060498bf795198e8714",
+	klauspostLevels := []int{5, 1, 9, 6, 4, 3, 2, 7, 8, 0, -2}
+	register(&encoder{name: KlauspostFlate, compression: spec.CompressionGzip, levels: klauspostLevels, blocks: true,
+		newFlate: func(w io.Writer, level int) (flateWriter, error) { return kflate.NewWriter(w, level) },
+		golden:   "b36115daa451e0f3d3b9c391359af548a83f4408fcd6d060498bf795198e8714",
 	})
-	register(&encoder{
-		name: Klauspost118, compression: spec.CompressionGzip,
-		levels: []int{5, 1, 9, 6, 4, 3, 2, 7, 8, 0, -2},
-		blocks: true,
-		newFlate: func(w io.Writer, level int) (flateWriter, error) {
-			return klauspost118.NewWriter(w, level)
-		},
-		golden: "e0978c52b0f1f15bb9633e2991ba1e6ea2d5668a1e974868b961193dcb29956b",
+	register(&encoder{name: Klauspost118, compression: spec.CompressionGzip, levels: klauspostLevels, blocks: true,
+		newFlate: func(w io.Writer, level int) (flateWriter, error) { return klauspost118.NewWriter(w, level) },
+		golden:   "e0978c52b0f1f15bb9633e2991ba1e6ea2d5668a1e974868b961193dcb29956b",
 	})
 	register(&encoder{
 		name: KlauspostZstd, compression: spec.CompressionZstd,

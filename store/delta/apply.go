@@ -164,7 +164,7 @@ func (b *rebuild) run(ctx context.Context, wr *wireReader, dir string) error {
 				return rawError(err)
 			}
 		case opCopy:
-			err = b.copyRef(refPath(dir, o.ref))
+			err = copyFile(b, refPath(dir, o.ref))
 		case opPatch:
 			err = b.patch(wr, o, refPath(dir, o.ref))
 		}
@@ -178,16 +178,6 @@ func rawError(err error) error {
 	if err == io.EOF {
 		return corrupt("raw bytes cut")
 	}
-	return err
-}
-
-func (b *rebuild) copyRef(p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(b, f)
 	return err
 }
 

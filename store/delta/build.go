@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -143,10 +144,9 @@ func scanTarget(layer Layer) (*target, error) {
 		return nil, err
 	}
 	defer raw.Close()
-	h := sha256.New()
-	cr := &countingReader{r: io.TeeReader(raw, h)}
+	tarball := &countingHash{w: io.Discard, h: sha256.New(), max: math.MaxInt64}
 	t := &target{}
-	err = walkTar(cr, nil, func(f *file, _ string, content io.Reader) error {
+	err = walkTar(io.TeeReader(raw, tarball), nil, func(f *file, _ string, content io.Reader) error {
 		if len(t.files) > maxRefs {
 			return nil
 		}
@@ -157,19 +157,8 @@ func scanTarget(layer Layer) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.size, t.diffID = cr.n, digest.NewDigest(digest.SHA256, h)
+	t.size, t.diffID = tarball.n, digest.NewDigest(digest.SHA256, tarball.h)
 	return t, nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // errRecipe marks a proof that rebuilt the tar but not the blob: the

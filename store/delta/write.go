@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"io"
+	"math"
 	"os"
 
 	"github.com/klauspost/compress/zstd"
@@ -23,7 +24,7 @@ func writeDelta(layer Layer, p *deltaPlan, dir, path string, d *spec.Delta) (Sta
 	}
 	defer f.Close()
 	h := sha256.New()
-	out := &countingHash{w: f, h: h, max: 1 << 62}
+	out := &countingHash{w: f, h: h, max: math.MaxInt64}
 	zw, err := zstd.NewWriter(out, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithWindowSize(outerWin),
 		zstd.WithEncoderConcurrency(1))
 	if err != nil {
