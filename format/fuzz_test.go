@@ -2,13 +2,21 @@ package format
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ferryhq/ferry/spec"
 )
 
+// FuzzParseIndex: an index the parser accepts is exactly the canonical
+// encoding of what it parsed (no two byte forms, no field lost), its
+// image names all pass spec.ValidateImageName, and each entry it refused
+// has a name that does not.
 func FuzzParseIndex(f *testing.F) {
 	_, s := testKey(f, 1)
 	raw, _ := signedHeader(f, newFixture(30, 10, 20).index(), s, "ferry-bundle")
@@ -19,16 +27,30 @@ func FuzzParseIndex(f *testing.F) {
 		if err != nil {
 			return
 		}
-		again, err := Canonical(ix)
-		if err != nil {
-			t.Fatalf("Canonical(parsed) = %v", err)
+		for _, im := range ix.Images {
+			if err := spec.ValidateImageName(im.Name); err != nil {
+				t.Fatalf("ParseIndex kept an image named %q: %v", im.Name, err)
+			}
 		}
-		if _, err := ParseIndex(again); err != nil {
-			t.Fatalf("ParseIndex(Canonical(parsed)) = %v", err)
+		for _, im := range ix.Refused {
+			if im.Err == nil || spec.ValidateImageName(im.Name) == nil {
+				t.Fatalf("ParseIndex refused image %q (%v), whose name is valid", im.Name, im.Err)
+			}
+		}
+		if len(ix.Refused) > 0 {
+			return
+		}
+		again, err := Canonical(ix)
+		if err != nil || !bytes.Equal(again, data) {
+			t.Fatalf("Canonical(ParseIndex(data)) = %q, %v; want data itself", again, err)
 		}
 	})
 }
 
+// FuzzReader: whatever the stream, the reader never hands out an entry
+// whose bytes are not what the signed index lists: every entry read to
+// its end without error hashes to the listed digest and size, no name
+// comes twice, and the index it accepted re-encodes to the bytes it read.
 func FuzzReader(f *testing.F) {
 	_, s := testKey(f, 1)
 	fx := newFixture(31, 10, 300)
@@ -37,21 +59,33 @@ func FuzzReader(f *testing.F) {
 	anyKey := func(*Index, ssh.PublicKey) error { return nil }
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, opts := range []ReaderOptions{{Trust: anyKey}, {InsecureSkipSignature: true}} {
-			readFuzz(data, opts)
+			readFuzz(t, data, opts)
 		}
 	})
 }
 
-// readFuzz reads every entry of data as a caller would; it only must not
-// panic or hang.
-func readFuzz(data []byte, opts ReaderOptions) {
+// fuzzReadBudget bounds the bytes one fuzz input may make the reader
+// yield, so that an input that decompresses without end costs bounded
+// time however busy the machine (the fuzzing engine calls an input that
+// runs for ten seconds a hang).
+const fuzzReadBudget = 64 << 20
+
+// readFuzz reads every entry of data as a caller would and checks what
+// it is given.
+func readFuzz(t *testing.T, data []byte, opts ReaderOptions) {
 	r, err := NewReader(bytes.NewReader(data), opts)
 	if err != nil {
 		return
 	}
 	defer r.Close()
-	for {
-		_, err := r.Next()
+	ix := r.Index()
+	if again, err := Canonical(ix); len(ix.Refused) == 0 && (err != nil || !bytes.Equal(again, r.RawIndex())) {
+		t.Fatalf("the accepted index re-encodes to %q, %v; want the bytes read, %q", again, err, r.RawIndex())
+	}
+	seen := map[string]bool{}
+	var budget int64 = fuzzReadBudget
+	for budget > 0 {
+		e, err := r.Next()
 		var ee *EntryError
 		if errors.As(err, &ee) {
 			io.Copy(io.Discard, r)
@@ -61,6 +95,16 @@ func readFuzz(data []byte, opts ReaderOptions) {
 			r.Missing()
 			return
 		}
-		io.Copy(io.Discard, r)
+		if seen[e.Name] {
+			t.Fatalf("entry %s handed out twice", e.Name)
+		}
+		seen[e.Name] = true
+		h := sha256.New()
+		n, err := io.Copy(h, io.LimitReader(r, budget))
+		budget -= n
+		if err == nil && budget > 0 && (n != e.Size || digest.NewDigest(digest.SHA256, h) != e.Digest) {
+			t.Fatalf("entry %s read whole without error: %d bytes hashing to %s, the index lists %d bytes, %s",
+				e.Name, n, digest.NewDigest(digest.SHA256, h), e.Size, e.Digest)
+		}
 	}
 }

@@ -611,6 +611,15 @@ func FuzzReadReceipt(f *testing.F) {
 		if err := rc.Validate(); err != nil {
 			t.Fatalf("ReadReceipt returned an invalid receipt: %v", err)
 		}
+		// What was accepted has one byte form, which reads back the same.
+		raw, err := Canonical(rc)
+		if err != nil {
+			t.Fatalf("Canonical(accepted receipt) = %v", err)
+		}
+		again, err := ParseReceipt(raw)
+		if err != nil || !reflect.DeepEqual(again, rc) {
+			t.Fatalf("ParseReceipt(Canonical(rc)) = %+v, %v; want %+v", again, err, rc)
+		}
 	})
 }
 

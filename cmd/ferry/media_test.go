@@ -27,6 +27,7 @@ func TestLoad_TargetFailsAfterRecording(t *testing.T) {
 		t.Errorf("the retry = %s, want exit 1 saying it is loaded and to use ferry copy", r)
 	}
 	must(t, s.site, "copy", "v1", "oci:"+filepath.Join(s.dir, "out"))
+	must(t, s.site, "check", "--read-data")
 }
 
 // TestCheck_UnreferencedIsHarmless: blobs on disk outside the catalog, as

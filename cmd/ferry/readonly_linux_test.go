@@ -172,4 +172,5 @@ func TestLoad_ReceiptOnReadOnlyMedium(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "no receipt was written") {
 		t.Errorf("load with nowhere to write a receipt = %v\n%s\nwant exit 0 and a warning", err, out)
 	}
+	must(t, s.site, "check", "--read-data")
 }

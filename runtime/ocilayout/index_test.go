@@ -1,6 +1,7 @@
 package ocilayout
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -122,6 +123,10 @@ func TestMerge(t *testing.T) {
 	}
 }
 
+// FuzzParseIndex: every digest of an index.json the parser accepts is
+// valid (it becomes a file name), what it accepted has one encoding
+// (encoding what parses from it gives it back), and Resolve only ever returns entries of the index,
+// the one named with a tag.
 func FuzzParseIndex(f *testing.F) {
 	good, _ := EncodeIndex([]ocispec.Descriptor{entry("a", spec.AnnotationRefName, "v1")})
 	f.Add(good)
@@ -131,7 +136,31 @@ func FuzzParseIndex(f *testing.F) {
 		if err != nil {
 			return
 		}
-		Resolve("fuzz", idx, "v1")
-		Resolve("fuzz", idx, "")
+		listed := map[digest.Digest]bool{}
+		for _, d := range idx.Manifests {
+			if spec.ValidateDigest(d.Digest) != nil {
+				t.Fatalf("ParseIndex accepted digest %q", d.Digest)
+			}
+			listed[d.Digest] = true
+		}
+		again, err := EncodeIndex(idx.Manifests)
+		if err != nil {
+			t.Fatalf("EncodeIndex(accepted) = %v", err)
+		}
+		back, err := ParseIndex("fuzz", again)
+		if err != nil {
+			t.Fatalf("ParseIndex(EncodeIndex(accepted)) = %v", err)
+		}
+		if twice, err := EncodeIndex(back.Manifests); err != nil || !bytes.Equal(twice, again) {
+			t.Fatalf("an accepted index.json encodes to %s, and that to %s: want one form", again, twice)
+		}
+		for _, tag := range []string{"v1", ""} {
+			imgs, err := Resolve("fuzz", idx, tag)
+			for _, img := range imgs {
+				if !listed[img.Desc.Digest] || (tag != "" && img.Desc.Annotations[spec.AnnotationRefName] != tag) {
+					t.Fatalf("Resolve(%q) = %v, %v: an image not of the index, or not so named", tag, img, err)
+				}
+			}
+		}
 	})
 }

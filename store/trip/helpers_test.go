@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -88,7 +90,8 @@ func (b *blobSet) index(kids ...ocispec.Descriptor) ocispec.Descriptor {
 func (b *blobSet) bundleIndex(images map[string]ocispec.Descriptor) *format.Index {
 	ix := &format.Index{From: format.Party{Site: "hq"}, To: "plant-7", Sequence: 1,
 		Created: "2024-05-01T12:00:00Z"}
-	for name, d := range images {
+	for _, name := range slices.Sorted(maps.Keys(images)) {
+		d := images[name]
 		ix.Images = append(ix.Images, format.Image{Name: name, Digest: d.Digest, MediaType: d.MediaType, Size: d.Size})
 	}
 	for d, data := range b.data {

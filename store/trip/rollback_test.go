@@ -120,6 +120,7 @@ func TestLoad_NoRollback(t *testing.T) {
 		if got := tag(t, h, "example.com/app:1"); got != new.Digest {
 			t.Errorf("app:1 moved back to %s", got)
 		}
+		mustCheck(t, h)
 	})
 	t.Run("equal created times: the tag history decides", func(t *testing.T) {
 		sd, old, new, _ := newSender(t)
@@ -150,6 +151,7 @@ func TestLoad_NoRollback(t *testing.T) {
 		if _, err := load(h, path, LoadOptions{}); err == nil || !strings.Contains(err.Error(), "sequence") {
 			t.Errorf("load of a bundle of sequence 0 = %v, want it refused naming the sequence", err)
 		}
+		mustCheck(t, h)
 	})
 	t.Run("a key given on the command line never speaks for a registered site", func(t *testing.T) {
 		sd, old, new, _ := newSender(t)
