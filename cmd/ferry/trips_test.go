@@ -136,17 +136,24 @@ func TestTrips_OneWay(t *testing.T) {
 	}
 }
 
+// tripFor returns a function that saves the image tag of the layout src
+// for plant-7, as a trip of its own, and returns the bundle's path.
+func tripFor(t *testing.T, s sites, src string) func(tag string) string {
+	return func(tag string) string {
+		t.Helper()
+		b := filepath.Join(s.dir, "trip-"+tag+".ferry")
+		must(t, s.hq, "save", "oci:"+src+":"+tag, "--for", "plant-7", "-o", b)
+		return b
+	}
+}
+
 // TestTrips_LostBundle: trip 3 never reaches the site; trip 4 fails verify
 // naming trip 3 and load refuses it changing nothing; a receipt then makes
 // trip 5 carry the missing blobs again.
 func TestTrips_LostBundle(t *testing.T) {
 	src, tags := chain(t, 5, 64<<10)
 	s := newSites(t)
-	trip := func(tag string) string {
-		b := filepath.Join(s.dir, "trip-"+tag+".ferry")
-		must(t, s.hq, "save", "oci:"+src+":"+tag, "--for", "plant-7", "-o", b)
-		return b
-	}
+	trip := tripFor(t, s, src)
 	must(t, s.site, "load", "--no-receipt", trip(tags[0]))
 	must(t, s.site, "load", "--no-receipt", trip(tags[1]))
 	lost := inspectBundle(t, s.hq, trip(tags[2]))
@@ -287,11 +294,7 @@ func TestLoad_Downgrade(t *testing.T) {
 func TestTrips_LateReceipt(t *testing.T) {
 	src, tags := chain(t, 3, 64<<10)
 	s := newSites(t)
-	trip := func(tag string) string {
-		b := filepath.Join(s.dir, "trip-"+tag+".ferry")
-		must(t, s.hq, "save", "oci:"+src+":"+tag, "--for", "plant-7", "-o", b)
-		return b
-	}
+	trip := tripFor(t, s, src)
 	must(t, s.site, "load", trip(tags[0]))
 	two := trip(tags[1]) // on its way
 	r := must(t, s.hq, "receipt", "apply", filepath.Join(s.dir, "plant-7-receipt.ferry"))

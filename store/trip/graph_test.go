@@ -79,15 +79,7 @@ func TestLoad_HostileGraphs(t *testing.T) {
 			ix := b.bundleIndex(map[string]ocispec.Descriptor{"example.com/good:1": good, "example.com/bad:1": bad})
 			path := b.write(t, t.TempDir(), ix, s)
 			h := siteHome(t, s)
-			check := CheckOptions{Trust: TrustCatalog(h.Catalog)}
-			vrep, err := Verify(context.Background(), path, check, Admission{}, h)
-			if err != nil {
-				t.Fatalf("Verify = %v", err)
-			}
-			lrep, err := Load(context.Background(), h, path, LoadOptions{CheckOptions: check})
-			if err != nil {
-				t.Fatalf("Load = %v", err)
-			}
+			vrep, lrep := verifyAndLoad(t, h, path)
 			want := map[string]bool{"example.com/good:1": true, "example.com/bad:1": tc.wantOK}
 			for verb, rep := range map[string]*Report{"verify": vrep, "load": lrep} {
 				if got := statuses(rep); !maps.Equal(got, want) {

@@ -173,6 +173,22 @@ func siteHome(t testing.TB, s ssh.Signer) *store.Home {
 	return h
 }
 
+// verifyAndLoad verifies the bundle at path at h, then loads it, as a
+// site does, trusting h's catalog, and returns both reports.
+func verifyAndLoad(t testing.TB, h *store.Home, path string) (verified, loaded *Report) {
+	t.Helper()
+	check := CheckOptions{Trust: TrustCatalog(h.Catalog)}
+	verified, err := Verify(context.Background(), path, check, Admission{}, h)
+	if err != nil {
+		t.Fatalf("Verify = %v", err)
+	}
+	loaded, err = Load(context.Background(), h, path, LoadOptions{CheckOptions: check})
+	if err != nil {
+		t.Fatalf("Load = %v", err)
+	}
+	return verified, loaded
+}
+
 // mustCheck fails the test unless the store passes check --read-data.
 func mustCheck(t testing.TB, h *store.Home) {
 	t.Helper()

@@ -33,15 +33,7 @@ func TestLoad_UntrustedImageNames(t *testing.T) {
 			format.Order(ix.Blobs)
 			path := b.writeRaw(t, t.TempDir(), ix, s)
 			h := siteHome(t, s)
-			check := CheckOptions{Trust: TrustCatalog(h.Catalog)}
-			vrep, err := Verify(context.Background(), path, check, Admission{}, h)
-			if err != nil {
-				t.Fatalf("Verify = %v", err)
-			}
-			lrep, err := Load(context.Background(), h, path, LoadOptions{CheckOptions: check})
-			if err != nil {
-				t.Fatalf("Load = %v", err)
-			}
+			vrep, lrep := verifyAndLoad(t, h, path)
 			for verb, rep := range map[string]*Report{"verify": vrep, "load": lrep} {
 				if got := statuses(rep); len(got) != 1 || !got["example.com/good:1"] {
 					t.Errorf("%s: images %v, want only the good one", verb, got)
