@@ -50,6 +50,42 @@ func TestWriter_Golden(t *testing.T) {
 	}
 }
 
+// earlierGolden is the golden bundle as the writer wrote it before
+// bundle-v1's framing (2026-12): one zstd frame for the whole stream.
+const earlierGolden = "testdata/golden-2026.ferry"
+
+// TestReader_EarlierGolden: a bundle written before the framing reads and
+// verifies as it always did.
+func TestReader_EarlierGolden(t *testing.T) {
+	data, err := os.ReadFile(earlierGolden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if frames := zstdFrames(t, data); len(frames) != 1 {
+		t.Fatalf("%s: %d zstd frames, want the 1 of the earlier writer", earlierGolden, len(frames))
+	}
+	_, s := testKey(t, 1)
+	r, err := NewReader(bytes.NewReader(data), ReaderOptions{Trust: trustKey(s.PublicKey())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res := drain(r)
+	if res.fatal != nil || len(res.errs) > 0 || len(res.good) != 5 {
+		t.Fatalf("reading %s: fatal %v, errs %v, %d good", earlierGolden, res.fatal, res.errs, len(res.good))
+	}
+	now, err := NewReader(bytes.NewReader(goldenBundle(t)), ReaderOptions{Trust: trustKey(s.PublicKey())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer now.Close()
+	for name, b := range drain(now).good {
+		if !bytes.Equal(res.good[name], b) {
+			t.Errorf("entry %s differs from today's writer's", name)
+		}
+	}
+}
+
 // TestWriteFuzzCorpus rewrites the committed seed corpus under -update.
 func TestWriteFuzzCorpus(t *testing.T) {
 	if !*update {

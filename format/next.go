@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/opencontainers/go-digest"
 
 	"github.com/ferryhq/ferry/spec"
 )
@@ -21,7 +22,7 @@ func (r *Reader) Next() (*Entry, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
-	r.cur, r.curErr = nil, nil
+	r.endEntry()
 	h, err := r.nextHeader()
 	if err != nil {
 		r.err = err
@@ -37,8 +38,29 @@ func (r *Reader) Next() (*Entry, error) {
 		r.curErr = err
 		return nil, err
 	}
-	r.cur = spec.NewVerifyingReader(r.tr, e.Digest, e.Size)
+	r.ver = spec.NewVerifier(e.Digest, e.Size)
+	if e.Size >= readAheadMin {
+		r.ra = startReadAhead(r.tr, r.readAheadBuffers())
+	}
 	return e, nil
+}
+
+// endEntry stops the current entry's read-ahead and forgets the entry.
+func (r *Reader) endEntry() {
+	if r.ra != nil {
+		r.ra.close()
+		r.ra = nil
+	}
+	r.ver, r.curErr, r.verdict = nil, nil, nil
+}
+
+func (r *Reader) readAheadBuffers() [][]byte {
+	if r.bufs == nil {
+		for range readAheadBuffers {
+			r.bufs = append(r.bufs, make([]byte, copyBuffer))
+		}
+	}
+	return r.bufs
 }
 
 func (r *Reader) nextHeader() (*tar.Header, error) {
@@ -93,35 +115,26 @@ func (r *Reader) admit(h *tar.Header) (*Entry, error) {
 // a *spec.VerifyError if they are not what the index lists (not fatal for
 // the stream). Reading a refused entry returns its *EntryError.
 func (r *Reader) Read(p []byte) (int, error) {
-	if r.err != nil && r.err != io.EOF {
-		return 0, r.err
-	}
-	if r.curErr != nil {
-		return 0, r.curErr
-	}
-	if r.cur == nil {
-		return 0, io.EOF
-	}
-	n, err := r.cur.Read(p)
-	var ve *spec.VerifyError
-	if err != nil && err != io.EOF && !errors.As(err, &ve) {
-		r.err = r.fatal(err)
-		return n, r.err
-	}
-	return n, err
+	b, err := r.entryRead(p)
+	return len(b), err
 }
 
-// WriteTo copies the current entry to w through a large buffer; io.Copy
-// uses it. It returns nil at the end of a good entry.
+// WriteTo copies the current entry to w in large buffers, the read-ahead's
+// own when it runs (no copy); io.Copy uses it. It returns nil at the end
+// of a good entry.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	if r.buf == nil {
 		r.buf = make([]byte, copyBuffer)
 	}
 	var total int64
 	for {
-		n, err := r.Read(r.buf)
-		if n > 0 {
-			m, werr := w.Write(r.buf[:n])
+		var p []byte
+		if r.ra == nil {
+			p = r.buf
+		}
+		b, err := r.entryRead(p)
+		if len(b) > 0 {
+			m, werr := w.Write(b)
 			total += int64(m)
 			if werr != nil {
 				return total, werr
@@ -134,6 +147,63 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// Promise returns the digest and size the current entry's bytes are
+// checked against (spec.SelfVerifying), so that a store ingesting them
+// does not hash them again; "" when there is no entry to read.
+func (r *Reader) Promise() (digest.Digest, int64) {
+	if r.ver == nil || r.curErr != nil {
+		return "", 0
+	}
+	return r.ver.Promise()
+}
+
+// entryRead returns the next bytes of the current entry: copied into p,
+// or with p nil a buffer of the read-ahead, valid until the next call.
+// Every byte is hashed; at the entry's end it returns io.EOF, or the
+// *spec.VerifyError when the bytes are not what the index lists. A fault
+// of the stream is fatal.
+func (r *Reader) entryRead(p []byte) ([]byte, error) {
+	switch {
+	case r.err != nil && r.err != io.EOF:
+		return nil, r.err
+	case r.curErr != nil:
+		return nil, r.curErr
+	case r.ver == nil:
+		return nil, io.EOF
+	case r.verdict != nil:
+		return nil, r.verdict
+	}
+	var b []byte
+	var err error
+	switch {
+	case r.ra != nil && p == nil:
+		b, err = r.ra.next()
+	case r.ra != nil:
+		var n int
+		n, err = r.ra.Read(p)
+		b = p[:n]
+	default:
+		var n int
+		n, err = r.tr.Read(p)
+		b = p[:n]
+	}
+	if _, verr := r.ver.Write(b); verr != nil {
+		r.verdict = verr
+		return nil, verr
+	}
+	switch {
+	case err == io.EOF:
+		if r.verdict = r.ver.Verify(); r.verdict == nil {
+			r.verdict = io.EOF
+		}
+		return b, r.verdict
+	case err != nil:
+		r.err = r.fatal(err)
+		return b, r.err
+	}
+	return b, nil
 }
 
 // fatal names a fault of the stream: the input's own read error, a

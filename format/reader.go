@@ -50,11 +50,16 @@ type Reader struct {
 	seen    map[string]bool
 	pending *tar.Header // entry 2 of an unsigned bundle read with InsecureSkipSignature
 	entries int
-	cur     io.Reader // the current entry, verified
-	curErr  error     // the current entry's fault
+	ver     *spec.Verifier // the current entry's, nil when there is none
+	ra      *readAhead     // the current entry's read-ahead, if it runs
+	curErr  error          // the current entry's fault
+	verdict error          // the current entry's end: io.EOF or a *spec.VerifyError
 	buf     []byte
+	bufs    [][]byte // the read-ahead's
 	err     error
 }
+
+var _ spec.SelfVerifying = (*Reader)(nil)
 
 // listed is an entry as the index lists it.
 type listed struct {
@@ -257,6 +262,7 @@ func (r *Reader) Missing() []string {
 // Close releases the zstd decoder and its goroutines; call it on every
 // Reader. It does not close the underlying reader.
 func (r *Reader) Close() error {
+	r.endEntry()
 	if r.zr != nil {
 		r.zr.Close()
 		r.zr = nil

@@ -27,15 +27,16 @@ const (
 // block in the background while the caller hashes the next bytes. Its
 // concurrent-blocks mode wrote incompressible layers faster in memory
 // (1.27 against 0.9 GB/s on two cores) but held about 80 MiB live, past
-// DESIGN's 64 MiB peak RSS for a save; a save is bound by the disk well
-// below either speed. The output depends on the options only, never on
-// the machine; the concurrency is a constant, not GOMAXPROCS
-// (TestWriter_Deterministic).
+// DESIGN's 64 MiB peak RSS for a save; data that is already compressed
+// now bypasses the encoder anyway (frames.go). The output depends on the
+// options only, never on the machine; the concurrency is a constant, not
+// GOMAXPROCS (TestWriter_Deterministic).
 const encoderConcurrency = 2
 
-// encoderWindow is the zstd window at the default level. Layers are
-// already compressed and find no matches at any distance; a small window
-// keeps the encoder's buffers and the reader's history small.
+// encoderWindow is the zstd window at the default level. What compresses
+// (manifests, configs, uncompressed layers from Docker) finds its matches
+// near; a small window keeps the encoder's buffers and the reader's
+// history small.
 const encoderWindow = 1 << 20
 
 // copyBuffer is the size of the buffer a blob streams through.
@@ -64,7 +65,7 @@ type WriterOptions struct {
 // returns it.
 type Writer struct {
 	opts    WriterOptions
-	zw      *zstd.Encoder // nil for "none"
+	sink    *frameSink
 	tw      *tar.Writer
 	buf     []byte
 	ix      *Index
@@ -78,17 +79,15 @@ type Writer struct {
 func NewWriter(w io.Writer, opts WriterOptions) *Writer {
 	bw := &Writer{opts: opts}
 	bw.opts.ModTime = modTime(opts.ModTime)
+	bw.sink = &frameSink{out: w}
 	switch opts.Compression {
 	case "", CompressionZstd:
-		bw.zw, bw.err = newEncoder(w, opts.Level)
-		if bw.err == nil {
-			bw.tw = tar.NewWriter(bw.zw)
-		}
+		bw.sink.enc, bw.err = newEncoder(opts.Level)
 	case CompressionNone:
-		bw.tw = tar.NewWriter(w)
 	default:
 		bw.err = fmt.Errorf("compression %q unknown (want %q or %q): %w", opts.Compression, CompressionZstd, CompressionNone, spec.ErrBadInput)
 	}
+	bw.tw = tar.NewWriter(bw.sink)
 	return bw
 }
 
@@ -99,14 +98,14 @@ func modTime(t time.Time) time.Time {
 	return t.UTC().Truncate(time.Second)
 }
 
-func newEncoder(w io.Writer, level int) (*zstd.Encoder, error) {
+func newEncoder(level int) (*zstd.Encoder, error) {
 	opts := []zstd.EOption{zstd.WithEncoderConcurrency(encoderConcurrency)}
 	if level == 0 {
 		opts = append(opts, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithWindowSize(encoderWindow))
 	} else {
 		opts = append(opts, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)))
 	}
-	return zstd.NewWriter(w, opts...)
+	return zstd.NewWriter(nil, opts...)
 }
 
 // WriteHeader completes ix, validates it and writes the index and its
@@ -241,16 +240,44 @@ func (w *Writer) WriteBlob(d digest.Digest, r io.Reader) error {
 		return w.fail(fmt.Errorf("blob %s: written twice: %w", d, spec.ErrBadInput))
 	}
 	w.written[name] = true
+	w.sink.begin(false)
 	if err := w.tw.WriteHeader(w.header(name, b.Size)); err != nil {
 		return w.fail(err)
+	}
+	if err := w.sink.end(); err != nil {
+		return w.fail(err)
+	}
+	if err := w.writeData(spec.Verify(r, d, b.Size), b.Size); err != nil {
+		return w.fail(fmt.Errorf("blob %s: %w", d, err))
+	}
+	return nil
+}
+
+// writeData writes the size bytes of r, the current entry's data, and
+// its padding in a frame of their own: raw blocks when the data's first
+// bytes say it is compressed already, else compressed.
+func (w *Writer) writeData(r io.Reader, size int64) error {
+	if size == 0 {
+		return nil
 	}
 	if w.buf == nil {
 		w.buf = make([]byte, copyBuffer)
 	}
-	if _, err := io.CopyBuffer(w.tw, spec.NewVerifyingReader(r, d, b.Size), w.buf); err != nil {
-		return w.fail(fmt.Errorf("blob %s: %w", d, err))
+	head := w.buf[:min(size, int64(len(w.buf)))]
+	if _, err := io.ReadFull(r, head); err != nil {
+		return err
 	}
-	return nil
+	w.sink.begin(alreadyCompressed(head))
+	if _, err := w.tw.Write(head); err != nil {
+		return err
+	}
+	if _, err := io.CopyBuffer(w.tw, r, w.buf); err != nil {
+		return err
+	}
+	if err := w.tw.Flush(); err != nil {
+		return err
+	}
+	return w.sink.end()
 }
 
 func (w *Writer) ready() error {
@@ -273,11 +300,20 @@ func (w *Writer) header(name string, size int64) *tar.Header {
 	}
 }
 
+// writeEntry writes a small entry, its header, data and padding, as one
+// frame.
 func (w *Writer) writeEntry(name string, data []byte) error {
+	w.sink.begin(false)
 	if err := w.tw.WriteHeader(w.header(name, int64(len(data)))); err != nil {
 		return w.fail(err)
 	}
 	if _, err := w.tw.Write(data); err != nil {
+		return w.fail(err)
+	}
+	if err := w.tw.Flush(); err != nil {
+		return w.fail(err)
+	}
+	if err := w.sink.end(); err != nil {
 		return w.fail(err)
 	}
 	return nil
@@ -298,13 +334,12 @@ func (w *Writer) Close() error {
 		w.release()
 		return w.err
 	}
+	w.sink.begin(false)
 	if err := w.tw.Close(); err != nil {
 		return w.fail(err)
 	}
-	if w.zw != nil {
-		if err := w.zw.Close(); err != nil {
-			return w.fail(err)
-		}
+	if err := w.sink.end(); err != nil {
+		return w.fail(err)
 	}
 	w.err = errors.New("write: writer closed")
 	return nil
@@ -335,10 +370,10 @@ func (w *Writer) checkComplete() error {
 
 // release frees the encoder without finishing the stream.
 func (w *Writer) release() {
-	if w.zw != nil {
-		w.zw.Reset(io.Discard)
-		w.zw.Close()
-		w.zw = nil
+	if w.sink.enc != nil {
+		w.sink.enc.Reset(io.Discard)
+		w.sink.enc.Close()
+		w.sink.enc = nil
 	}
 }
 

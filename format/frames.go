@@ -1,0 +1,186 @@
+package format
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/klauspost/compress/zstd"
+)
+
+// A zstd bundle is a sequence of zstd frames cut at entry boundaries
+// (spec/bundle-v1.md §2.2): the index, the signature and each layout file
+// are one frame each (tar header, data, padding); a blob is two, its tar
+// header, then its data and padding; the end-of-archive marker is the
+// last. Data that is already compressed (gzip, zstd, xz, bzip2: every
+// layer a registry serves) goes into a frame of raw blocks, which no
+// compressor touches and every decoder copies, instead of through the
+// encoder, which would find nothing to remove and cost time at both ends.
+// A blob's data frames do not depend on where its entry sits, so they can
+// be written ahead of the bundle (Encode) and copied in (WriteEncoded).
+
+// rawBlockMax is the largest raw block: zstd's Block_Maximum_Size.
+const rawBlockMax = 128 << 10
+
+// rawFrameHeader starts a frame of raw blocks: the zstd magic, a frame
+// header descriptor with only Content_Checksum_flag set (no content
+// size, not single-segment, no dictionary), and a Window_Descriptor of
+// 128 KiB (exponent 7, mantissa 0), the size of one block.
+var rawFrameHeader = []byte{0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x38}
+
+// frameSink is what a Writer's tar writer writes into: the current frame
+// (compressed by the encoder, or of raw blocks), or the file itself for
+// an uncompressed bundle.
+type frameSink struct {
+	out io.Writer
+	enc *zstd.Encoder // nil for an uncompressed bundle
+	raw *rawFrame     // the open raw frame, if any
+	in  bool          // a compressed frame is open
+}
+
+var errNoFrame = errors.New("format: write outside a frame")
+
+func (s *frameSink) Write(p []byte) (int, error) {
+	switch {
+	case s.enc == nil:
+		return s.out.Write(p)
+	case s.raw != nil:
+		return s.raw.Write(p)
+	case s.in:
+		return s.enc.Write(p)
+	}
+	return 0, errNoFrame
+}
+
+// begin opens a frame: of raw blocks when raw, else compressed. It does
+// nothing for an uncompressed bundle.
+func (s *frameSink) begin(raw bool) {
+	switch {
+	case s.enc == nil:
+	case raw:
+		s.raw = newRawFrame(s.out)
+	default:
+		s.enc.Reset(s.out)
+		s.in = true
+	}
+}
+
+// end closes the open frame.
+func (s *frameSink) end() error {
+	switch {
+	case s.raw != nil:
+		err := s.raw.Close()
+		s.raw = nil
+		return err
+	case s.in:
+		s.in = false
+		return s.enc.Close()
+	}
+	return nil
+}
+
+// rawFrame writes a zstd frame of raw blocks of rawBlockMax bytes (the
+// last one shorter, possibly empty, so the frame is the same however the
+// bytes were split into writes) and the content checksum.
+type rawFrame struct {
+	out     io.Writer
+	sum     *xxhash.Digest
+	pending []byte
+	started bool
+	err     error
+}
+
+func newRawFrame(out io.Writer) *rawFrame {
+	return &rawFrame{out: out, sum: xxhash.New()}
+}
+
+func (f *rawFrame) Write(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	n := len(p)
+	f.sum.Write(p)
+	if len(f.pending) > 0 {
+		k := min(rawBlockMax-len(f.pending), len(p))
+		f.pending = append(f.pending, p[:k]...)
+		p = p[k:]
+		if len(f.pending) == rawBlockMax {
+			f.block(f.pending, false)
+			f.pending = f.pending[:0]
+		}
+	}
+	for len(p) >= rawBlockMax && f.err == nil {
+		f.block(p[:rawBlockMax], false)
+		p = p[rawBlockMax:]
+	}
+	if len(p) > 0 {
+		if f.pending == nil {
+			f.pending = make([]byte, 0, rawBlockMax)
+		}
+		f.pending = append(f.pending, p...)
+	}
+	if f.err != nil {
+		return 0, f.err
+	}
+	return n, nil
+}
+
+// block writes one raw block, after the frame header if it is the first.
+func (f *rawFrame) block(b []byte, last bool) {
+	if f.err != nil {
+		return
+	}
+	if !f.started {
+		f.started = true
+		if _, f.err = f.out.Write(rawFrameHeader); f.err != nil {
+			return
+		}
+	}
+	hdr := uint32(len(b)) << 3 // Block_Type 0: raw
+	if last {
+		hdr |= 1
+	}
+	if _, f.err = f.out.Write([]byte{byte(hdr), byte(hdr >> 8), byte(hdr >> 16)}); f.err != nil {
+		return
+	}
+	_, f.err = f.out.Write(b)
+}
+
+// Close writes the last block and the checksum: the low 32 bits of the
+// XXH64 of the content, little-endian.
+func (f *rawFrame) Close() error {
+	f.block(f.pending, true)
+	if f.err != nil {
+		return f.err
+	}
+	var sum [4]byte
+	binary.LittleEndian.PutUint32(sum[:], uint32(f.sum.Sum64()))
+	_, f.err = f.out.Write(sum[:])
+	if f.err == nil {
+		f.err = errors.New("format: raw frame closed")
+		return nil
+	}
+	return f.err
+}
+
+// compressedMagic are the first bytes of the formats whose data a zstd
+// encoder cannot shrink.
+var compressedMagic = [][]byte{
+	{0x1f, 0x8b},                     // gzip
+	{0x28, 0xb5, 0x2f, 0xfd},         // zstd
+	{0xfd, '7', 'z', 'X', 'Z', 0x00}, // xz
+	{'B', 'Z', 'h'},                  // bzip2
+}
+
+// alreadyCompressed reports whether data that begins with head is in a
+// compressed format.
+func alreadyCompressed(head []byte) bool {
+	for _, m := range compressedMagic {
+		if bytes.HasPrefix(head, m) {
+			return true
+		}
+	}
+	return false
+}
