@@ -28,7 +28,7 @@ func CopyBlob(ctx context.Context, w io.Writer, f Fetcher, b Blob) error {
 		return fmt.Errorf("blob %s: %w", b.Desc.Digest, err)
 	}
 	defer rc.Close()
-	r := spec.NewVerifyingReader(ContextReader(ctx, rc), b.Desc.Digest, b.Desc.Size)
+	r := ContextReader(ctx, spec.Verify(rc, b.Desc.Digest, b.Desc.Size))
 	if _, err := io.Copy(w, r); err != nil {
 		if _, ok := err.(*spec.VerifyError); ok {
 			return err // already names the digest

@@ -32,7 +32,7 @@ func ReadBlob(ctx context.Context, f Fetcher, desc ocispec.Descriptor, max int64
 	}
 	defer rc.Close()
 	buf := bytes.NewBuffer(make([]byte, 0, desc.Size))
-	if _, err := io.Copy(buf, spec.NewVerifyingReader(rc, desc.Digest, desc.Size)); err != nil {
+	if _, err := io.Copy(buf, spec.Verify(rc, desc.Digest, desc.Size)); err != nil {
 		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
 	}
 	return buf.Bytes(), nil

@@ -38,7 +38,8 @@ const (
 )
 
 // Ingest stores the blob desc from r, containerd-style: the digest is
-// validated first; r is read fully through a verifying reader into a
+// validated first; r is read fully through a verifying reader (r itself
+// when it checks exactly desc: spec.Verify) into a
 // temp file, which is synced and, only when size and digest match,
 // made read-only and renamed to blobs/sha256/<hex>, and the directory
 // synced. If the blob is already stored, r is still read and verified in
@@ -55,7 +56,7 @@ func (b *Blobs) Ingest(ctx context.Context, desc ocispec.Descriptor, r io.Reader
 	if desc.Size < 0 {
 		return 0, fmt.Errorf("ingest blob %s: negative size %d: %w", desc.Digest, desc.Size, spec.ErrBadInput)
 	}
-	vr := spec.NewVerifyingReader(r, desc.Digest, desc.Size)
+	vr := spec.Verify(r, desc.Digest, desc.Size)
 	got := Stored
 	if held, err := os.Open(p); err == nil {
 		defer held.Close()

@@ -153,7 +153,7 @@ func (t *Target) writeBlob(ctx context.Context, lease leases.Lease, b runtime.Bl
 			return fmt.Errorf("blob %s: %w", b.Desc.Digest, err)
 		}
 		defer rc.Close()
-		r = runtime.ContextReader(ctx, spec.NewVerifyingReader(rc, b.Desc.Digest, b.Desc.Size))
+		r = runtime.ContextReader(ctx, spec.Verify(rc, b.Desc.Digest, b.Desc.Size))
 	}
 	ref := "ferry-" + lease.ID + "-" + b.Desc.Digest.String()
 	if err := content.WriteBlob(ctx, cs, ref, r, b.Desc, content.WithLabels(labels)); err != nil {

@@ -58,7 +58,7 @@ func (l *blobLayer) Compressed() (io.ReadCloser, error) {
 	if l.prog != nil {
 		l.prog.Blob(l.desc.Digest, l.desc.Size)
 	}
-	return &layerReader{l: l, rc: rc, r: spec.NewVerifyingReader(rc, l.desc.Digest, l.desc.Size)}, nil
+	return &layerReader{l: l, rc: rc, r: spec.Verify(rc, l.desc.Digest, l.desc.Size)}, nil
 }
 
 func (l *blobLayer) setErr(err error) {
