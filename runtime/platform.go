@@ -169,6 +169,14 @@ type overlay struct {
 	extra map[digest.Digest][]byte
 }
 
+// FetchAhead keeps the ability of the Fetcher it overlays (Distant).
+func (o overlay) FetchAhead() int {
+	if d, ok := o.f.(Distant); ok {
+		return d.FetchAhead()
+	}
+	return 0
+}
+
 func (o overlay) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	if b, ok := o.extra[desc.Digest]; ok {
 		return io.NopCloser(bytes.NewReader(b)), nil

@@ -24,7 +24,10 @@ type renamed struct {
 	name, repo string
 }
 
-var _ Namer = (*renamed)(nil)
+var (
+	_ Namer      = (*renamed)(nil)
+	_ BlobSender = (*renamed)(nil)
+)
 
 func (r *renamed) rename(images []Image) ([]Image, error) {
 	if r.name != "" && len(images) != 1 {
@@ -57,6 +60,20 @@ func (r *renamed) Names(images []Image) ([]string, error) {
 		return nil, err
 	}
 	return TargetNames(r.t, images)
+}
+
+// SendBlobs sends the blobs of the renamed images ahead, when the target
+// can (BlobSender).
+func (r *renamed) SendBlobs(ctx context.Context, images []Image, src Fetcher) error {
+	bs, ok := r.t.(BlobSender)
+	if !ok {
+		return nil
+	}
+	images, err := r.rename(images)
+	if err != nil {
+		return err
+	}
+	return bs.SendBlobs(ctx, images, src)
 }
 
 // Close closes the target.

@@ -63,6 +63,27 @@ type BlobFiler interface {
 	BlobFile(d digest.Digest) (string, error)
 }
 
+// Distant is the optional ability of a Fetcher whose blobs come over a
+// network (a registry): each takes a while to start, and several stream
+// at once faster than one. A caller that needs blobs one after another
+// (a bundle's writer) fetches up to FetchAhead of the next ones ahead,
+// concurrently, while it consumes the current one.
+type Distant interface {
+	FetchAhead() int
+}
+
+// BlobSender is the optional ability of a Target to take the blobs of
+// images ahead of Write: SendBlobs sends the blobs (not the manifests)
+// that images need and the target lacks, fetched from src, naming
+// nothing, so that a caller who obtains blobs over time (a bundle being
+// loaded) has each sent as soon as it holds it; src may make a fetch
+// wait for its blob. A later Write of those images finds them sent. Its
+// error only means those blobs were not all sent: Write sends what is
+// missing and reports its own faults.
+type BlobSender interface {
+	SendBlobs(ctx context.Context, images []Image, src Fetcher) error
+}
+
 // BlobChecker is the optional ability of a Target to say which blobs it
 // already holds, so that callers send only the missing ones.
 type BlobChecker interface {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -80,5 +81,35 @@ func TestRegistry_IncrementalSaveSkipsHeldLayers(t *testing.T) {
 	must(t, s.site, "load", two)
 	if got, want := runtimetest.SkopeoDigest(t, "oci:"+filepath.Join(s.site, "store")+":"+reg.Host+"/team/app:v2"), runtimetest.SkopeoDigest(t, "oci:"+src+":v2"); got != want {
 		t.Errorf("v2 at the site = %s, want %s", got, want)
+	}
+}
+
+// TestRegistry_LoadDamaged: a load into a registry sends blobs while it
+// verifies the bundle, yet tags only the complete images: with one layer
+// of v1 scratched, v2 is in the registry with its digest and v1 is not
+// (its manifest never put, though its intact blobs may have been sent).
+func TestRegistry_LoadDamaged(t *testing.T) {
+	runtimetest.NeedTool(t, "skopeo")
+	s, good := goodBundle(t)
+	es := readEntries(t, good)
+	i := entryIndex(t, es, layersOf(t, es, "v1")[0])
+	es[i].data[0] ^= 0xff
+	bad := filepath.Join(s.dir, "scratched.ferry")
+	writeEntries(t, bad, es)
+	reg := runtimetest.StartRegistry(t, runtimetest.RegistryOptions{})
+	if r := run(t, s.site, "load", bad, "--into", "docker://"+reg.Host+"/site"); r.code != 1 || !strings.Contains(r.stderr+r.stdout, "v1") {
+		t.Fatalf("load of a scratched bundle into a registry = %s, want exit 1 naming v1", r)
+	}
+	src := filepath.Join(goodDir, "src")
+	if got, want := digest.FromBytes(runtimetest.Skopeo(t, "inspect", "--raw", "--tls-verify=false", "docker://"+reg.Host+"/site:v2")),
+		runtimetest.SkopeoDigest(t, "oci:"+src+":v2"); got != want {
+		t.Errorf("docker://%s/site:v2 = %s, want %s", reg.Host, got, want)
+	}
+	log, err := os.ReadFile(reg.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(log), `"PUT /v2/site/manifests/v1 `); n != 0 {
+		t.Errorf("the damaged image v1 was tagged (%d manifest PUTs)", n)
 	}
 }

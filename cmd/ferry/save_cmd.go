@@ -107,7 +107,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	prog := newProgress(g, "save", plan.Bytes)
 	res, err := trip.Save(g.ctx, plan, trip.SaveOptions{Path: out, Stdout: g.stdout, Signer: signer, From: self, To: c.For,
-		Sequence: seq, Created: created, Compression: c.Compression, Progress: prog})
+		Sequence: seq, Created: created, Compression: c.Compression, Progress: prog, TmpDir: h.TmpDir()})
 	prog.Done()
 	if err != nil {
 		return err

@@ -30,7 +30,10 @@ type Source struct {
 	root map[digest.Digest][]byte // the manifest Resolve read
 }
 
-var _ runtime.Source = (*Source)(nil)
+var (
+	_ runtime.Source  = (*Source)(nil)
+	_ runtime.Distant = (*Source)(nil)
+)
 
 // FromReference opens the image ref ("[docker://]HOST[:PORT]/REPO:TAG",
 // "REPO@DIGEST", or "alpine:3.20", which means Docker Hub's
@@ -114,6 +117,10 @@ func (s *Source) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadClo
 	}
 	return &blobReader{rr: rr, explain: func(err error) error { return s.c.explain(err, s.host, what) }}, nil
 }
+
+// FetchAhead says a reader of this image's blobs one after another
+// should fetch the next Options.Jobs-1 ahead, so that Jobs stream at once.
+func (s *Source) FetchAhead() int { return s.c.opts.jobs() - 1 }
 
 func (s *Source) manifest(ctx context.Context, desc ocispec.Descriptor) ([]byte, error) {
 	s.mu.Lock()

@@ -65,10 +65,20 @@ func TestRoundTrip(t *testing.T) {
 	runtimetest.Skopeo(t, "copy", "--src-tls-verify=false", "docker://"+b.Host+"/site/ns/app:1.0",
 		"oci:"+filepath.Join(t.TempDir(), "out")+":v")
 
-	uploads := count(t, b.LogPath, `"PATCH `)
-	write(t, "docker://"+b.Host+"/site", fast, src, img) // again: every blob is there
+	uploads, heads := count(t, b.LogPath, `"PATCH `), count(t, b.LogPath, `"HEAD /v2/site/ns/app/blobs/`)
+	write(t, "docker://"+b.Host+"/site", fast, src, img) // again: the tag names the image already
 	if n := count(t, b.LogPath, `"PATCH `); n != uploads {
 		t.Errorf("writing the same image again uploaded %d blobs, want 0", n-uploads)
+	}
+	if n := count(t, b.LogPath, `"HEAD /v2/site/ns/app/blobs/`); n != heads {
+		t.Errorf("writing the image its tag names already checked %d blobs, want none", n-heads)
+	}
+	write(t, "docker://"+b.Host+"/site", fast, src, runtime.Image{Name: "ns/app:1.1", Desc: img.Desc}) // a new tag: every blob checked once
+	if n := count(t, b.LogPath, `"HEAD /v2/site/ns/app/blobs/`) - heads; n != 3 {
+		t.Errorf("writing a held image under a new tag checked %d blobs, want its 3 (config, 2 layers), once each", n)
+	}
+	if n := count(t, b.LogPath, `"PATCH `); n != uploads {
+		t.Errorf("writing a held image under a new tag uploaded %d blobs, want 0", n-uploads)
 	}
 	tgt, _ := registry.NewTarget("docker://"+b.Host+"/one", fast)
 	write2(t, tgt, src, img)

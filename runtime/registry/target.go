@@ -31,11 +31,19 @@ type Target struct {
 
 	mu      sync.Mutex
 	written map[digest.Digest]name.Repository // a repository this Target put each blob in
+	sent    map[sentBlob]bool                 // every blob this Target put in each repository
+}
+
+// sentBlob is a blob in a repository.
+type sentBlob struct {
+	repo string
+	d    digest.Digest
 }
 
 var (
 	_ runtime.Target      = (*Target)(nil)
 	_ runtime.BlobChecker = (*Target)(nil)
+	_ runtime.BlobSender  = (*Target)(nil)
 	_ runtime.Namer       = (*Target)(nil)
 )
 
@@ -56,7 +64,7 @@ func NewTarget(base string, opts Options) (*Target, error) {
 	if err != nil || host == "" {
 		return nil, fmt.Errorf("docker://%s: not HOST[:PORT][/PREFIX]: %v: %w", base, err, spec.ErrBadInput)
 	}
-	t := &Target{host: reg.RegistryStr(), prefix: prefix, written: map[digest.Digest]name.Repository{}}
+	t := &Target{host: reg.RegistryStr(), prefix: prefix, written: map[digest.Digest]name.Repository{}, sent: map[sentBlob]bool{}}
 	last := prefix[strings.LastIndex(prefix, "/")+1:]
 	if strings.ContainsAny(last, ":@") {
 		if t.exact, err = name.ParseReference(base, opts.nameOptions()...); err != nil {
@@ -98,14 +106,51 @@ func (t *Target) Write(ctx context.Context, images []runtime.Image, src runtime.
 		return fmt.Errorf("docker://%s: %w", t.base(), err)
 	}
 	roots := make([]runtime.Blob, len(images))
+	held := make([]bool, len(images))
 	for i, img := range images {
+		if held[i] = t.holds(ctx, refs[i], img.Desc); held[i] {
+			continue
+		}
 		if roots[i], err = t.pushContent(ctx, refs[i], img, src); err != nil {
 			return err
 		}
 	}
 	for i, root := range roots {
+		if held[i] {
+			continue
+		}
 		if err := t.putManifest(ctx, refs[i], root); err != nil {
 			return t.c.explain(err, t.host, refs[i].String())
+		}
+	}
+	return nil
+}
+
+// holds reports whether ref already names exactly root: then the
+// registry holds the image whole (it accepted that manifest only with
+// every blob it names) and there is nothing to send, as crane's push
+// finds. Any failure of the check only means the push goes on.
+func (t *Target) holds(ctx context.Context, ref name.Reference, root ocispec.Descriptor) bool {
+	d, err := t.puller.Head(ctx, ref)
+	return err == nil && d.Digest.String() == root.Digest.String()
+}
+
+// SendBlobs uploads the blobs of each image that its repository lacks,
+// Options.Jobs at a time, and no manifest: nothing is named or tagged
+// until Write, which then skips the blobs sent.
+func (t *Target) SendBlobs(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
+	refs, err := t.destinations(images)
+	if err != nil {
+		return err
+	}
+	for i, img := range images {
+		where := "docker://" + refs[i].String()
+		blobs, err := runtime.Collect(ctx, src, []runtime.Image{img})
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		if err := t.uploadAll(ctx, refs[i].Context(), blobs, src); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
 	return nil
@@ -255,7 +300,11 @@ func (t *Target) upload(ctx context.Context, repo name.Repository, desc ocispec.
 	var layer v1.Layer = l
 	t.mu.Lock()
 	from, ok := t.written[desc.Digest]
+	sent := t.sent[sentBlob{repo.String(), desc.Digest}]
 	t.mu.Unlock()
+	if sent {
+		return nil // by this Target already (SendBlobs)
+	}
 	if ok && from != repo {
 		layer = &remote.MountableLayer{Layer: l, Reference: from.Digest(desc.Digest.String())}
 	}
@@ -267,6 +316,7 @@ func (t *Target) upload(ctx context.Context, repo name.Repository, desc ocispec.
 	}
 	t.mu.Lock()
 	t.written[desc.Digest] = repo
+	t.sent[sentBlob{repo.String(), desc.Digest}] = true
 	t.mu.Unlock()
 	return nil
 }

@@ -49,6 +49,11 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 	stored, held := 0, 0
 	var repaired []digest.Digest
 	registered := false
+	// Targets that take blobs ahead get each as soon as it is ingested.
+	ctx, cancel := context.WithCancel(ctx)
+	var arrived *arrivals
+	waitSent := func() {}
+	defer func() { cancel(); waitSent() }()
 	admit := func(ix *format.Index, key ssh.PublicKey) error {
 		registered = Registered(h.Catalog, ix.From.Site, key)
 		if err := errors.Join(opts.Admission.Check(h, ix)...); err != nil {
@@ -57,7 +62,12 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 			}
 			return err
 		}
-		return checkTargetNames(ix, opts.Targets)
+		if err := checkTargetNames(ix, opts.Targets); err != nil {
+			return err
+		}
+		arrived = newArrivals(h.Blobs, ix)
+		waitSent = sendAhead(ctx, ix, opts.Targets, arrived)
+		return nil
 	}
 	rep, r, good, err := scan(ctx, path, opts.CheckOptions, admit, func(ctx context.Context, e *format.Entry, src io.Reader) error {
 		if e.Kind != spec.KindBlob {
@@ -66,6 +76,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		}
 		desc := ocispec.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size}
 		got, err := h.Blobs.Ingest(ctx, desc, src)
+		arrived.arrived(e.Digest, err == nil)
 		switch {
 		case err != nil:
 			return err
@@ -78,6 +89,9 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		}
 		return nil
 	})
+	if arrived != nil {
+		arrived.end()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -98,6 +112,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 	if err != nil {
 		return nil, err
 	}
+	waitSent()
 	for _, t := range opts.Targets {
 		if len(images) == 0 {
 			break

@@ -13,7 +13,6 @@ import (
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -41,6 +40,10 @@ type SaveOptions struct {
 	Compression string
 	// Progress, if set, is told of each blob as it is written.
 	Progress Progress
+	// TmpDir holds the blobs fetched ahead from far sources (a registry)
+	// while the one before is written; "" fetches each in its turn. It
+	// should be on a disk with room for a few blobs (the home's tmp/).
+	TmpDir string
 }
 
 // Progress receives progress of long work: a blob started (done == 0),
@@ -127,11 +130,12 @@ func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files m
 			return err
 		}
 	}
-	for _, b := range ix.Blobs {
-		if b.Status != spec.StatusShipped {
-			continue
-		}
-		if err := p.writeBlob(ctx, w, b, opts.Progress); err != nil {
+	shipped := ix.Shipped()
+	ctx, cancel := context.WithCancel(ctx)
+	pf := newPrefetcher(ctx, p, shipped, opts.TmpDir)
+	defer func() { cancel(); pf.close() }()
+	for i, b := range shipped {
+		if err := p.writeBlob(ctx, w, b, pf, i, opts.Progress); err != nil {
 			return err
 		}
 	}
@@ -141,11 +145,12 @@ func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files m
 	return bw.Flush()
 }
 
-func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, prog Progress) error {
+// writeBlob writes shipped blob i, b, from pf.
+func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, pf *prefetcher, i int, prog Progress) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	rc, err := p.Fetch(ctx, ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size})
+	rc, err := pf.open(i)
 	if err != nil {
 		return fmt.Errorf("blob %s: %w", b.Digest, err)
 	}
@@ -161,6 +166,9 @@ func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, p
 	return nil
 }
 
+// countingReader tells p of every byte read through it. It keeps the
+// abilities of what it wraps: a bundle entry still verifies itself
+// (spec.SelfVerifying) and still writes from its own buffers (WriteTo).
 type countingReader struct {
 	r io.Reader
 	p Progress
@@ -171,6 +179,29 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	c.p.Add(int64(n))
 	return n, err
 }
+
+func (c *countingReader) Promise() (digest.Digest, int64) {
+	if sv, ok := c.r.(spec.SelfVerifying); ok {
+		return sv.Promise()
+	}
+	return "", 0
+}
+
+func (c *countingReader) WriteTo(w io.Writer) (int64, error) {
+	wt, ok := c.r.(io.WriterTo)
+	if !ok {
+		return io.Copy(w, struct{ io.Reader }{c})
+	}
+	return wt.WriteTo(writerFunc(func(b []byte) (int, error) {
+		n, err := w.Write(b)
+		c.p.Add(int64(n))
+		return n, err
+	}))
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // countingWriter counts the bytes written through it.
 type countingWriter struct {

@@ -1,0 +1,143 @@
+package trip
+
+import (
+	"context"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/runtime"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// prefetchBytes caps the bytes fetched ahead and not yet written: the
+// disk a save borrows in the home's tmp/ beyond the bundle itself.
+const prefetchBytes = 1 << 30
+
+// prefetcher fetches the blobs a bundle writes next, from sources that
+// are far (runtime.Distant: a registry), into temporary files while the
+// writer streams the current one, several at once: a registry serves
+// each stream at its own pace, and the writer no longer waits for each
+// request to start. It holds no blob in memory, only files in dir, each
+// removed once written (or when the save ends). The bytes are verified
+// as they are written into the bundle, like any other source's.
+type prefetcher struct {
+	ctx   context.Context
+	fetch runtime.Fetcher
+	blobs []format.Blob // shipped, in the order they are written
+	dir   string
+	ahead func(format.Blob) int // how many to fetch ahead for this blob's source; 0: none
+
+	mu      sync.Mutex
+	jobs    map[int]*prefetchJob
+	pending int64 // bytes of jobs started and not yet opened
+	started int   // blobs considered for prefetching: [0, started)
+	wg      sync.WaitGroup
+}
+
+type prefetchJob struct {
+	done chan struct{}
+	path string
+	size int64
+	err  error
+}
+
+func newPrefetcher(ctx context.Context, p *Plan, blobs []format.Blob, dir string) *prefetcher {
+	return &prefetcher{ctx: ctx, fetch: p, blobs: blobs, dir: dir, jobs: map[int]*prefetchJob{},
+		ahead: func(b format.Blob) int {
+			d, ok := p.from[b.Digest].from.(runtime.Distant)
+			if !ok || dir == "" || p.Role(b.Digest) == RoleManifest { // manifests are in memory
+				return 0
+			}
+			return d.FetchAhead()
+		}}
+}
+
+// open returns blob i's bytes, from its file when it was fetched ahead,
+// else fetched now; and starts fetching the blobs after it.
+func (pf *prefetcher) open(i int) (io.ReadCloser, error) {
+	pf.startAfter(i)
+	pf.mu.Lock()
+	job := pf.jobs[i]
+	delete(pf.jobs, i)
+	pf.mu.Unlock()
+	b := pf.blobs[i]
+	desc := ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size}
+	if job == nil {
+		return pf.fetch.Fetch(pf.ctx, desc)
+	}
+	<-job.done
+	pf.mu.Lock()
+	pf.pending -= job.size
+	pf.mu.Unlock()
+	pf.startAfter(i)
+	if job.path == "" {
+		return pf.fetch.Fetch(pf.ctx, desc)
+	}
+	defer os.Remove(job.path) // an open file stays readable
+	if job.err != nil {
+		// Fetched again in its turn: a fault of the source shows again,
+		// and one of tmp/ (a full disk) costs only the time.
+		return pf.fetch.Fetch(pf.ctx, desc)
+	}
+	return os.Open(job.path)
+}
+
+// startAfter starts fetching the blobs after i, as many at once as their
+// source says and prefetchBytes allows.
+func (pf *prefetcher) startAfter(i int) {
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	pf.started = max(pf.started, i+1)
+	for j := pf.started; j < len(pf.blobs); j++ {
+		b := pf.blobs[j]
+		n := pf.ahead(b)
+		if n > 0 && (len(pf.jobs) >= n || (pf.pending > 0 && pf.pending+b.Size > prefetchBytes)) {
+			return
+		}
+		pf.started = j + 1
+		if n == 0 {
+			continue // fetched in its turn
+		}
+		job := &prefetchJob{done: make(chan struct{}), size: b.Size}
+		pf.jobs[j] = job
+		pf.pending += b.Size
+		pf.wg.Add(1)
+		go pf.run(job, b)
+	}
+}
+
+func (pf *prefetcher) run(job *prefetchJob, b format.Blob) {
+	defer pf.wg.Done()
+	defer close(job.done)
+	f, err := os.CreateTemp(pf.dir, ".ferry-prefetch-*")
+	if err != nil {
+		job.err = err
+		return
+	}
+	job.path = f.Name()
+	rc, err := pf.fetch.Fetch(pf.ctx, ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size})
+	if err == nil {
+		_, err = io.Copy(f, io.LimitReader(runtime.ContextReader(pf.ctx, rc), b.Size+1))
+		rc.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	job.err = err
+}
+
+// close waits for the fetches still running (the save's context ends
+// them when it fails) and removes their files.
+func (pf *prefetcher) close() {
+	pf.wg.Wait()
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	for i, job := range pf.jobs {
+		if job.path != "" {
+			os.Remove(job.path)
+		}
+		delete(pf.jobs, i)
+	}
+}
