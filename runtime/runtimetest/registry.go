@@ -65,10 +65,42 @@ func StartRegistry(t testing.TB, opts RegistryOptions) *Registry {
 		r.Host = FreePort(t)
 		cfg := filepath.Join(dir, "config.yml")
 		writeFile(t, cfg, fmt.Sprintf(registryConfig, filepath.Join(dir, "data"), r.Host, tlsCfg, auth))
-		if err := r.start(t, bin, cfg, opts.TLS); err == nil {
+		stop, err := r.start(bin, cfg, opts.TLS)
+		if err == nil {
+			t.Cleanup(stop)
 			return r
 		} else if attempt == 2 {
 			t.Fatalf("docker-registry: %v", err)
+		}
+	}
+}
+
+// LaunchRegistry starts docker-registry on a free loopback port, plain
+// HTTP, no auth, its storage and log in dir, for programs with no
+// testing.TB (the benchmark). stop kills it.
+func LaunchRegistry(dir string) (r *Registry, stop func(), err error) {
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	r = &Registry{LogPath: filepath.Join(dir, "access.log")}
+	for attempt := 0; ; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		r.Host = l.Addr().String()
+		l.Close()
+		cfg := filepath.Join(dir, "config.yml")
+		if err := os.WriteFile(cfg, []byte(fmt.Sprintf(registryConfig, filepath.Join(dir, "data"), r.Host, "", "")), 0o600); err != nil {
+			return nil, nil, err
+		}
+		stop, err := r.start(bin, cfg, false)
+		if err == nil || attempt == 2 {
+			return r, stop, err
 		}
 	}
 }
@@ -90,32 +122,31 @@ http:
   secret: ferry-test
 %s%s`
 
-// start runs the registry and waits until /v2/ answers.
-func (r *Registry) start(t testing.TB, bin, cfg string, useTLS bool) error {
+// start runs the registry and waits until /v2/ answers; stop kills it.
+func (r *Registry) start(bin, cfg string, useTLS bool) (stop func(), err error) {
 	logf, err := os.Create(r.LogPath)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	cmd := exec.Command(bin, "serve", cfg)
 	cmd.Env = registryEnv()
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		t.Fatal(err)
+		return nil, err
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); logf.Close(); close(exited) }()
-	stop := func() {
+	stop = func() {
 		cmd.Process.Kill()
 		<-exited
 	}
 	if err := r.waitReady(useTLS, exited); err != nil {
 		stop()
 		log, _ := os.ReadFile(r.LogPath)
-		return fmt.Errorf("%v\n%s", err, log)
+		return nil, fmt.Errorf("%v\n%s", err, log)
 	}
-	t.Cleanup(stop)
-	return nil
+	return stop, nil
 }
 
 func (r *Registry) waitReady(useTLS bool, exited <-chan struct{}) error {

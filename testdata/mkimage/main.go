@@ -2,11 +2,13 @@
 // layout, for the demo and the benchmarks. Every byte follows from the
 // flags: the same flags give the same digests.
 //
-//	go run ./testdata/mkimage -o DIR -name app:1.0 [-base base:1] [-layers 2] [-size 1MiB] [-seed 1]
+//	go run ./testdata/mkimage -o DIR -name app:1.0 [-base-layers 1] [-layers 2] [-size 1MiB] [-seed 1] [-content random|rootfs]
 //
-// Layers are gzip tars of one file of pseudo-random bytes each. With
-// -base, the image's first layers are the base image's (same seed), so
-// images share layers as real ones do.
+// Layers are gzip tars of one file of pseudo-random bytes each, or with
+// -content rootfs a tree of files that looks like a Debian root file
+// system to a compressor (see rootfs). With -base-layers, the image's
+// first layers are a base image's (seed 0), so images share layers as
+// real ones do.
 package main
 
 import (
@@ -36,6 +38,7 @@ func main() {
 	size := flag.String("size", "64KiB", "bytes of each layer's file (KiB, MiB, GiB suffixes)")
 	seed := flag.Int64("seed", 1, "seed of the image's own layers")
 	baseLayers := flag.Int("base-layers", 1, "number of shared base layers (seed 0) under the image's own")
+	flag.StringVar(&content, "content", "random", "what a layer holds: random (one file of random bytes) or rootfs (a Debian-like tree)")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "mkimage: -o DIR is required")
@@ -50,6 +53,9 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+// content is the -content flag.
+var content string
 
 func run(dir, name string, own, base int, size, seed int64) error {
 	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
@@ -105,12 +111,7 @@ func writeLayer(dir string, seed int64, idx int, size int64) (ocispec.Descriptor
 	counter := &countWriter{w: io.MultiWriter(tmp, blobHash)}
 	gz, _ := gzip.NewWriterLevel(counter, gzip.BestSpeed)
 	tw := tar.NewWriter(io.MultiWriter(gz, diffHash))
-	hdr := &tar.Header{Name: fmt.Sprintf("data/s%d-l%d.bin", seed, idx), Mode: 0o644, Size: size, ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}
-	if err := tw.WriteHeader(hdr); err != nil {
-		return ocispec.Descriptor{}, "", err
-	}
-	rnd := rand.New(rand.NewSource(seed*1000 + int64(idx)))
-	if _, err := io.CopyN(tw, rnd, size); err != nil {
+	if err := layerContent(tw, seed, idx, size); err != nil {
 		return ocispec.Descriptor{}, "", err
 	}
 	if err := tw.Close(); err != nil {
@@ -124,6 +125,22 @@ func writeLayer(dir string, seed int64, idx int, size int64) (ocispec.Descriptor
 		return d, "", err
 	}
 	return d, sum(diffHash), os.Rename(tmp.Name(), blobPath(dir, d.Digest))
+}
+
+func layerContent(tw *tar.Writer, seed int64, idx int, size int64) error {
+	rnd := rand.New(rand.NewSource(seed*1000 + int64(idx)))
+	switch content {
+	case "rootfs":
+		return rootfs(tw, rnd, size)
+	case "random":
+		hdr := &tar.Header{Name: fmt.Sprintf("data/s%d-l%d.bin", seed, idx), Mode: 0o644, Size: size, ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		_, err := io.CopyN(tw, rnd, size)
+		return err
+	}
+	return fmt.Errorf("-content %q: want random or rootfs", content)
 }
 
 func writeJSON(dir, mediaType string, v any) (ocispec.Descriptor, error) {
