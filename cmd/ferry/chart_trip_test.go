@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,6 +117,7 @@ func TestChart_Trip(t *testing.T) {
 	}
 	checkWithHelm(t, w, tgz)
 	checkMirrors(t, w)
+	checkSources(t, w, tgz)
 
 	// ls and inspect name the chart; the layout holds it too.
 	if r := must(t, w.site, "ls"); !strings.Contains(r.stdout, "chart web 1.2.0, needs 6 image(s)") {
@@ -330,6 +333,35 @@ func checkMirrors(t *testing.T, w *chartWorld) {
 		cmd := exec.Command(runtimetest.NeedTool(t, "skopeo"), "--registries-conf", conf, "copy", "docker://"+ref, "oci:"+layout+":x")
 		if out, err := cmd.CombinedOutput(); err != nil || rawDigest(t, "oci:"+layout+":x") != want {
 			t.Errorf("skopeo copy with the registries.conf drop-in of %s: %v\n%s\nwant %s", ref, err, out, want)
+		}
+	}
+}
+
+// checkSources: the chart as a .tgz, pulled back from the site registry
+// (oci://) and from a classic repository serving that .tgz gives the same
+// images as its directory.
+func checkSources(t *testing.T, w *chartWorld, tgz string) {
+	want := must(t, "", "chart", "images", testChart("web")).stdout
+	repo := t.TempDir()
+	data, err := os.ReadFile(tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(repo, "web-1.2.0.tgz"), string(data))
+	writeFile(t, filepath.Join(repo, "index.yaml"), "apiVersion: v1\nentries:\n  web:\n  - name: web\n    version: 1.2.0\n"+
+		"    digest: "+strings.TrimPrefix(string(fileDigest(t, tgz)), "sha256:")+"\n    urls: [web-1.2.0.tgz]\n")
+	srv := httptest.NewServer(http.FileServer(http.Dir(repo)))
+	defer srv.Close()
+	for _, args := range [][]string{
+		{tgz},
+		{"oci://" + w.siteReg.Host + "/site/charts/web", "--version", "1.2.0"},
+		{"oci://" + w.siteReg.Host + "/site/charts/web"}, // the newest stable
+		{"web", "--repo", srv.URL},
+		{"web", "--repo", srv.URL, "--version", "~1.2"},
+	} {
+		r := must(t, "", append([]string{"chart", "images"}, args...)...)
+		if r.stdout != want {
+			t.Errorf("chart images %s =\n%s\nwant, as for the directory,\n%s", strings.Join(args, " "), r.stdout, want)
 		}
 	}
 }

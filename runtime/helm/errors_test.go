@@ -62,6 +62,10 @@ func TestChart_ImagesErrors(t *testing.T) {
 				"spec.template.spec.volumes[0].image.reference"}},
 		{name: "empty image in a pod spec", chart: dir("web"), opts: RenderOptions{IncludeTests: true, Set: []string{"tests.image="}},
 			want: []string{"web/templates/tests/test-connection.yaml", "Pod/release-web-test-connection", "spec.containers[0].image", "empty"}},
+		{name: "a number as an image in a pod spec", chart: func(t *testing.T) string {
+			return copyChart(t, "needs-value", map[string]string{"templates/deployment.yaml": "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\n" +
+				"spec:\n  containers:\n    - name: c\n      image: 1.5\n"})
+		}, want: []string{"needs-value/templates/deployment.yaml Pod/p spec.containers[0].image is 1.5"}},
 		{name: "bad image in an annotation", chart: func(t *testing.T) string {
 			return copyChart(t, "needs-value", map[string]string{"Chart.yaml": "apiVersion: v2\nname: needs-value\nversion: 2.0.0\n" +
 				"annotations:\n  artifacthub.io/images: |\n    - name: x\n      image: Not/Valid\n"})

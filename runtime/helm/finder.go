@@ -160,7 +160,7 @@ func (f *finder) walk(d *doc, n *yaml.Node, at string, container bool) error {
 func (f *finder) field(d *doc, key string, v *yaml.Node, at string, container bool) error {
 	switch {
 	case key == "image" && v.Kind == yaml.ScalarNode:
-		return f.image(d, v.Value, at)
+		return f.scalarImage(d, v, at)
 	case key == "image" && v.Kind == yaml.MappingNode:
 		return f.imageMap(d, v, at)
 	case containerLists[key] && v.Kind == yaml.SequenceNode:
@@ -182,6 +182,23 @@ func (f *finder) field(d *doc, key string, v *yaml.Node, at string, container bo
 		return nil
 	}
 	return f.walk(d, v, at, false)
+}
+
+// scalarImage records the scalar under an "image" key: a string. A
+// number, a boolean or null is not an image, and in a pod spec, where
+// Kubernetes wants a string, an error.
+func (f *finder) scalarImage(d *doc, v *yaml.Node, at string) error {
+	switch {
+	case v.Tag == "!!str":
+		return f.image(d, v.Value, at)
+	case v.Tag == "!!null":
+		return f.image(d, "", at)
+	case d.strict:
+		where := d.place
+		where.Field = at
+		return fmt.Errorf("%s is %s, not an image reference: %w", where, v.Value, spec.ErrBadInput)
+	}
+	return nil
 }
 
 // image records a string under an "image" key. In a pod spec it must be a

@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"strings"
 
-	"sigs.k8s.io/yaml"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/ferryhq/ferry/spec"
 )
