@@ -175,6 +175,8 @@ func (f *finder) field(d *doc, key string, v *yaml.Node, at string, container bo
 			f.loose(d, scalar(deref(a)), at+"["+strconv.Itoa(i)+"]")
 		}
 		return nil
+	case key == "labels" || key == "annotations":
+		return nil // metadata: a label or annotation named image is not one
 	case container && key == "env" && v.Kind == yaml.SequenceNode:
 		for i, e := range v.Content {
 			f.loose(d, scalar(lookup(deref(e), "value")), at+"["+strconv.Itoa(i)+"].value")
