@@ -11,37 +11,36 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store/delta/deltatest"
 )
 
-// fuzzTrip is one small trip, its delta in tr.delta, and the delta's
-// records unframed, made once per process.
-var fuzzTrip = sync.OnceValues(func() (*trip, []byte) {
+// fuzzFixture is one small trip made once per fuzzing process, in memory
+// (scratch directories come and go in the system's temp directory): what
+// Apply needs, and the delta's records unframed.
+type fuzzFixture struct {
+	in    Input
+	plain []byte
+}
+
+var fuzzTrip = sync.OnceValue(func() *fuzzFixture {
 	v1 := deltatest.App(5, 6, 3000)
 	v2 := v1.Next(6, 2, 1, 1)
 	var base, next bytes.Buffer
 	if err := errors.Join(v1.Layer(&base, deltatest.GoGzip, t1), v2.Layer(&next, deltatest.GoGzip, t2)); err != nil {
 		panic(err)
 	}
-	tr := &trip{next: next.Bytes()}
-	dir, err := os.MkdirTemp("", "ferry-fuzz-delta-")
-	if err != nil {
-		panic(err)
-	}
-	tr.sender, tr.sendDir = openStore(dir + "/sender")
-	tr.site, tr.siteDir = openStore(dir + "/site")
-	tr.baseDesc = putBlob(tr.sender, base.Bytes())
-	putBlob(tr.site, base.Bytes())
-	tr.nextDesc = putBlob(nil, tr.next)
+	baseDesc, nextDesc := putBlob(nil, base.Bytes()), putBlob(nil, next.Bytes())
+	mem := memFetcher{baseDesc.Digest: base.Bytes()}
+	bases := []ocispec.Descriptor{baseDesc}
 	var out bytes.Buffer
-	res, err := Build(context.Background(), &out, Layer{Desc: tr.nextDesc, Blob: bytes.NewReader(tr.next)},
-		tr.input(spec.Delta{}).Bases, tr.sender, Options{Scratch: tr.sendDir})
+	res, err := Build(context.Background(), &out, Layer{Desc: nextDesc, Blob: bytes.NewReader(next.Bytes())},
+		bases, mem, Options{Scratch: os.TempDir()})
 	if err != nil {
 		panic(err)
 	}
-	tr.delta = res.Delta
 	zr, err := zstd.NewReader(&out)
 	if err != nil {
 		panic(err)
@@ -51,7 +50,7 @@ var fuzzTrip = sync.OnceValues(func() (*trip, []byte) {
 	if err != nil {
 		panic(err)
 	}
-	return tr, plain
+	return &fuzzFixture{in: Input{Blob: nextDesc, Delta: res.Delta, Bases: bases, Store: mem, Scratch: os.TempDir()}, plain: plain}
 })
 
 // FuzzApply feeds Apply deltas that are the fuzzer's bytes, zstd-framed
@@ -60,10 +59,10 @@ var fuzzTrip = sync.OnceValues(func() (*trip, []byte) {
 // parser, not the digest check, must refuse them. The property: Apply
 // either fails with a typed error or writes exactly the layer.
 func FuzzApply(f *testing.F) {
-	tr, plain := fuzzTrip()
-	f.Add(byte(1), plain)
-	f.Add(byte(1), plain[:len(plain)/2])
-	f.Add(byte(1), append(bytes.Clone(plain[:len(plain)-1]), 'R', 5, 'x'))
+	fx := fuzzTrip()
+	f.Add(byte(1), fx.plain)
+	f.Add(byte(1), fx.plain[:len(fx.plain)/2])
+	f.Add(byte(1), append(bytes.Clone(fx.plain[:len(fx.plain)-1]), 'R', 5, 'x'))
 	f.Fuzz(func(t *testing.T, mode byte, data []byte) {
 		if mode == 1 {
 			data = frame(data)
@@ -71,12 +70,12 @@ func FuzzApply(f *testing.F) {
 		if len(data) == 0 {
 			return
 		}
-		d := tr.delta
-		d.Digest, d.Size = digest.FromBytes(data), int64(len(data))
+		in := fx.in
+		in.Delta.Digest, in.Delta.Size = digest.FromBytes(data), int64(len(data))
 		var out bytes.Buffer
-		err := Apply(context.Background(), &out, bytes.NewReader(data), tr.input(d))
+		err := Apply(context.Background(), &out, bytes.NewReader(data), in)
 		if err == nil {
-			if digest.FromBytes(out.Bytes()) != tr.nextDesc.Digest {
+			if digest.FromBytes(out.Bytes()) != in.Blob.Digest {
 				t.Fatalf("Apply accepted a delta that rebuilt %d bytes of another digest", out.Len())
 			}
 			return
@@ -94,4 +93,15 @@ func frame(b []byte) []byte {
 	zw.Write(b)
 	zw.Close()
 	return out.Bytes()
+}
+
+// memFetcher holds blobs in memory.
+type memFetcher map[digest.Digest][]byte
+
+func (m memFetcher) Fetch(_ context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+	b, ok := m[desc.Digest]
+	if !ok {
+		return nil, spec.ErrNotFound
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
 }

@@ -75,7 +75,6 @@ type trip struct {
 	sendDir, siteDir   string
 	baseDesc, nextDesc ocispec.Descriptor
 	next               []byte
-	delta              spec.Delta // what the fuzzer's trip built
 }
 
 func newTrip(t testing.TB, base, next []byte) *trip {
