@@ -64,7 +64,8 @@ cross:
 	done
 
 # release: static, reproducible binaries for every platform (the same
-# commit and Go give the same bytes), each packed with README and LICENSE,
+# commit and Go give the same bytes), each packed with README, LICENSE and
+# the manual page (ferry help --man),
 # SHA256SUMS of them all, and its SSHSIG signature (namespace
 # ferry-release) with the key RELEASE_KEY names, so that a site checks a
 # binary with ssh-keygen -Y verify before it runs it. See README, Install.
@@ -85,7 +86,8 @@ release:
 		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=false \
 			-ldflags '$(RELEASE_LDFLAGS)' -o $(RELEASE_DIR)/ferry-$$os-$$arch$$ext ./cmd/ferry || exit 1; \
 	done
-	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./cmd/ferry-release -dir $(RELEASE_DIR) README.md LICENSE
+	$(GO) run -ldflags '-X main.version=$(VERSION)' ./cmd/ferry help --man > $(RELEASE_DIR)/ferry.1
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(GO) run ./cmd/ferry-release -dir $(RELEASE_DIR) README.md LICENSE $(RELEASE_DIR)/ferry.1
 	@if [ -n "$(RELEASE_KEY)" ]; then \
 		ssh-keygen -Y sign -f '$(RELEASE_KEY)' -n ferry-release $(RELEASE_DIR)/SHA256SUMS && \
 		echo "signed $(RELEASE_DIR)/SHA256SUMS.sig"; \

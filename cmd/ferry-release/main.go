@@ -1,12 +1,12 @@
 // Command ferry-release packs the binaries `make release` built: for each
 // ferry-OS-ARCH[.exe] in a directory it writes ferry-OS-ARCH.tar.gz
-// (ferry-OS-ARCH.zip for Windows) holding the binary, README.md and
-// LICENSE, then SHA256SUMS of every file, in the format sha256sum -c
-// reads. The archives are reproducible: entries in a fixed order, every
-// time SOURCE_DATE_EPOCH (default 0), owner root, fixed modes, no
-// compressor timestamps.
+// (ferry-OS-ARCH.zip for Windows) holding the binary and the documents
+// named (README.md, LICENSE, ferry.1), then SHA256SUMS of every file, in
+// the format sha256sum -c reads. The archives are reproducible: entries
+// in a fixed order, every time SOURCE_DATE_EPOCH (default 0), owner
+// root, fixed modes, no compressor timestamps.
 //
-// Usage: go run ./cmd/ferry-release -dir dist README.md LICENSE
+// Usage: go run ./cmd/ferry-release -dir dist README.md LICENSE dist/ferry.1
 package main
 
 import (

@@ -20,7 +20,7 @@ import (
 // TestMakeRelease: make release twice (for this machine's platform only,
 // to keep the test fast) gives byte-identical files; ssh-keygen -Y verify
 // accepts the signed SHA256SUMS and sha256sum -c the files; the archive
-// holds the binary, README.md and LICENSE; the binary is static and
+// holds the binary, README.md, LICENSE and the manual page; the binary is static and
 // reports the version make stamped.
 func TestMakeRelease(t *testing.T) {
 	if testing.Short() {
@@ -44,7 +44,7 @@ func TestMakeRelease(t *testing.T) {
 			"RELEASE_KEY="+key, "VERSION=v0.0.0-test", "COMMIT=0123456789abcdef")
 		dirs = append(dirs, dir)
 	}
-	want := []string{"SHA256SUMS", "SHA256SUMS.sig", bin, bin + ".tar.gz"}
+	want := []string{"SHA256SUMS", "SHA256SUMS.sig", bin, bin + ".tar.gz", "ferry.1"}
 	for _, f := range want {
 		a, errA := os.ReadFile(filepath.Join(dirs[0], f))
 		b, errB := os.ReadFile(filepath.Join(dirs[1], f))
@@ -82,7 +82,7 @@ func TestMakeRelease(t *testing.T) {
 }
 
 // checkArchive: the archive holds base/ferry with exe's bytes, and
-// README.md and LICENSE.
+// README.md, LICENSE and ferry.1.
 func checkArchive(t *testing.T, path, base string, exe []byte) {
 	t.Helper()
 	f, err := os.Open(path)
@@ -112,7 +112,7 @@ func checkArchive(t *testing.T, path, base string, exe []byte) {
 	if got[base+"/ferry"] != hex.EncodeToString(exeSum[:]) {
 		t.Errorf("%s: %s/ferry is not the released binary (entries %v)", path, base, got)
 	}
-	for _, doc := range []string{"README.md", "LICENSE"} {
+	for _, doc := range []string{"README.md", "LICENSE", "ferry.1"} {
 		if _, ok := got[base+"/"+doc]; !ok {
 			t.Errorf("%s lacks %s/%s (entries %v)", path, base, doc, got)
 		}

@@ -20,26 +20,29 @@ import (
 type CLI struct {
 	Globals
 
-	Init    InitCmd    `cmd:"" help:"Create this site's home: store, catalog and key pair."`
-	Site    SiteCmd    `cmd:"" help:"Known sites: add, ls, show."`
-	Save    SaveCmd    `cmd:"" help:"Make a signed bundle of images."`
-	Verify  VerifyCmd  `cmd:"" help:"Check a bundle: signature, every entry, every image."`
-	Load    LoadCmd    `cmd:"" help:"Verify and ingest a bundle, then write its images to targets."`
-	Receipt ReceiptCmd `cmd:"" help:"The way back: a site's signed statement of what it holds."`
-	Inspect InspectCmd `cmd:"" help:"Show a bundle's index without unpacking it."`
-	Ls      LsCmd      `cmd:"" help:"List the images in the store."`
-	Du      DuCmd      `cmd:"" help:"Show the store's disk use."`
-	Copy    CopyCmd    `cmd:"" help:"Write an image from the store (or any source) to a target."`
-	Gc      GcCmd      `cmd:"" help:"Remove blobs no image references."`
-	Check   CheckCmd   `cmd:"" help:"Check the catalog against the store on disk."`
-	Chart   ChartCmd   `cmd:"" help:"Helm charts: the images a chart needs; at the site, a chart's archive and the cluster's mirror files."`
-	Pull    PullCmd    `cmd:"" help:"Copy images into the store: from a registry (an image, or a repository's every tag), an archive or any source."`
-	Push    PushCmd    `cmd:"" help:"Write images from the store, or a docker save archive, to a registry; each keeps its repository path."`
-	Tag     TagCmd     `cmd:"" help:"Give an image of the store another name."`
-	Rm      RmCmd      `cmd:"" help:"Remove images from the store (ferry gc then frees the blobs no image uses)."`
-	Login   LoginCmd   `cmd:"" help:"Check a user and password against a registry and save them where docker, podman and skopeo read them."`
-	Logout  LogoutCmd  `cmd:"" help:"Remove a registry's saved login."`
-	Version VersionCmd `cmd:"" help:"Show the version, the commit, Go, and the format versions this ferry reads and writes."`
+	Init       InitCmd       `cmd:"" help:"Create this site's home: store, catalog and key pair."`
+	Site       SiteCmd       `cmd:"" help:"Known sites: add, ls, show."`
+	Save       SaveCmd       `cmd:"" help:"Make a signed bundle of images."`
+	Verify     VerifyCmd     `cmd:"" help:"Check a bundle: signature, every entry, every image."`
+	Load       LoadCmd       `cmd:"" help:"Verify and ingest a bundle, then write its images to targets."`
+	Receipt    ReceiptCmd    `cmd:"" help:"The way back: a site's signed statement of what it holds."`
+	Inspect    InspectCmd    `cmd:"" help:"Show a bundle's index without unpacking it."`
+	Ls         LsCmd         `cmd:"" help:"List the images in the store."`
+	Du         DuCmd         `cmd:"" help:"Show the store's disk use."`
+	Copy       CopyCmd       `cmd:"" help:"Write an image from the store (or any source) to a target."`
+	Gc         GcCmd         `cmd:"" help:"Remove blobs no image references."`
+	Check      CheckCmd      `cmd:"" help:"Check the catalog against the store on disk."`
+	Chart      ChartCmd      `cmd:"" help:"Helm charts: the images a chart needs; at the site, a chart's archive and the cluster's mirror files."`
+	Pull       PullCmd       `cmd:"" help:"Copy images into the store: from a registry (an image, or a repository's every tag), an archive or any source."`
+	Push       PushCmd       `cmd:"" help:"Write images from the store, or a docker save archive, to a registry; each keeps its repository path."`
+	Tag        TagCmd        `cmd:"" help:"Give an image of the store another name."`
+	Rm         RmCmd         `cmd:"" help:"Remove images from the store (ferry gc then frees the blobs no image uses)."`
+	Login      LoginCmd      `cmd:"" help:"Check a user and password against a registry and save them where docker, podman and skopeo read them."`
+	Logout     LogoutCmd     `cmd:"" help:"Remove a registry's saved login."`
+	Help       HelpCmd       `cmd:"" help:"Show the help of a command, a topic, or the whole manual (--man)."`
+	Completion CompletionCmd `cmd:"" help:"Print the completion script for bash, zsh or fish."`
+	Complete   CompleteCmd   `cmd:"" name:"__complete" hidden:"" passthrough:"" help:"Complete a command line (the completion scripts call it)."`
+	Version    VersionCmd    `cmd:"" help:"Show the version, the commit, Go, and the format versions this ferry reads and writes."`
 }
 
 // Globals are the flags every command takes, and where it writes.
@@ -79,7 +82,8 @@ func mainIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		kong.UsageOnError(),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { exit = code }),
-		kong.Vars{"kube_version": helm.DefaultKubeVersion, "sources": runtime.SourceForms, "targets": runtime.TargetForms},
+		kong.Vars{"kube_version": helm.DefaultKubeVersion, "sources": runtime.SourceForms, "targets": runtime.TargetForms,
+			"topics": topicNames()},
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "ferry:", err)

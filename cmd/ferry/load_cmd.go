@@ -15,7 +15,7 @@ import (
 // LoadCmd is `ferry load BUNDLE... [--into TARGET]...`.
 type LoadCmd struct {
 	Bundles        []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files; - reads one from standard input."`
-	Into           []string `placeholder:"TARGET" help:"Write the loaded images here too, repeatable: ${targets}."`
+	Into           []string `placeholder:"TARGET" complete:"target" help:"Write the loaded images here too, repeatable: ${targets}."`
 	AllowReplay    bool     `help:"Load a bundle not newer than the last one loaded from its sender."`
 	AllowDowngrade bool     `help:"Move a tag to an image older than the one it points at."`
 	NoReceipt      bool     `help:"Do not write a receipt."`

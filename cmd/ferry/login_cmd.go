@@ -15,7 +15,7 @@ import (
 
 // LoginCmd is `ferry login REGISTRY`.
 type LoginCmd struct {
-	Registry      string `arg:"" help:"The registry: HOST[:PORT], or docker.io for Docker Hub."`
+	Registry      string `arg:"" complete:"registry" help:"The registry: HOST[:PORT], or docker.io for Docker Hub."`
 	Username      string `short:"u" help:"User name (asked for on a terminal when not given)."`
 	Password      string `short:"p" help:"Password. Insecure: other users see a command line (ps, shell history); use --password-stdin."`
 	PasswordStdin bool   `help:"Read the password from standard input."`
@@ -99,7 +99,7 @@ func (c *LoginCmd) credentials(g *Globals) (user, password string, err error) {
 
 // LogoutCmd is `ferry logout REGISTRY`.
 type LogoutCmd struct {
-	Registry string `arg:"" help:"The registry: HOST[:PORT], or docker.io for Docker Hub."`
+	Registry string `arg:"" complete:"registry" help:"The registry: HOST[:PORT], or docker.io for Docker Hub."`
 }
 
 func (c *LogoutCmd) Run(g *Globals) error {

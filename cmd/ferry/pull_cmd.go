@@ -13,7 +13,7 @@ import (
 
 // PullCmd is `ferry pull IMAGE...`.
 type PullCmd struct {
-	Images  []string `arg:"" name:"image" help:"Images: a registry's (a bare name such as alpine:3.20 is read from its registry, as docker pull reads it; --from reads it elsewhere), a docker save archive (./app.tar), or ${sources}."`
+	Images  []string `arg:"" name:"image" complete:"image" help:"Images: a registry's (a bare name such as alpine:3.20 is read from its registry, as docker pull reads it; --from reads it elsewhere), a docker save archive (./app.tar), or ${sources}."`
 	AllTags bool     `short:"a" help:"Pull every tag of each repository (a registry's), as img pulls a repository."`
 }
 

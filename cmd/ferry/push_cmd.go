@@ -13,11 +13,11 @@ import (
 
 // PushCmd is `ferry push IMAGE [TARGET]`.
 type PushCmd struct {
-	Image    string   `arg:"" help:"An image in the store (--from reads a bare name elsewhere), a docker save archive (./app.tar: every image in it, named by its RepoTags), or ${sources}."`
-	Target   string   `arg:"" optional:"" help:"Where to: HOST[:PORT][/PREFIX] (each image keeps its repository path below it), HOST[:PORT]/REPO:TAG (one image), or any target (${targets}). Default: --registry, else the registry in the images' names, else the one registry you logged in to."`
-	Registry string   `placeholder:"HOST[:PORT][/PREFIX]" help:"Push to this registry; each image keeps its repository path there."`
+	Image    string   `arg:"" complete:"image" help:"An image in the store (--from reads a bare name elsewhere), a docker save archive (./app.tar: every image in it, named by its RepoTags), or ${sources}."`
+	Target   string   `arg:"" optional:"" complete:"target" help:"Where to: HOST[:PORT][/PREFIX] (each image keeps its repository path below it), HOST[:PORT]/REPO:TAG (one image), or any target (${targets}). Default: --registry, else the registry in the images' names, else the one registry you logged in to."`
+	Registry string   `complete:"registry" placeholder:"HOST[:PORT][/PREFIX]" help:"Push to this registry; each image keeps its repository path there."`
 	AllTags  bool     `short:"a" help:"Push every image of the store in IMAGE's repository, as img pushes a repository."`
-	Platform []string `help:"Keep only these platforms of an image index; repeatable."`
+	Platform []string `complete:"platform" help:"Keep only these platforms of an image index; repeatable."`
 	targetFlags
 }
 

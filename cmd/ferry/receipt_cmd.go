@@ -21,7 +21,7 @@ type ReceiptCmd struct {
 // ReceiptCreateCmd is `ferry receipt create [-o FILE]`.
 type ReceiptCreateCmd struct {
 	Output  string   `short:"o" type:"path" help:"Receipt file (default ./<site>-receipt.ferry)."`
-	Include []string `placeholder:"RUNTIME:" help:"Also declare what a runtime holds (docker-daemon:, containerd:, podman:, or one image such as docker-daemon:app:1.0): its images are imported into the store first; repeatable."`
+	Include []string `placeholder:"RUNTIME:" complete:"runtime" help:"Also declare what a runtime holds (docker-daemon:, containerd:, podman:, or one image such as docker-daemon:app:1.0): its images are imported into the store first; repeatable."`
 }
 
 func (c *ReceiptCreateCmd) Run(g *Globals) error {

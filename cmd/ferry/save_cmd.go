@@ -19,15 +19,15 @@ import (
 
 // SaveCmd is `ferry save IMAGE... [--chart CHART]... [--manifest FILE] [-o FILE]`.
 type SaveCmd struct {
-	Images        []string `arg:"" optional:"" name:"image" help:"Images: ${sources} (a bare name is looked for in the store, then docker, containerd, podman, then its registry)."`
+	Images        []string `arg:"" optional:"" name:"image" complete:"image" help:"Images: ${sources} (a bare name is looked for in the store, then docker, containerd, podman, then its registry)."`
 	Container     []string `help:"Snapshot this Docker container (a commit tagged ferry-snapshot/<name>:<UTC time>) and save it; repeatable."`
 	Output        string   `short:"o" type:"path" help:"Bundle file to write (default ./<repo>_<tag>.ferry); - writes it to standard output (never a terminal)."`
 	OutDir        string   `type:"path" default:"." help:"Directory for the default bundle name."`
-	For           string   `name:"for" help:"Destination site (a name added with ferry site add)."`
-	Since         []string `help:"Omit the layers of this base image (a bare tag means the same repository as each image); repeatable."`
-	Exclude       []string `short:"e" help:"Omit the layers of this image; repeatable."`
+	For           string   `name:"for" complete:"site" help:"Destination site (a name added with ferry site add)."`
+	Since         []string `complete:"image" help:"Omit the layers of this base image (a bare tag means the same repository as each image); repeatable."`
+	Exclude       []string `short:"e" complete:"image" help:"Omit the layers of this image; repeatable."`
 	OnlyConfirmed bool     `help:"With --for, count as held only blobs a receipt confirmed, not those merely shipped."`
-	Platform      []string `help:"Keep only these platforms of an image index (os/arch[/variant]); repeatable."`
+	Platform      []string `complete:"platform" help:"Keep only these platforms of an image index (os/arch[/variant]); repeatable."`
 	Compression   string   `enum:"zstd,none" default:"zstd" help:"Bundle compression: zstd or none."`
 	DryRun        bool     `help:"Print the plan and write nothing."`
 	Chart         []string `placeholder:"CHART" help:"Ship this Helm chart and every image it needs: a chart directory, a .tgz, oci://HOST/PATH/NAME, or with --repo a chart name; repeatable (the chart flags below apply to each)."`

@@ -82,7 +82,7 @@ func (c *SiteLsCmd) Run(g *Globals) error {
 
 // SiteShowCmd is `ferry site show NAME`.
 type SiteShowCmd struct {
-	Name string `arg:"" help:"The site's name."`
+	Name string `arg:"" complete:"site" help:"The site's name."`
 }
 
 func (c *SiteShowCmd) Run(g *Globals) error {

@@ -69,9 +69,9 @@ func (c *DuCmd) Run(g *Globals) error {
 
 // CopyCmd is `ferry copy IMAGE TARGET`.
 type CopyCmd struct {
-	Image    string   `arg:"" help:"Image: ${sources} (a bare name is an image in the store, or where --from says), or a docker save archive (./app.tar)."`
-	Target   string   `arg:"" help:"Target: ${targets}."`
-	Platform []string `help:"Keep only these platforms of an image index; repeatable."`
+	Image    string   `arg:"" complete:"image" help:"Image: ${sources} (a bare name is an image in the store, or where --from says), or a docker save archive (./app.tar)."`
+	Target   string   `arg:"" complete:"target" help:"Target: ${targets}."`
+	Platform []string `complete:"platform" help:"Keep only these platforms of an image index; repeatable."`
 	targetFlags
 }
 

@@ -10,7 +10,7 @@ import (
 
 // TagCmd is `ferry tag SOURCE NEW`.
 type TagCmd struct {
-	Source string `arg:"" help:"An image in the store."`
+	Source string `arg:"" complete:"image" help:"An image in the store."`
 	New    string `arg:"" help:"Its new name, NAME[:TAG] (a name it already has elsewhere is moved)."`
 }
 
@@ -41,7 +41,7 @@ func (c *TagCmd) Run(g *Globals) error {
 
 // RmCmd is `ferry rm IMAGE...`.
 type RmCmd struct {
-	Images []string `arg:"" name:"image" help:"Images in the store."`
+	Images []string `arg:"" name:"image" complete:"image" help:"Images in the store."`
 }
 
 func (c *RmCmd) Run(g *Globals) error {

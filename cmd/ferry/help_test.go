@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestHelp: ferry help COMMAND is the command's help, ferry help TOPIC a
+// topic, and ferry help --man a roff page with a section per command,
+// made from the same grammar.
+func TestHelp(t *testing.T) {
+	r := must(t, "", "help", "site", "add")
+	if !strings.Contains(r.stdout, "Register another site's public key") || !strings.Contains(r.stdout, "--key") {
+		t.Errorf("help site add = %s", r)
+	}
+	r = must(t, "", "help", "transports")
+	if !strings.Contains(r.stdout, "docker-archive:FILE[:REF]") {
+		t.Errorf("help transports = %s", r)
+	}
+	if r = run(t, "", "help", "nosuch"); r.code != 2 || !strings.Contains(r.stderr, "transports") {
+		t.Errorf("help nosuch = %s, want a usage error listing the topics", r)
+	}
+	r = must(t, "", "help", "--man")
+	if !strings.HasPrefix(r.stdout, ".TH \"FERRY\" \"1\"") {
+		t.Fatalf("help --man does not start with .TH: %.200s", r.stdout)
+	}
+	for _, want := range []string{".SS \"ferry push\"", ".SS \"ferry site show\"", ".SS \"ferry login\"",
+		"\\fB\\-\\-password\\-stdin\\fR", ".SH \"EXIT STATUS\"", ".SH \"ENVIRONMENT\""} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help --man lacks %q", want)
+		}
+	}
+	if strings.Contains(r.stdout, "__complete") {
+		t.Errorf("help --man shows the hidden completion command")
+	}
+	if groff, err := exec.LookPath("groff"); err == nil {
+		cmd := exec.Command(groff, "-man", "-ww", "-z")
+		cmd.Stdin = strings.NewReader(r.stdout)
+		if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+			t.Errorf("groff -man -ww of ferry help --man: %v\n%s", err, out)
+		}
+	}
+}
