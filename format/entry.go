@@ -13,11 +13,12 @@ import (
 // Entry is an entry of a bundle after the index and its signature, as the
 // index lists it.
 type Entry struct {
-	Name      string        // spec.LayoutEntry, spec.LayoutIndexEntry or spec.BlobPrefix + hex
-	Kind      string        // spec.KindFile or spec.KindBlob
-	Digest    digest.Digest // as listed
+	Name      string        // spec.LayoutEntry, spec.LayoutIndexEntry, or the blob's entry name by its kind (kinds.go)
+	Kind      string        // spec.KindFile, or the blob's kind
+	Digest    digest.Digest // of the entry's bytes, as listed
 	Size      int64         // as listed, and as the tar header says
 	MediaType string        // blobs only
+	Blob      *Blob         // the index's element, nil for the layout files
 }
 
 // EntryError is a fault of one entry. It is not fatal: the Reader skips

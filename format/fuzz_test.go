@@ -3,6 +3,7 @@ package format
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"io"
 	"testing"
@@ -22,6 +23,13 @@ func FuzzParseIndex(f *testing.F) {
 	raw, _ := signedHeader(f, newFixture(30, 10, 20).index(), s, "ferry-bundle")
 	f.Add(raw)
 	f.Add([]byte(`{"schemaVersion":1}`))
+	withX, _ := withExtra(newFixture(31, 10, 20), "ferry-linux-amd64", true)
+	raw, _ = signedHeader(f, withX, s, "ferry-bundle")
+	f.Add(raw)
+	unknown := newFixture(32, 10, 20).index()
+	unknown.Blobs[1].Kind, unknown.Blobs[1].Unknown = "chunk", json.RawMessage(`{"parts":[1,2],"volume":"a"}`)
+	raw, _ = signedHeader(f, unknown, s, "ferry-bundle")
+	f.Add(raw)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ix, err := ParseIndex(data)
 		if err != nil {

@@ -2,6 +2,7 @@ package format
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -110,8 +111,9 @@ type Blob struct {
 	Digest    digest.Digest `json:"digest"`
 	Size      int64         `json:"size"`
 	MediaType string        `json:"mediaType"`
-	// Kind is spec.KindBlob. A reader refuses the entry of a kind it does
-	// not know (and names the kind), never the bundle.
+	// Kind is spec.KindBlob, or another kind of kinds.go (spec.KindExtra).
+	// A reader refuses the entry of a kind it does not know (and names the
+	// kind), never the bundle.
 	Kind string `json:"kind"`
 	// Status is spec.StatusShipped or spec.StatusPrerequisite.
 	Status string `json:"status"`
@@ -122,6 +124,11 @@ type Blob struct {
 	// Base names, for a prerequisite omitted because of --since or
 	// --exclude, the image whose layer it is.
 	Base string `json:"base,omitempty"`
+	// Extra is the field of kind spec.KindExtra: the file's name.
+	Extra *spec.Extra `json:"extra,omitempty"`
+	// Unknown is the field named after a kind this build does not know,
+	// as the index holds it (see UnmarshalJSON).
+	Unknown json.RawMessage `json:"-"`
 }
 
 // Volume is reserved for split bundles: which blobs volume Number carries.
@@ -218,6 +225,7 @@ func validateBlobs(blobs []Blob) error {
 		return fieldErrorf("blobs", "%d blobs, at most %d: %w", len(blobs), spec.MaxEntries, spec.ErrTooLarge)
 	}
 	seen := make(map[digest.Digest]bool, len(blobs))
+	names := map[string]bool{}
 	for i, b := range blobs {
 		field := fmt.Sprintf("blobs[%d]", i)
 		if err := validateDescriptor(field, b.Digest, b.Size); err != nil {
@@ -229,6 +237,9 @@ func validateBlobs(blobs []Blob) error {
 		seen[b.Digest] = true
 		if b.Status != spec.StatusShipped && b.Status != spec.StatusPrerequisite {
 			return fieldErrorf(field+".status", "%q unknown", b.Status)
+		}
+		if err := checkKind(&b, names); err != nil {
+			return &fieldError{field: field, err: err}
 		}
 		if b.Bundle != "" {
 			if err := spec.ValidateBundleID(b.Bundle); err != nil {

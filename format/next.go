@@ -83,15 +83,21 @@ func (r *Reader) nextHeader() (*tar.Header, error) {
 
 // admit checks a header against the index.
 func (r *Reader) admit(h *tar.Header) (*Entry, error) {
+	l, ok := r.want[h.Name]
 	d := blobDigest(h.Name)
+	if ok {
+		d = l.Digest
+	}
 	refuse := func(err error) error { return &EntryError{Name: h.Name, Digest: d, Err: err} }
-	if d == "" && !isFileName(h.Name) {
+	switch {
+	case !ok && len(r.unknown) > 0:
+		return nil, refuse(fmt.Errorf("not listed in the index, or an entry of kind %q unknown to this ferry", clipKind(r.unknown[0].Kind)))
+	case !ok && d == "" && !isFileName(h.Name):
 		return nil, refuse(errNameRefused)
 	}
 	if err := checkType(h); err != nil {
 		return nil, refuse(err)
 	}
-	l, ok := r.want[h.Name]
 	if !ok {
 		return nil, refuse(errors.New("not listed in the index"))
 	}
@@ -102,13 +108,19 @@ func (r *Reader) admit(h *tar.Header) (*Entry, error) {
 	switch {
 	case l.status == spec.StatusPrerequisite:
 		return nil, refuse(errors.New("listed as a prerequisite, present as an entry"))
-	case l.Kind != spec.KindBlob && l.Kind != spec.KindFile:
-		return nil, refuse(fmt.Errorf("kind %q unknown to this ferry", l.Kind))
 	case h.Size != l.Size:
 		return nil, refuse(fmt.Errorf("size %d, the index lists %d", h.Size, l.Size))
 	}
 	e := l.Entry
 	return &e, nil
+}
+
+// clipKind shortens a kind from the index for a message.
+func clipKind(k string) string {
+	if len(k) > 40 {
+		return k[:40] + "…"
+	}
+	return k
 }
 
 // Read reads the current entry's bytes, hashed as they stream: at the end

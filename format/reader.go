@@ -47,6 +47,7 @@ type Reader struct {
 	ix      *Index
 	key     ssh.PublicKey
 	want    map[string]listed
+	unknown []Blob // shipped blobs of kinds this build does not know
 	seen    map[string]bool
 	pending *tar.Header // entry 2 of an unsigned bundle read with InsecureSkipSignature
 	entries int
@@ -105,6 +106,9 @@ func (r *Reader) budget() int64 {
 		if l.status != spec.StatusPrerequisite {
 			total += l.Size + perEntryBudget
 		}
+	}
+	for _, b := range r.unknown {
+		total += b.Size + perEntryBudget // a kind's entry is never larger than its blob (section 7)
 	}
 	return total
 }
@@ -223,9 +227,17 @@ func (r *Reader) indexEntries() {
 	for _, f := range r.ix.Files {
 		r.want[f.Name] = listed{Entry: Entry{Name: f.Name, Kind: spec.KindFile, Digest: f.Digest, Size: f.Size}}
 	}
-	for _, b := range r.ix.Blobs {
-		name := spec.BlobPrefix + b.Digest.Encoded()
-		r.want[name] = listed{Entry: Entry{Name: name, Kind: b.Kind, Digest: b.Digest, Size: b.Size, MediaType: b.MediaType}, status: b.Status}
+	for i := range r.ix.Blobs {
+		b := &r.ix.Blobs[i]
+		rule, ok := kinds[b.Kind]
+		if !ok {
+			if b.Status == spec.StatusShipped {
+				r.unknown = append(r.unknown, *b)
+			}
+			continue
+		}
+		name, d, size := rule.entry(b)
+		r.want[name] = listed{Entry: Entry{Name: name, Kind: b.Kind, Digest: d, Size: size, MediaType: b.MediaType, Blob: b}, status: b.Status}
 	}
 	r.tarIn.limit = r.budget()
 	r.seen = make(map[string]bool, len(r.want))
@@ -258,6 +270,11 @@ func (r *Reader) Missing() []string {
 	slices.Sort(out)
 	return out
 }
+
+// Unsupported returns the shipped blobs of kinds this ferry does not know
+// (spec/bundle-v1.md section 7): their entries are refused, and the blobs
+// count as not received.
+func (r *Reader) Unsupported() []Blob { return r.unknown }
 
 // Close releases the zstd decoder and its goroutines; call it on every
 // Reader. It does not close the underlying reader.

@@ -220,10 +220,11 @@ func (w *Writer) WriteFile(name string, data []byte) error {
 	return w.writeEntry(name, data)
 }
 
-// WriteBlob streams blob d from r into the bundle. The index must list d
-// as shipped, of kind spec.KindBlob; r must give exactly the listed size
-// and digest, or the write fails with a *spec.VerifyError (and the bundle
-// with it).
+// WriteBlob streams the entry of blob d from r into the bundle. The index
+// must list d as shipped, of a kind of kinds.go; r must give exactly the
+// bytes that kind's entry holds (for spec.KindBlob and spec.KindExtra,
+// the blob's own: the listed size and digest), or the write fails with a
+// *spec.VerifyError (and the bundle with it).
 func (w *Writer) WriteBlob(d digest.Digest, r io.Reader) error {
 	if err := w.ready(); err != nil {
 		return err
@@ -232,22 +233,23 @@ func (w *Writer) WriteBlob(d digest.Digest, r io.Reader) error {
 	if !ok {
 		return w.fail(fmt.Errorf("blob %s: not listed as shipped in the index: %w", d, spec.ErrBadInput))
 	}
-	if b.Kind != spec.KindBlob {
+	rule, ok := kinds[b.Kind]
+	if !ok {
 		return w.fail(fmt.Errorf("blob %s: kind %q cannot be written by this ferry: %w", d, b.Kind, spec.ErrBadInput))
 	}
-	name := spec.BlobPrefix + d.Encoded()
+	name, ed, size := rule.entry(&b)
 	if w.written[name] {
 		return w.fail(fmt.Errorf("blob %s: written twice: %w", d, spec.ErrBadInput))
 	}
 	w.written[name] = true
 	w.sink.begin(false)
-	if err := w.tw.WriteHeader(w.header(name, b.Size)); err != nil {
+	if err := w.tw.WriteHeader(w.header(name, size)); err != nil {
 		return w.fail(err)
 	}
 	if err := w.sink.end(); err != nil {
 		return w.fail(err)
 	}
-	if err := w.writeData(spec.Verify(r, d, b.Size), b.Size); err != nil {
+	if err := w.writeData(spec.Verify(r, ed, size), size); err != nil {
 		return w.fail(fmt.Errorf("blob %s: %w", d, err))
 	}
 	return nil
@@ -352,8 +354,8 @@ func (w *Writer) checkComplete() error {
 			missing = append(missing, name)
 		}
 	}
-	for d := range w.blobs {
-		if !w.written[spec.BlobPrefix+d.Encoded()] {
+	for d, b := range w.blobs {
+		if name, _, _ := kinds[b.Kind].entry(&b); !w.written[name] {
 			missing = append(missing, string(d))
 		}
 	}

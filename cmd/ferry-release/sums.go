@@ -1,55 +1,49 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/ferryhq/ferry/internal/atomicfile"
+	"github.com/ferryhq/ferry/internal/release"
 )
 
-// SumsFile is the checksum list a release is signed by.
-const SumsFile = "SHA256SUMS"
-
-// writeSums writes SHA256SUMS: "<hex>  <name>" for every file of dir but
-// itself and its signature, sorted by name, as sha256sum writes it.
+// writeSums writes SHA256SUMS: the sha256 of every file of dir but itself
+// and its signature, as sha256sum writes them.
 func writeSums(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
-	var names []string
+	sums := map[string]digest.Digest{}
 	for _, e := range entries {
-		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), SumsFile) && !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), release.SumsFile) && !strings.HasPrefix(e.Name(), ".") {
+			if sums[e.Name()], err = fileDigest(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
 		}
 	}
-	sort.Strings(names)
-	var b strings.Builder
-	for _, n := range names {
-		sum, err := fileSum(filepath.Join(dir, n))
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(&b, "%s  %s\n", sum, n)
+	var b bytes.Buffer
+	if err := release.WriteSums(&b, sums); err != nil {
+		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(dir, SumsFile), []byte(b.String()), 0o644)
+	return atomicfile.WriteFile(filepath.Join(dir, release.SumsFile), b.Bytes(), 0o644)
 }
 
-func fileSum(path string) (string, error) {
+func fileDigest(path string) (digest.Digest, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	dg := digest.Canonical.Digester()
+	if _, err := io.Copy(dg.Hash(), f); err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return dg.Digest(), nil
 }

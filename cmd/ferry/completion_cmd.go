@@ -9,6 +9,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"github.com/ferryhq/ferry/internal/complete"
+	"github.com/ferryhq/ferry/internal/release"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/registry"
 	"github.com/ferryhq/ferry/spec"
@@ -95,6 +96,8 @@ func (p *predictor) predict(kind, prefix string) []complete.Candidate {
 		return words([]string{runtime.TransportDockerDaemon + ":", runtime.TransportContainerd + ":", runtime.TransportPodman + ":"}, "")
 	case "platform":
 		return words(commonPlatforms, "")
+	case "release":
+		return words(release.Platforms, "")
 	case "help":
 		var out []complete.Candidate
 		for _, n := range p.app.Children {
@@ -119,33 +122,31 @@ func words(ws []string, help string) []complete.Candidate {
 }
 
 func (p *predictor) images() []complete.Candidate {
+	return fromCatalog(p, (*store.Catalog).Images, func(r store.ImageRecord) complete.Candidate {
+		return complete.Candidate{Value: r.Name, Help: string(r.Digest)}
+	})
+}
+
+func (p *predictor) sites() []complete.Candidate {
+	return fromCatalog(p, (*store.Catalog).Sites, func(s store.Site) complete.Candidate {
+		return complete.Candidate{Value: s.Name, Help: s.Fingerprint}
+	})
+}
+
+// fromCatalog offers what list reads from the home's catalog, nothing when
+// the catalog cannot be read at once.
+func fromCatalog[T any](p *predictor, list func(*store.Catalog) ([]T, error), word func(T) complete.Candidate) []complete.Candidate {
 	cat := p.catalog()
 	if cat == nil {
 		return nil
 	}
-	recs, err := cat.Images()
+	recs, err := list(cat)
 	if err != nil {
 		return nil
 	}
 	out := make([]complete.Candidate, 0, len(recs))
 	for _, r := range recs {
-		out = append(out, complete.Candidate{Value: r.Name, Help: string(r.Digest)})
-	}
-	return out
-}
-
-func (p *predictor) sites() []complete.Candidate {
-	cat := p.catalog()
-	if cat == nil {
-		return nil
-	}
-	sites, err := cat.Sites()
-	if err != nil {
-		return nil
-	}
-	out := make([]complete.Candidate, 0, len(sites))
-	for _, s := range sites {
-		out = append(out, complete.Candidate{Value: s.Name, Help: s.Fingerprint})
+		out = append(out, word(r))
 	}
 	return out
 }

@@ -47,7 +47,14 @@ func (c *InspectCmd) Run(g *Globals) error {
 	var shipped, omitted int64
 	g.printf("blobs:\n")
 	for _, b := range ix.Blobs {
-		g.printf("  %-12s %s %10s %s\n", b.Status, b.Digest, humanBytes(b.Size), spec.Quote(b.MediaType))
+		what := spec.Quote(b.MediaType)
+		switch {
+		case b.Extra != nil:
+			what = "extra " + spec.Quote(b.Extra.Name)
+		case b.Kind != spec.KindBlob:
+			what += " (kind " + spec.Quote(b.Kind) + ", unknown to this ferry)"
+		}
+		g.printf("  %-12s %s %10s %s\n", b.Status, b.Digest, humanBytes(b.Size), what)
 		if b.Status == spec.StatusShipped {
 			shipped += b.Size
 		} else {

@@ -52,6 +52,7 @@ func (c *LoadCmd) Run(g *Globals) error {
 	for _, path := range c.Bundles {
 		prog := newProgress(g, "load", 0)
 		opts.Progress = prog
+		opts.ExtrasDir = besideBundle(path)
 		rep, err := trip.Load(g.ctx, h, path, opts)
 		prog.Done()
 		if rep == nil && err != nil {
@@ -130,4 +131,13 @@ func oneStdin(bundles []string) error {
 		return fmt.Errorf("- names standard input, which holds one bundle: give it once: %w", errUsage)
 	}
 	return nil
+}
+
+// besideBundle is the directory of the bundle at path, where load writes
+// the extra files it carries; the current directory for "-".
+func besideBundle(path string) string {
+	if path == "-" {
+		return "."
+	}
+	return filepath.Dir(path)
 }

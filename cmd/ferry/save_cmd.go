@@ -35,6 +35,7 @@ type SaveCmd struct {
 	SkipImage     []string `placeholder:"REF" help:"With --chart, do not ship this image a chart needs; repeatable."`
 	Manifest      string   `type:"existingfile" placeholder:"FILE" help:"A shipment file (spec/manifest-v1.md): charts, each with its own version, repository, values and images, and plain images."`
 	chartFlags
+	withFerry
 }
 
 func (c *SaveCmd) Run(g *Globals) error {
@@ -42,8 +43,12 @@ func (c *SaveCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if len(c.Images) == 0 && len(c.Container) == 0 && len(charts) == 0 {
-		return fmt.Errorf("save: name at least one image, --container, --chart or --manifest: %w", errUsage)
+	if len(c.Images) == 0 && len(c.Container) == 0 && len(charts) == 0 && len(c.WithFerry) == 0 {
+		return fmt.Errorf("save: name at least one image, --container, --chart, --manifest or --with-ferry: %w", errUsage)
+	}
+	extras, err := c.releaseFiles()
+	if err != nil {
+		return err
 	}
 	if c.Output == "-" && isTerminal(g.stdout) {
 		return fmt.Errorf("save -o -: standard output is a terminal; redirect it to a file or a pipe (ferry save … -o - > trip.ferry): %w", errUsage)
@@ -107,7 +112,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	prog := newProgress(g, "save", plan.Bytes)
 	res, err := trip.Save(g.ctx, plan, trip.SaveOptions{Path: out, Stdout: g.stdout, Signer: signer, From: self, To: c.For,
-		Sequence: seq, Created: created, Compression: c.Compression, Progress: prog, TmpDir: h.TmpDir()})
+		Sequence: seq, Created: created, Compression: c.Compression, Progress: prog, TmpDir: h.TmpDir(), Extras: extras})
 	prog.Done()
 	if err != nil {
 		return err
@@ -120,11 +125,14 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	if g.JSON {
 		return g.printJSON(map[string]any{"bundle": res.Path, "id": res.Index.ID, "sequence": res.Index.Sequence,
-			"to": res.Index.To, "images": res.Index.Images, "charts": res.Index.Charts, "blobs": len(res.Index.Blobs), "size": res.Size})
+			"to": res.Index.To, "images": res.Index.Images, "charts": res.Index.Charts, "extras": extras, "blobs": len(res.Index.Blobs), "size": res.Size})
 	}
 	shipped := ""
 	if n := len(res.Index.Charts); n > 0 {
 		shipped = fmt.Sprintf(", %d chart(s)", n)
+	}
+	if n := len(extras); n > 0 {
+		shipped += fmt.Sprintf(", %d release file(s) of ferry %s", n, strings.Join(c.WithFerry, " "))
 	}
 	g.printf("wrote %s: %d image(s)%s, %d blob(s), %s (bundle %s, sequence %d)\n", res.Path,
 		len(res.Index.Images), shipped, len(res.Index.Blobs), humanBytes(res.Size), res.Index.ID, res.Index.Sequence)

@@ -100,7 +100,7 @@ func openTarget(g *Globals, h *store.Home, s string, f targetFlags) (runtime.Tar
 		return nil, err
 	}
 	name := ""
-	if runtimeTransport(ref.Transport) {
+	if runtime.IsDaemon(ref.Transport) {
 		name = runtime.Normalize(ref.Tag)
 	}
 	return runtime.Renamed(t, name, f.Repo), nil
@@ -125,10 +125,6 @@ func targetOf(g *Globals, h *store.Home, s string, ref runtime.Ref, f targetFlag
 	}
 	return nil, fmt.Errorf("%s: not a place to write images (a bare name is an image in the store); targets: %s: %w",
 		s, runtime.TargetForms, spec.ErrBadInput)
-}
-
-func runtimeTransport(t string) bool {
-	return t == runtime.TransportDockerDaemon || t == runtime.TransportContainerd || t == runtime.TransportPodman
 }
 
 // sourceArg reads an argument that names an existing file and no

@@ -140,6 +140,13 @@ func printReport(g *Globals, verb string, r *trip.Report) {
 			g.printf("  FAULT %s: %s\n", name, f.What)
 		}
 	}
+	for _, x := range r.Extras {
+		if x.Path != "" {
+			g.printf("  extra %s %s %s ok, written to %s\n", q(x.Name), x.Digest, humanBytes(x.Size), q(x.Path))
+		} else {
+			g.printf("  extra %s %s %s ok\n", q(x.Name), x.Digest, humanBytes(x.Size))
+		}
+	}
 	for _, im := range r.Images {
 		if im.OK {
 			g.printf("  image %s %s ok\n", q(im.Name), im.Digest)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"strings"
 	"time"
@@ -37,6 +36,9 @@ type LoadOptions struct {
 	// at in the store.
 	AllowDowngrade bool
 	Targets        []Target
+	// ExtrasDir is where the bundle's extra files (ferry's own release,
+	// say) are written; "" leaves them out.
+	ExtrasDir string
 }
 
 // Load verifies the bundle at path while ingesting every entry into h's
@@ -46,8 +48,7 @@ type LoadOptions struct {
 // need it. The report says what was kept and what was left out; Report.Err
 // is non-nil when anything was.
 func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*Report, error) {
-	stored, held := 0, 0
-	var repaired []digest.Digest
+	l := &loader{h: h, extrasDir: opts.ExtrasDir}
 	registered := false
 	// Targets that take blobs ahead get each as soon as it is ingested.
 	ctx, cancel := context.WithCancel(ctx)
@@ -66,36 +67,18 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 			return err
 		}
 		arrived = newArrivals(h.Blobs, ix)
+		l.arrived = arrived
 		waitSent = sendAhead(ctx, ix, opts.Targets, arrived)
 		return nil
 	}
-	rep, r, good, err := scan(ctx, path, opts.CheckOptions, admit, func(ctx context.Context, e *format.Entry, src io.Reader) error {
-		if e.Kind != spec.KindBlob {
-			_, err := io.Copy(io.Discard, src)
-			return err
-		}
-		desc := ocispec.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size}
-		got, err := h.Blobs.Ingest(ctx, desc, src)
-		arrived.arrived(e.Digest, err == nil)
-		switch {
-		case err != nil:
-			return err
-		case got == store.Stored:
-			stored++
-		case got == store.Held:
-			held++
-		case got == store.Repaired:
-			repaired = append(repaired, e.Digest)
-		}
-		return nil
-	})
+	rep, r, good, err := scan(ctx, path, opts.CheckOptions, admit, l.loadEntry)
 	if arrived != nil {
 		arrived.end()
 	}
 	if err != nil {
 		return nil, err
 	}
-	rep.Stored, rep.Held, rep.Repaired = stored, held, repaired
+	rep.Stored, rep.Held, rep.Repaired, rep.Extras = l.stored, l.held, l.repaired, l.extras
 	ix := r.Index()
 	rep.Images = checkImages(ctx, ix, h.Blobs, func(d digest.Digest) bool {
 		if good[d] {

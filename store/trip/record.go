@@ -27,7 +27,7 @@ func RecordMade(ctx context.Context, c *store.Catalog, res *SaveResult) error {
 	}
 	var shipped []store.Holding
 	for _, bl := range ix.Blobs {
-		if bl.Status == spec.StatusShipped {
+		if bl.Status == spec.StatusShipped && bl.Kind == spec.KindBlob { // an extra is no blob the site's store holds
 			shipped = append(shipped, store.Holding{Digest: bl.Digest, Size: bl.Size, State: store.StateShipped,
 				Bundle: ix.ID, Sequence: ix.Sequence, Time: now})
 		}

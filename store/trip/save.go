@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/ferryhq/ferry/format"
@@ -44,6 +45,9 @@ type SaveOptions struct {
 	// while the one before is written; "" fetches each in its turn. It
 	// should be on a disk with room for a few blobs (the home's tmp/).
 	TmpDir string
+	// Extras are files carried beside the images as extra entries
+	// (spec/extra-v1.md): ferry's own release, say.
+	Extras []Extra
 }
 
 // Progress receives progress of long work: a blob started (done == 0),
@@ -110,7 +114,7 @@ func (p *Plan) index(opts SaveOptions) (*format.Index, map[string][]byte, error)
 		Sequence:      opts.Sequence,
 		Images:        p.images(),
 		Charts:        p.Charts,
-		Blobs:         p.Blobs,
+		Blobs:         append(slices.Clip(p.Blobs), extraBlobs(opts.Extras)...),
 	}
 	for _, name := range []string{spec.LayoutEntry, spec.LayoutIndexEntry} {
 		ix.Files = append(ix.Files, format.File{Name: name, Digest: digest.FromBytes(files[name]), Size: int64(len(files[name]))})
@@ -134,8 +138,12 @@ func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files m
 	ctx, cancel := context.WithCancel(ctx)
 	pf := newPrefetcher(ctx, p, shipped, opts.TmpDir)
 	defer func() { cancel(); pf.close() }()
+	extras := map[digest.Digest]Extra{}
+	for _, x := range opts.Extras {
+		extras[x.Digest] = x
+	}
 	for i, b := range shipped {
-		if err := p.writeBlob(ctx, w, b, pf, i, opts.Progress); err != nil {
+		if err := p.saveEntry(ctx, w, b, extras, pf, i, opts.Progress); err != nil {
 			return err
 		}
 	}
@@ -155,10 +163,14 @@ func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, p
 		return fmt.Errorf("blob %s: %w", b.Digest, err)
 	}
 	defer rc.Close()
-	var r io.Reader = rc
+	return countWrite(w, b, rc, prog)
+}
+
+// countWrite writes b's entry from r, telling prog.
+func countWrite(w *format.Writer, b format.Blob, r io.Reader, prog Progress) error {
 	if prog != nil {
 		prog.Blob(b.Digest, b.Size)
-		r = &countingReader{r: rc, p: prog}
+		r = &countingReader{r: r, p: prog}
 	}
 	if err := w.WriteBlob(b.Digest, r); err != nil {
 		return fmt.Errorf("blob %s: %w", b.Digest, err)

@@ -69,6 +69,9 @@ type Report struct {
 	// Repaired lists the blobs whose copy in the store was damaged and
 	// that this bundle's verified bytes replaced (Load only).
 	Repaired []digest.Digest `json:"repaired,omitempty"`
+	// Extras are the extra files the bundle carried that arrived intact
+	// (spec/extra-v1.md), with where Load wrote each.
+	Extras []ExtraFile `json:"extras,omitempty"`
 
 	faults int            // every fault, those only counted too
 	kinds  map[string]int // faults by kind (Report.fault)
@@ -185,7 +188,7 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 			break
 		}
 		rep.Entries++
-		if opts.Progress != nil && e.Kind == spec.KindBlob {
+		if opts.Progress != nil && e.Kind != spec.KindFile {
 			opts.Progress.Blob(e.Digest, e.Size)
 		}
 		var src io.Reader = r
@@ -207,6 +210,9 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 	}
 	for _, m := range r.Missing() {
 		rep.fault("listed in the index but not in the bundle", Fault{Entry: m, What: "listed in the index but not in the bundle"})
+	}
+	for _, b := range r.Unsupported() {
+		rep.fault("unknown kind", Fault{Digest: b.Digest, What: fmt.Sprintf("kind %q is unknown to this ferry (a newer one reads it): not received", b.Kind)})
 	}
 	rep.summarize()
 	return rep, r, good, nil

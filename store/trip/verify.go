@@ -1,10 +1,8 @@
 package trip
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	goruntime "runtime"
 	"strconv"
 	"strings"
@@ -27,24 +25,12 @@ func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, 
 		manifests.held = h.Blobs
 		held = func(d digest.Digest) bool { _, err := h.Blobs.Stat(d); return err == nil }
 	}
-	buf := make([]byte, 1<<20)
-	rep, r, good, err := scan(ctx, path, opts, nil, func(ctx context.Context, e *format.Entry, src io.Reader) error {
-		if e.Kind == spec.KindBlob && isManifest(e.MediaType) && e.Size <= spec.MaxManifestSize {
-			var buf bytes.Buffer
-			if _, err := io.Copy(&buf, src); err != nil {
-				return err
-			}
-			manifests.blobs[e.Digest] = buf.Bytes()
-			return nil
-		}
-		// A plain writer, so that io.Discard's 8 KiB ReadFrom is not used:
-		// large reads keep verify near sha256's own speed.
-		_, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, src, buf)
-		return err
-	})
+	v := &verifier{manifests: manifests, buf: make([]byte, 1<<20)}
+	rep, r, good, err := scan(ctx, path, opts, nil, v.verifyEntry)
 	if err != nil {
 		return nil, err
 	}
+	rep.Extras = v.extras
 	ix := r.Index()
 	prerequisite := map[digest.Digest]bool{}
 	for _, b := range ix.Blobs {

@@ -1,0 +1,184 @@
+package trip
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store"
+)
+
+// This file is where an entry kind is dispatched: what Load and Verify do
+// with each kind's verified bytes, and how Save writes each kind's entry.
+// format/kinds.go declares the kinds; a new kind adds a case here.
+
+// loadEntry consumes one verified entry of a bundle being loaded: an
+// image blob is ingested into the store, an extra is written to
+// opts.ExtrasDir, the layout files are read and dropped (the store keeps
+// its own). An error that is a *spec.VerifyError costs that entry only.
+func (l *loader) loadEntry(ctx context.Context, e *format.Entry, src io.Reader) error {
+	switch e.Kind {
+	case spec.KindBlob:
+		return l.blob(ctx, e, src)
+	case spec.KindExtra:
+		return l.extra(e, src)
+	}
+	return discard(src)
+}
+
+// verifyEntry reads one entry for Verify: the manifests and indexes are
+// kept to walk each image's graph, every other entry is hashed only.
+func (v *verifier) verifyEntry(_ context.Context, e *format.Entry, src io.Reader) error {
+	if e.Kind == spec.KindBlob && isManifest(e.MediaType) && e.Size <= spec.MaxManifestSize {
+		var buf bytes.Buffer
+		if _, err := io.Copy(&buf, src); err != nil {
+			return err
+		}
+		v.manifests.blobs[e.Digest] = buf.Bytes()
+		return nil
+	}
+	if e.Kind == spec.KindExtra {
+		v.extras = append(v.extras, extraFile(e, ""))
+	}
+	return discardBuf(src, v.buf)
+}
+
+// saveEntry writes the entry of the i-th shipped blob: an image blob from
+// the source the plan fetched it from (or pf fetched ahead), an extra from
+// its file.
+func (p *Plan) saveEntry(ctx context.Context, w *format.Writer, b format.Blob, extras map[digest.Digest]Extra,
+	pf *prefetcher, i int, prog Progress) error {
+	if b.Kind == spec.KindExtra {
+		x, ok := extras[b.Digest]
+		if !ok {
+			return fmt.Errorf("extra %s: no file given for it: %w", b.Digest, spec.ErrNotFound)
+		}
+		f, err := os.Open(x.Path)
+		if err != nil {
+			return fmt.Errorf("extra %s: %w", x.Name, err)
+		}
+		defer f.Close()
+		return countWrite(w, b, f, prog)
+	}
+	return p.writeBlob(ctx, w, b, pf, i, prog)
+}
+
+// verifier holds what Verify's entries leave for the end of the scan.
+type verifier struct {
+	manifests memFetcher
+	buf       []byte
+	extras    []ExtraFile
+}
+
+// loader holds what Load's entries need.
+type loader struct {
+	h         *store.Home
+	arrived   *arrivals // told of each blob ingested, for targets that take blobs ahead
+	extrasDir string
+	stored    int
+	held      int
+	repaired  []digest.Digest
+	extras    []ExtraFile
+}
+
+func (l *loader) blob(ctx context.Context, e *format.Entry, src io.Reader) error {
+	desc := ocispec.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size}
+	got, err := l.h.Blobs.Ingest(ctx, desc, src)
+	l.arrived.arrived(e.Digest, err == nil)
+	switch {
+	case err != nil:
+		return err
+	case got == store.Stored:
+		l.stored++
+	case got == store.Held:
+		l.held++
+	case got == store.Repaired:
+		l.repaired = append(l.repaired, e.Digest)
+	}
+	return nil
+}
+
+// extra writes an extra file whole, under its name in the extras
+// directory, or not at all: a file that does not match the index is
+// never renamed into place.
+func (l *loader) extra(e *format.Entry, src io.Reader) error {
+	if l.extrasDir == "" {
+		return discard(src)
+	}
+	x := e.Blob.Extra
+	path := filepath.Join(l.extrasDir, x.Name) // a name spec.ValidateFileName accepted
+	mode := os.FileMode(0o644)
+	if x.Executable {
+		mode = 0o755
+	}
+	err := store.WriteAtomic(path, "", "."+x.Name+".tmp-*", mode, func(f *os.File) error {
+		_, err := io.Copy(f, src)
+		return err
+	})
+	var ve *spec.VerifyError
+	if err != nil && !errors.As(err, &ve) {
+		return fmt.Errorf("extra %s: %w", path, err)
+	}
+	if err == nil {
+		l.extras = append(l.extras, extraFile(e, path))
+	}
+	return err
+}
+
+// ExtraFile is an extra a bundle carried, verified, and where Load wrote
+// it ("" for Verify).
+type ExtraFile struct {
+	Name   string        `json:"name"`
+	Digest digest.Digest `json:"digest"`
+	Size   int64         `json:"size"`
+	Path   string        `json:"path,omitempty"`
+}
+
+func extraFile(e *format.Entry, path string) ExtraFile {
+	return ExtraFile{Name: e.Blob.Extra.Name, Digest: e.Digest, Size: e.Size, Path: path}
+}
+
+// Extra is a file Save carries as an extra entry (spec/extra-v1.md).
+type Extra struct {
+	Name       string // its file name at the destination
+	Path       string // where it is read here
+	Digest     digest.Digest
+	Size       int64
+	Executable bool
+}
+
+// extraBlobs lists extras in the index.
+func extraBlobs(extras []Extra) []format.Blob {
+	var out []format.Blob
+	for _, x := range extras {
+		mt := "application/octet-stream"
+		if x.Executable {
+			mt = spec.MediaTypeExecutable
+		}
+		out = append(out, format.Blob{Digest: x.Digest, Size: x.Size, MediaType: mt, Kind: spec.KindExtra,
+			Status: spec.StatusShipped, Extra: &spec.Extra{Name: x.Name, Executable: x.Executable}})
+	}
+	return out
+}
+
+func discard(src io.Reader) error {
+	_, err := io.Copy(io.Discard, src)
+	return err
+}
+
+// discardBuf reads src through buf into a plain writer, so that
+// io.Discard's 8 KiB ReadFrom is not used: large reads keep verify near
+// sha256's own speed.
+func discardBuf(src io.Reader, buf []byte) error {
+	_, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, src, buf)
+	return err
+}
