@@ -42,6 +42,7 @@ test: cross
 	$(call fuzz,FuzzChildren,./runtime,200)
 	$(call fuzz,FuzzParseIndex,./runtime/ocilayout,200)
 	$(call fuzz,FuzzOpen,./runtime/internal/tarfile,50)
+	$(call fuzz,FuzzReadStream,./runtime/internal/tarfile,50)
 	$(call fuzz,FuzzFind,./runtime/helm,25)
 	$(call fuzz,FuzzParse,./format/shipment,25)
 	$(call fuzz,FuzzApply,./store/delta,25)

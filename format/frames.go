@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/cespare/xxhash/v2"
-	"github.com/klauspost/compress/zstd"
 )
 
 // A zstd bundle is a sequence of zstd frames cut at entry boundaries
@@ -31,25 +30,25 @@ const rawBlockMax = 128 << 10
 var rawFrameHeader = []byte{0x28, 0xb5, 0x2f, 0xfd, 0x04, 0x38}
 
 // frameSink is what a Writer's tar writer writes into: the current frame
-// (compressed by the encoder, or of raw blocks), or the file itself for
-// an uncompressed bundle.
+// (compressed, in chunks: compressor, or of raw blocks), or the file
+// itself for an uncompressed bundle.
 type frameSink struct {
-	out io.Writer
-	enc *zstd.Encoder // nil for an uncompressed bundle
-	raw *rawFrame     // the open raw frame, if any
-	in  bool          // a compressed frame is open
+	out  io.Writer
+	comp *compressor // nil for an uncompressed bundle
+	raw  *rawFrame   // the open raw frame, if any
+	in   bool        // a compressed frame is open
 }
 
 var errNoFrame = errors.New("format: write outside a frame")
 
 func (s *frameSink) Write(p []byte) (int, error) {
 	switch {
-	case s.enc == nil:
+	case s.comp == nil:
 		return s.out.Write(p)
 	case s.raw != nil:
 		return s.raw.Write(p)
 	case s.in:
-		return s.enc.Write(p)
+		return s.comp.Write(p)
 	}
 	return 0, errNoFrame
 }
@@ -58,11 +57,11 @@ func (s *frameSink) Write(p []byte) (int, error) {
 // nothing for an uncompressed bundle.
 func (s *frameSink) begin(raw bool) {
 	switch {
-	case s.enc == nil:
+	case s.comp == nil:
 	case raw:
 		s.raw = newRawFrame(s.out)
 	default:
-		s.enc.Reset(s.out)
+		s.comp.begin(s.out)
 		s.in = true
 	}
 }
@@ -76,9 +75,26 @@ func (s *frameSink) end() error {
 		return err
 	case s.in:
 		s.in = false
-		return s.enc.Close()
+		return s.comp.end()
 	}
 	return nil
+}
+
+// abort drops the open frame, unfinished, after a failure.
+func (s *frameSink) abort() {
+	if s.in {
+		s.comp.abort()
+		s.in = false
+	}
+	s.raw = nil
+}
+
+// close stops the compressor's workers.
+func (s *frameSink) close() {
+	if s.comp != nil {
+		s.comp.close()
+		s.comp = nil
+	}
 }
 
 // rawFrame writes a zstd frame of raw blocks of rawBlockMax bytes (the

@@ -82,7 +82,7 @@ func NewWriter(w io.Writer, opts WriterOptions) *Writer {
 	bw.sink = &frameSink{out: w}
 	switch opts.Compression {
 	case "", CompressionZstd:
-		bw.sink.enc, bw.err = newEncoder(opts.Level)
+		bw.sink.comp, bw.err = newCompressor(opts.Level)
 	case CompressionNone:
 	default:
 		bw.err = fmt.Errorf("compression %q unknown (want %q or %q): %w", opts.Compression, CompressionZstd, CompressionNone, spec.ErrBadInput)
@@ -226,60 +226,83 @@ func (w *Writer) WriteFile(name string, data []byte) error {
 // the blob's own: the listed size and digest), or the write fails with a
 // *spec.VerifyError (and the bundle with it).
 func (w *Writer) WriteBlob(d digest.Digest, r io.Reader) error {
-	if err := w.ready(); err != nil {
+	ed, size, err := w.startBlob(d)
+	if err != nil {
 		return err
 	}
-	b, ok := w.blobs[d]
-	if !ok {
-		return w.fail(fmt.Errorf("blob %s: not listed as shipped in the index: %w", d, spec.ErrBadInput))
+	if w.buf == nil {
+		w.buf = make([]byte, copyBuffer)
 	}
-	rule, ok := kinds[b.Kind]
-	if !ok {
-		return w.fail(fmt.Errorf("blob %s: kind %q cannot be written by this ferry: %w", d, b.Kind, spec.ErrBadInput))
-	}
-	name, ed, size := rule.entry(&b)
-	if w.written[name] {
-		return w.fail(fmt.Errorf("blob %s: written twice: %w", d, spec.ErrBadInput))
-	}
-	w.written[name] = true
-	w.sink.begin(false)
-	if err := w.tw.WriteHeader(w.header(name, size)); err != nil {
-		return w.fail(err)
-	}
-	if err := w.sink.end(); err != nil {
-		return w.fail(err)
-	}
-	if err := w.writeData(spec.Verify(r, ed, size), size); err != nil {
+	if _, err := encodeData(w.sink, spec.Verify(r, ed, size), w.buf); err != nil {
 		return w.fail(fmt.Errorf("blob %s: %w", d, err))
 	}
 	return nil
 }
 
-// writeData writes the size bytes of r, the current entry's data, and
-// its padding in a frame of their own: raw blocks when the data's first
-// bytes say it is compressed already, else compressed.
-func (w *Writer) writeData(r io.Reader, size int64) error {
-	if size == 0 {
-		return nil
-	}
-	if w.buf == nil {
-		w.buf = make([]byte, copyBuffer)
-	}
-	head := w.buf[:min(size, int64(len(w.buf)))]
-	if _, err := io.ReadFull(r, head); err != nil {
+// WriteEncoded writes the entry of blob e.Digest from its data frames,
+// read from frames: what an Encoder with this Writer's options made of
+// the entry's bytes (and hashed them to e.Digest), copied as they are.
+// The index must list the blob as shipped, of a kind whose entry holds
+// the blob's own bytes, of e.Size bytes.
+func (w *Writer) WriteEncoded(e Encoded, frames io.Reader) error {
+	if err := w.ready(); err != nil {
 		return err
 	}
-	w.sink.begin(alreadyCompressed(head))
-	if _, err := w.tw.Write(head); err != nil {
+	if e.encoding != encoding(w.opts) {
+		return w.fail(fmt.Errorf("blob %s: %w (%s, the bundle is %s): %w", e.Digest, errEncoding, e.encoding, encoding(w.opts), spec.ErrBadInput))
+	}
+	if b, ok := w.blobs[e.Digest]; ok {
+		if rule, ok := kinds[b.Kind]; ok {
+			if _, ed, size := rule.entry(&b); ed != e.Digest || size != e.Size {
+				return w.fail(fmt.Errorf("blob %s: %w", e.Digest, &spec.VerifyError{Want: ed, WantSize: size, GotDigest: e.Digest, GotSize: e.Size}))
+			}
+		}
+	}
+	if _, _, err := w.startBlob(e.Digest); err != nil {
 		return err
 	}
-	if _, err := io.CopyBuffer(w.tw, r, w.buf); err != nil {
-		return err
+	n, err := io.Copy(w.sink.out, io.LimitReader(frames, e.Frames))
+	if err == nil && n != e.Frames {
+		err = fmt.Errorf("%d bytes of frames, want %d: %w", n, e.Frames, io.ErrUnexpectedEOF)
 	}
-	if err := w.tw.Flush(); err != nil {
-		return err
+	if err != nil {
+		return w.fail(fmt.Errorf("blob %s: %w", e.Digest, err))
 	}
-	return w.sink.end()
+	return nil
+}
+
+// startBlob checks that the entry of blob d may be written now and
+// writes its tar header, in a frame of its own. It returns the digest
+// and size of the entry's bytes (kinds.go).
+func (w *Writer) startBlob(d digest.Digest) (digest.Digest, int64, error) {
+	if err := w.ready(); err != nil {
+		return "", 0, err
+	}
+	b, ok := w.blobs[d]
+	if !ok {
+		return "", 0, w.fail(fmt.Errorf("blob %s: not listed as shipped in the index: %w", d, spec.ErrBadInput))
+	}
+	rule, ok := kinds[b.Kind]
+	if !ok {
+		return "", 0, w.fail(fmt.Errorf("blob %s: kind %q cannot be written by this ferry: %w", d, b.Kind, spec.ErrBadInput))
+	}
+	name, ed, size := rule.entry(&b)
+	if w.written[name] {
+		return "", 0, w.fail(fmt.Errorf("blob %s: written twice: %w", d, spec.ErrBadInput))
+	}
+	w.written[name] = true
+	hdr, err := headerBytes(w.header(name, size))
+	if err != nil {
+		return "", 0, w.fail(err)
+	}
+	w.sink.begin(false)
+	if _, err := w.sink.Write(hdr); err != nil {
+		return "", 0, w.fail(err)
+	}
+	if err := w.sink.end(); err != nil {
+		return "", 0, w.fail(err)
+	}
+	return ed, size, nil
 }
 
 func (w *Writer) ready() error {
@@ -343,6 +366,7 @@ func (w *Writer) Close() error {
 	if err := w.sink.end(); err != nil {
 		return w.fail(err)
 	}
+	w.sink.close()
 	w.err = errors.New("write: writer closed")
 	return nil
 }
@@ -370,18 +394,18 @@ func (w *Writer) checkComplete() error {
 	return fmt.Errorf("close: %d listed entries not written: %v: %w", n, missing, spec.ErrIncomplete)
 }
 
-// release frees the encoder without finishing the stream.
+// release stops the compressor, finished or not.
 func (w *Writer) release() {
-	if w.sink.enc != nil {
-		w.sink.enc.Reset(io.Discard)
-		w.sink.enc.Close()
-		w.sink.enc = nil
-	}
+	w.sink.abort()
+	w.sink.close()
 }
 
+// fail makes err sticky and stops the compressor: nothing more is
+// written.
 func (w *Writer) fail(err error) error {
 	if w.err == nil {
 		w.err = err
+		w.release()
 	}
 	return w.err
 }

@@ -72,6 +72,21 @@ type Distant interface {
 	FetchAhead() int
 }
 
+// Spool keeps the blobs of a source that reads its images in one stream
+// (Docker's export, which it cannot seek) until they are written
+// elsewhere. Keep reads r to its end and keeps its bytes, returning
+// their digest and size; Open returns a kept blob's bytes (of the given
+// digest, as Keep said: a Spool holds what its own process wrote). A
+// caller that will write the blobs in a form of its own (a bundle's
+// compressed frames) gives the source a Spool that keeps them in that
+// form, so that they are compressed while they arrive. The source does
+// not close a Spool it was given.
+type Spool interface {
+	Keep(r io.Reader) (digest.Digest, int64, error)
+	Open(d digest.Digest) (io.ReadCloser, error)
+	Close() error
+}
+
 // BlobSender is the optional ability of a Target to take the blobs of
 // images ahead of Write: SendBlobs sends the blobs (not the manifests)
 // that images need and the target lacks, fetched from src, naming

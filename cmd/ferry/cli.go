@@ -56,6 +56,9 @@ type Globals struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// spool keeps what a runtime streams once (a Docker export): save
+	// sets it to keep the bundle's frames.
+	spool runtime.Spool
 }
 
 // Main runs ferry with args and returns its exit code: 0 success, 1 bad

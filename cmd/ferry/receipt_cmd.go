@@ -115,7 +115,7 @@ func includeRuntime(g *Globals, h *store.Home, inc string) error {
 	if err != nil {
 		return err
 	}
-	src, err := openRuntime(h, ref.Transport, ref.Tag)
+	src, err := openRuntime(h, ref.Transport, ref.Tag, nil)
 	if err != nil {
 		return fmt.Errorf("--include %s: %w", inc, err)
 	}

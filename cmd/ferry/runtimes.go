@@ -18,7 +18,10 @@ import (
 
 // openRuntime opens an image (or, with ref "", every image) of a
 // container runtime: docker-daemon, containerd or podman.
-func openRuntime(h *store.Home, transport, ref string) (runtime.Source, error) {
+// openRuntime opens a container runtime for reading; a Docker export's
+// layers are kept in spool when it is set (save's: the bundle's frames),
+// else in a file in the home's tmp/.
+func openRuntime(h *store.Home, transport, ref string, spool runtime.Spool) (runtime.Source, error) {
 	if err := runtime.CheckHost(transport); err != nil {
 		return nil, err
 	}
@@ -29,9 +32,9 @@ func openRuntime(h *store.Home, transport, ref string) (runtime.Source, error) {
 			if err != nil {
 				return nil, err
 			}
-			return docker.FromDaemonImages(names, docker.Options{TmpDir: h.TmpDir()})
+			return docker.FromDaemonImages(names, docker.Options{TmpDir: h.TmpDir(), Spool: spool})
 		}
-		return docker.FromDaemon(ref, docker.Options{TmpDir: h.TmpDir()})
+		return docker.FromDaemon(ref, docker.Options{TmpDir: h.TmpDir(), Spool: spool})
 	case runtime.TransportContainerd:
 		return containerd.Open(ref, containerd.Options{})
 	case runtime.TransportPodman:
@@ -90,7 +93,7 @@ func findBare(g *Globals, h *store.Home, name string) (runtime.Source, error) {
 			if g.From == "" && !runtimePresent(where) {
 				continue
 			}
-			src, err := openRuntime(h, bareTransport[where], name)
+			src, err := openRuntime(h, bareTransport[where], name, g.spool)
 			if err == nil {
 				if _, err = src.Resolve(g.ctx); err == nil {
 					g.warnf("%s: found in %s\n", name, where)

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -137,5 +139,37 @@ func TestRuntimes_ContainerdAndPodman(t *testing.T) {
 	must(t, s.site, "copy", "example.com/team/app:1", "podman:")
 	if ls := string(pm.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}")); !strings.Contains(ls, "example.com/team/app:1") {
 		t.Errorf("podman images = %q, want example.com/team/app:1", ls)
+	}
+}
+
+// TestDocker_SaveOnePass: save docker-daemon: compresses the export's
+// layers while they stream and copies the frames in; the bundle holds
+// the same entries, byte for byte, as a save of the engine's `docker
+// save` archive, and leaves nothing in the home's tmp/.
+func TestDocker_SaveOnePass(t *testing.T) {
+	src, _ := chain(t, 3, 512<<10)
+	d := runtimetest.StartDockerd(t)
+	d.SkopeoLoad(t, "oci:"+src+":v3", "app:3")
+	s := newSites(t)
+	archive := filepath.Join(s.dir, "saved.tar")
+	d.Docker(t, "save", "-o", archive, "app:3")
+	t.Setenv("DOCKER_HOST", d.Host)
+	fromEngine, fromArchive := filepath.Join(s.dir, "engine.ferry"), filepath.Join(s.dir, "archive.ferry")
+	must(t, s.hq, "save", "docker-daemon:app:3", "-o", fromEngine)
+	must(t, s.hq, "save", "docker-archive:"+archive, "-o", fromArchive)
+	a, b := readEntries(t, fromEngine), readEntries(t, fromArchive)
+	if len(a) != len(b) || len(a) < 7 {
+		t.Fatalf("%d entries from the engine, %d from its archive", len(a), len(b))
+	}
+	for i := range a {
+		if a[i].hdr.Name == "ferry-index.json" || a[i].hdr.Name == "ferry-index.json.sig" {
+			continue
+		}
+		if a[i].hdr.Name != b[i].hdr.Name || !bytes.Equal(a[i].data, b[i].data) {
+			t.Errorf("entry %d: %s (%d bytes) from the engine, %s (%d bytes) from its archive", i, a[i].hdr.Name, len(a[i].data), b[i].hdr.Name, len(b[i].data))
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(s.hq, "tmp")); len(ents) != 0 {
+		t.Errorf("tmp/ holds %d files after the save", len(ents))
 	}
 }

@@ -70,8 +70,12 @@ func (c *SaveCmd) Run(g *Globals) error {
 	if err := c.snapshot(g); err != nil {
 		return err
 	}
+	spool := trip.NewFrameSpool(h.TmpDir(), c.Compression)
+	defer spool.Close()
+	g.spool = spool
 	inputs, closeAll, err := openInputs(g, h, c.Images, true)
 	defer closeAll()
+	g.spool = nil // bases (--since, --exclude) are read, not shipped
 	if err != nil {
 		return err
 	}
@@ -112,7 +116,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	prog := newProgress(g, "save", plan.Bytes)
 	res, err := trip.Save(g.ctx, plan, trip.SaveOptions{Path: out, Stdout: g.stdout, Signer: signer, From: self, To: c.For,
-		Sequence: seq, Created: created, Compression: c.Compression, Progress: prog, TmpDir: h.TmpDir(), Extras: extras})
+		Sequence: seq, Created: created, Compression: c.Compression, Progress: prog, TmpDir: h.TmpDir(), Extras: extras, Spool: spool})
 	prog.Done()
 	if err != nil {
 		return err

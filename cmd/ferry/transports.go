@@ -59,7 +59,7 @@ func openSource(g *Globals, h *store.Home, s string, pull bool) (runtime.Source,
 		if ref.Tag == "" {
 			return nil, fmt.Errorf("%s: name an image, such as %s:app:1.0: %w", s, ref.Transport, spec.ErrBadInput)
 		}
-		return openRuntime(h, ref.Transport, ref.Tag)
+		return openRuntime(h, ref.Transport, ref.Tag, g.spool)
 	case runtime.TransportStore:
 		if !pull {
 			return h.Source(ref.Tag)

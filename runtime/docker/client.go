@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -40,6 +41,10 @@ type Options struct {
 	// TmpDir is where a Source spools the engine's export; "" means
 	// os.TempDir().
 	TmpDir string
+	// Spool, if set, keeps the layers of a Source's export instead of a
+	// file in TmpDir (runtime.Spool: a save keeps them as the bundle's
+	// frames, compressed while they stream). The Source does not close it.
+	Spool runtime.Spool
 }
 
 func (o Options) host() string {

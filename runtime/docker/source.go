@@ -3,12 +3,10 @@ package docker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,21 +15,24 @@ import (
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/dockerarchive"
+	"github.com/ferryhq/ferry/runtime/internal/tarfile"
 	"github.com/ferryhq/ferry/spec"
 )
 
 // Source reads images from a Docker Engine. Resolve exports them (GET
-// /images/get) into a spool file in Options.TmpDir, streamed, and reads
-// that as a docker archive: the engine's legacy export is uncompressed
-// layers, so each layer's digest is its DiffID and the manifest is the
-// same deterministic synthesis docker-archive makes. Saving the same
-// image twice gives the same manifest digest. Close removes the spool.
+// /images/get) and reads the export once as it streams: each layer goes
+// to a spool (Options.Spool, or a file in Options.TmpDir), hashed on the
+// way, and the export is read as a docker archive: the engine's legacy
+// export is uncompressed layers, so each layer's digest is its DiffID and
+// the manifest is the same deterministic synthesis docker-archive makes.
+// Saving the same image twice gives the same manifest digest. Close
+// removes the spool it made.
 type Source struct {
 	c      *client
 	opts   Options
 	refs   []string
 	mu     sync.Mutex
-	spool  string
+	spool  runtime.Spool // the one it made, to remove
 	a      *dockerarchive.Archive
 	images []runtime.Image
 }
@@ -89,10 +90,7 @@ func (s *Source) resolve(ctx context.Context) error {
 		}
 		infos[i] = info
 	}
-	if err := s.export(ctx, infos); err != nil {
-		return err
-	}
-	a, err := dockerarchive.FromPath(s.spool, "")
+	a, err := s.export(ctx, infos)
 	if err != nil {
 		return err
 	}
@@ -130,32 +128,32 @@ func (s *Source) find(ctx context.Context, imgs []runtime.Image, info imageInfo)
 }
 
 // export streams GET /images/get of the images inspected, by ID (so a
-// tag moved meanwhile changes nothing), into a new spool file.
-func (s *Source) export(ctx context.Context, infos []imageInfo) error {
+// tag moved meanwhile changes nothing), into the spool, and reads it.
+func (s *Source) export(ctx context.Context, infos []imageInfo) (*dockerarchive.Archive, error) {
 	q := url.Values{}
 	for _, info := range infos {
 		if !slices.Contains(q["names"], info.ID) {
 			q.Add("names", info.ID)
 		}
 	}
+	sp := s.opts.Spool
+	if sp == nil {
+		fs, err := tarfile.NewFileSpool(s.opts.TmpDir)
+		if err != nil {
+			return nil, err
+		}
+		s.spool, sp = fs, fs
+	}
 	resp, err := s.c.do(ctx, http.MethodGet, "/images/get", q, nil)
 	if err != nil {
-		return fmt.Errorf("export: %w", err)
+		return nil, fmt.Errorf("export: %w", err)
 	}
 	defer resp.Body.Close()
-	f, err := os.CreateTemp(s.opts.TmpDir, "ferry-docker-*.tar")
+	st, err := tarfile.ReadStream("the export", runtime.ContextReader(ctx, resp.Body), sp)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("export: %w", orCtx(ctx, err))
 	}
-	s.spool = f.Name()
-	_, err = io.Copy(f, resp.Body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("export to %s: %w", s.spool, orCtx(ctx, err))
-	}
-	return nil
+	return dockerarchive.FromMembers(s.where(), st, "")
 }
 
 func orCtx(ctx context.Context, err error) error {
@@ -190,11 +188,11 @@ func (s *Source) closeLocked() error {
 		err = s.a.Close()
 		s.a = nil
 	}
-	if s.spool != "" {
-		if rerr := os.Remove(s.spool); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
-			err = rerr
+	if s.spool != nil {
+		if serr := s.spool.Close(); serr != nil && err == nil {
+			err = serr
 		}
-		s.spool = ""
+		s.spool = nil
 	}
 	return err
 }

@@ -34,7 +34,7 @@ type ManifestItem struct {
 // Archive is a docker archive read as a Source.
 type Archive struct {
 	where  string
-	tr     *tarfile.Reader
+	tr     tarfile.Members
 	images []runtime.Image
 	// legacy only: synthetic manifests, and config/layer members by digest.
 	synth   map[digest.Digest][]byte
@@ -56,6 +56,17 @@ func FromPath(file, ref string) (*Archive, error) {
 	a.tr = tr
 	if err := a.load(ref); err != nil {
 		tr.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// FromMembers reads the docker archive whose files m serves (a tar read
+// once from a stream: tarfile.ReadStream), as FromPath reads a file;
+// where names it in errors. Close closes m.
+func FromMembers(where string, m tarfile.Members, ref string) (*Archive, error) {
+	a := &Archive{where: where, tr: m}
+	if err := a.load(ref); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -148,11 +159,7 @@ func (a *Archive) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCl
 	if !ok {
 		return nil, fmt.Errorf("%s: blob %s: %w", a.where, desc.Digest, spec.ErrNotFound)
 	}
-	s, err := a.tr.Open(name)
-	if err != nil {
-		return nil, err
-	}
-	return io.NopCloser(s), nil
+	return a.tr.OpenMember(name)
 }
 
 // Close closes the file.

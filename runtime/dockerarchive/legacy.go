@@ -1,10 +1,8 @@
 package dockerarchive
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
@@ -74,18 +72,13 @@ func (a *Archive) synthesise(it ManifestItem) (ocispec.Descriptor, error) {
 	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: d, Size: int64(len(b))}, nil
 }
 
-// hashLayer reads a layer member once: its digest, size and media type
-// (by its first bytes).
+// hashLayer describes a layer member (reading it once, from a file; from
+// a stream it was hashed as it went by): digest, size, and media type by
+// its first bytes.
 func (a *Archive) hashLayer(name string) (ocispec.Descriptor, error) {
-	s, err := a.tr.Open(name)
+	d, err := a.tr.Describe(name)
 	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	head := make([]byte, runtime.MagicSize)
-	n, _ := io.ReadFull(s, head)
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(s, 0, s.Size())); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("layer %s: %w", name, err)
 	}
-	return ocispec.Descriptor{MediaType: runtime.LayerMediaType(head[:n]), Size: s.Size(), Digest: digest.NewDigest(digest.SHA256, h)}, nil
+	return d, nil
 }

@@ -65,13 +65,13 @@ func (a *Archive) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCl
 func (a *Archive) Close() error { return a.tr.Close() }
 
 // FetchMember opens the blob member of d in tr after validating d.
-func FetchMember(tr *tarfile.Reader, where string, d digest.Digest) (io.ReadCloser, error) {
+func FetchMember(tr tarfile.Members, where string, d digest.Digest) (io.ReadCloser, error) {
 	if err := spec.ValidateDigest(d); err != nil {
 		return nil, err
 	}
-	s, err := tr.Open("blobs/" + d.Algorithm().String() + "/" + d.Encoded())
+	rc, err := tr.OpenMember("blobs/" + d.Algorithm().String() + "/" + d.Encoded())
 	if err != nil {
 		return nil, fmt.Errorf("%s: blob %s: %w", where, d, spec.ErrNotFound)
 	}
-	return io.NopCloser(s), nil
+	return rc, nil
 }

@@ -56,7 +56,7 @@ func (v *verifier) verifyEntry(_ context.Context, e *format.Entry, src io.Reader
 // the source the plan fetched it from (or pf fetched ahead), an extra from
 // its file.
 func (p *Plan) saveEntry(ctx context.Context, w *format.Writer, b format.Blob, extras map[digest.Digest]Extra,
-	pf *prefetcher, i int, prog Progress) error {
+	pf *prefetcher, i int, opts SaveOptions) error {
 	if b.Kind == spec.KindExtra {
 		x, ok := extras[b.Digest]
 		if !ok {
@@ -67,9 +67,9 @@ func (p *Plan) saveEntry(ctx context.Context, w *format.Writer, b format.Blob, e
 			return fmt.Errorf("extra %s: %w", x.Name, err)
 		}
 		defer f.Close()
-		return countWrite(w, b, f, prog)
+		return countWrite(w, b, f, opts.Progress)
 	}
-	return p.writeBlob(ctx, w, b, pf, i, prog)
+	return p.writeBlob(ctx, w, b, pf, i, opts)
 }
 
 // verifier holds what Verify's entries leave for the end of the scan.

@@ -48,6 +48,10 @@ type SaveOptions struct {
 	// Extras are files carried beside the images as extra entries
 	// (spec/extra-v1.md): ferry's own release, say.
 	Extras []Extra
+	// Spool, if set, holds blobs already encoded for this bundle (a
+	// Docker export, compressed as it streamed): their frames are copied
+	// in as they are. It must be made with the same Compression.
+	Spool *FrameSpool
 }
 
 // Progress receives progress of long work: a blob started (done == 0),
@@ -143,7 +147,7 @@ func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files m
 		extras[x.Digest] = x
 	}
 	for i, b := range shipped {
-		if err := p.saveEntry(ctx, w, b, extras, pf, i, opts.Progress); err != nil {
+		if err := p.saveEntry(ctx, w, b, extras, pf, i, opts); err != nil {
 			return err
 		}
 	}
@@ -153,10 +157,19 @@ func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files m
 	return bw.Flush()
 }
 
-// writeBlob writes shipped blob i, b, from pf.
-func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, pf *prefetcher, i int, prog Progress) error {
+// writeBlob writes shipped blob i, b: its frames from the spool, or its
+// bytes from pf.
+func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, pf *prefetcher, i int, opts SaveOptions) error {
+	prog := opts.Progress
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if e, frames, ok := opts.Spool.frames(b.Digest); ok {
+		if prog != nil {
+			prog.Blob(b.Digest, b.Size)
+			defer prog.Add(b.Size)
+		}
+		return w.WriteEncoded(e, frames)
 	}
 	rc, err := pf.open(i)
 	if err != nil {

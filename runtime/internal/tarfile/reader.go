@@ -6,6 +6,7 @@ package tarfile
 
 import (
 	"archive/tar"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,10 @@ import (
 	"path"
 	"strings"
 
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -23,6 +28,26 @@ type member struct {
 	offset, size int64
 	link         string // cleaned target of a symlink or hard link
 }
+
+// Members is a tar's files by name: read from a file (Reader) or read
+// once from a stream, its large files kept in a spool (Stream).
+type Members interface {
+	// Has reports whether the tar holds a file (or a link) named name.
+	Has(name string) bool
+	// ReadFile returns the whole file name, refusing more than max bytes.
+	ReadFile(name string, max int64) ([]byte, error)
+	// OpenMember returns the bytes of the file name, following links.
+	OpenMember(name string) (io.ReadCloser, error)
+	// Describe returns the file's digest and size, and the media type of
+	// a layer that begins as the file does (runtime.LayerMediaType).
+	Describe(name string) (ocispec.Descriptor, error)
+	Close() error
+}
+
+var (
+	_ Members = (*Reader)(nil)
+	_ Members = (*Stream)(nil)
+)
 
 // Reader serves the regular files of a tar file by name. Open sections
 // may be read concurrently.
@@ -107,6 +132,30 @@ func (r *Reader) Open(name string) (*io.SectionReader, error) {
 		want = m.link
 	}
 	return nil, fmt.Errorf("%s: member %q: too many links: %w", r.path, name, spec.ErrCorrupt)
+}
+
+// OpenMember is Open as a ReadCloser.
+func (r *Reader) OpenMember(name string) (io.ReadCloser, error) {
+	s, err := r.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(s), nil
+}
+
+// Describe reads the file name once: its digest, size and media type.
+func (r *Reader) Describe(name string) (ocispec.Descriptor, error) {
+	s, err := r.Open(name)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	head := make([]byte, runtime.MagicSize)
+	n, _ := io.ReadFull(s, head)
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(s, 0, s.Size())); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("%s: member %q: %w", r.path, name, err)
+	}
+	return ocispec.Descriptor{MediaType: runtime.LayerMediaType(head[:n]), Size: s.Size(), Digest: digest.NewDigest(digest.SHA256, h)}, nil
 }
 
 // ReadFile returns the whole file name, refusing more than max bytes.

@@ -1,0 +1,109 @@
+package trip
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/spec"
+)
+
+// FrameSpool is a runtime.Spool that keeps each blob as the data frames
+// a bundle's writer makes of it (format.Encoder), so that a source which
+// streams its blobs once (a Docker export) has them compressed while they
+// arrive — on the other core than the hashing, and while the engine is
+// still sending — and Save copies the frames into the bundle instead of
+// reading and compressing the blob again. The bundle is the same, byte
+// for byte. Its one file, in the directory given (the home's tmp/), is
+// made at the first Keep and removed by Close.
+type FrameSpool struct {
+	dir  string
+	opts format.WriterOptions
+
+	mu   sync.Mutex
+	enc  *format.Encoder
+	f    *os.File
+	end  int64
+	kept map[digest.Digest]keptFrames
+}
+
+type keptFrames struct {
+	off int64
+	e   format.Encoded
+}
+
+var _ runtime.Spool = (*FrameSpool)(nil)
+
+// NewFrameSpool keeps frames for a bundle of compression ("zstd" or
+// "none") in a file in dir.
+func NewFrameSpool(dir, compression string) *FrameSpool {
+	return &FrameSpool{dir: dir, opts: format.WriterOptions{Compression: compression}, kept: map[digest.Digest]keptFrames{}}
+}
+
+// Keep encodes r to its end into the spool's file.
+func (s *FrameSpool) Keep(r io.Reader) (digest.Digest, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		enc, err := format.NewEncoder(s.opts)
+		if err != nil {
+			return "", 0, err
+		}
+		f, err := os.CreateTemp(s.dir, ".ferry-frames-*")
+		if err != nil {
+			return "", 0, err
+		}
+		s.enc, s.f = enc, f
+	}
+	e, err := s.enc.Encode(io.NewOffsetWriter(s.f, s.end), r)
+	if err != nil {
+		return "", 0, fmt.Errorf("spool %s: %w", s.f.Name(), err)
+	}
+	if _, ok := s.kept[e.Digest]; !ok {
+		s.kept[e.Digest] = keptFrames{off: s.end, e: e}
+	}
+	s.end += e.Frames
+	return e.Digest, e.Size, nil
+}
+
+// Open returns a kept blob's bytes, decoded from its frames.
+func (s *FrameSpool) Open(d digest.Digest) (io.ReadCloser, error) {
+	e, frames, ok := s.frames(d)
+	if !ok {
+		return nil, fmt.Errorf("spool: blob %s: %w", d, spec.ErrNotFound)
+	}
+	return e.Decode(frames)
+}
+
+// frames returns a kept blob's frames, for Writer.WriteEncoded.
+func (s *FrameSpool) frames(d digest.Digest) (format.Encoded, io.Reader, bool) {
+	if s == nil {
+		return format.Encoded{}, nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k, ok := s.kept[d]
+	if !ok {
+		return format.Encoded{}, nil, false
+	}
+	return k.e, io.NewSectionReader(s.f, k.off, k.e.Frames), true
+}
+
+// Close removes the spool's file.
+func (s *FrameSpool) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	s.enc.Close()
+	s.f.Close()
+	err := os.Remove(s.f.Name())
+	s.f, s.kept = nil, map[digest.Digest]keptFrames{}
+	return err
+}
