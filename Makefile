@@ -105,10 +105,23 @@ HELM_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/ferry-test/helm-$(HELM_VERSIO
 helm:
 	GOBIN=$(HELM_DIR) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 
-# bench: Go benchmarks, then whole commands timed against cp and skopeo.
+# bench: every path of issue 13's table, ferry against docker, skopeo and
+# crane on images it makes (testdata/bench: a Debian-like base, 20 small
+# layers, a 2 GiB layer), with its own docker-registry and dockerd; one
+# table of medians, ratios and peak RSS. crane is built from the version
+# go.mod requires into BENCH_CACHE. BENCH_DIR keeps the images between
+# runs; BENCH_FLAGS passes -runs N, -only REGEXP, -big-mib N.
+BENCH_CACHE ?= $(HOME)/.cache/ferry-bench
+BENCH_DIR ?=
+BENCH_FLAGS ?=
+GGCR_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/google/go-containerregistry)
+
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchtime=3x ./format ./store/... ./runtime/registry ./runtime/helm
-	sh testdata/bench.sh
+	@mkdir -p $(BENCH_CACHE)
+	@test -x $(BENCH_CACHE)/crane-$(GGCR_VERSION) || { \
+		GOBIN=$(BENCH_CACHE) $(GO) install github.com/google/go-containerregistry/cmd/crane@$(GGCR_VERSION) && \
+		mv $(BENCH_CACHE)/crane $(BENCH_CACHE)/crane-$(GGCR_VERSION); }
+	$(GO) run ./testdata/bench -ferry $(BIN) -crane $(BENCH_CACHE)/crane-$(GGCR_VERSION) $(if $(BENCH_DIR),-dir $(BENCH_DIR)) $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin demo dist

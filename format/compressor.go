@@ -9,33 +9,37 @@ import (
 
 // A compressed frame's content is cut into chunks of chunkSize bytes,
 // each compressed on its own (zstd's EncodeAll: one frame per chunk) by
-// one of compressWorkers goroutines, and written in order: compression,
-// the costliest work of a save from Docker, runs on both cores, and the
-// output depends on the content alone, never on how it was written or on
-// which worker took which chunk. A 1 MiB window loses next to nothing at
-// a 2 MiB cut. Memory: inFlight chunks, each its input and its output.
+// one of compressWorkers goroutines, and written in order by another:
+// compression, the costliest work of a save from Docker, runs on both
+// cores, output leaves as soon as it is made (a writer waiting for more
+// input holds none back), and it depends on the content alone, never on
+// how it was written or on which worker took which chunk. The window is
+// the chunk (1 MiB), so a cut loses nothing. Memory: poolSize chunks,
+// each its input and its output.
 const (
-	chunkSize       = 2 << 20
+	chunkSize       = 1 << 20
 	compressWorkers = 2
-	inFlight        = compressWorkers + 1
+	poolSize        = compressWorkers + 2 // one filling, one being written
 )
 
-// chunk is one piece of a frame's content and, once done, its frame.
+// compressJob is one chunk of a frame's content and, once done, its
+// compressed frame.
 type compressJob struct {
 	in, out []byte
+	dst     io.Writer
 	done    chan struct{}
 }
 
 // compressor compresses the content written between begin and end.
 type compressor struct {
 	enc     *zstd.Encoder
-	jobs    chan *compressJob
-	workers sync.WaitGroup
+	jobs    chan *compressJob // to the workers
+	order   chan *compressJob // to the writer, in order; nil asks for a flush
+	free    chan *compressJob // jobs out of flight
+	flushed chan error        // the writer's answer to a flush
+	wg      sync.WaitGroup
 	out     io.Writer
-	fill    *compressJob   // the chunk being filled
-	queue   []*compressJob // handed to the workers, in order
-	spare   []*compressJob
-	err     error
+	fill    *compressJob // the chunk being filled
 }
 
 func newCompressor(level int) (*compressor, error) {
@@ -43,28 +47,56 @@ func newCompressor(level int) (*compressor, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &compressor{enc: enc, jobs: make(chan *compressJob, inFlight)}
+	c := &compressor{enc: enc, jobs: make(chan *compressJob, poolSize), order: make(chan *compressJob, poolSize+1),
+		free: make(chan *compressJob, poolSize), flushed: make(chan error)}
+	for range poolSize {
+		c.free <- &compressJob{}
+	}
+	c.wg.Add(compressWorkers + 1)
 	for range compressWorkers {
-		c.workers.Add(1)
 		go func() {
-			defer c.workers.Done()
+			defer c.wg.Done()
 			for j := range c.jobs {
 				j.out = c.enc.EncodeAll(j.in, j.out[:0])
 				close(j.done)
 			}
 		}()
 	}
+	go c.write()
 	return c, nil
 }
 
+// write writes each chunk's frame, in order, as soon as it is done, and
+// answers each flush with the first write error since the last.
+func (c *compressor) write() {
+	defer c.wg.Done()
+	var err error
+	for j := range c.order {
+		if j == nil {
+			c.flushed <- err
+			err = nil
+			continue
+		}
+		<-j.done
+		if err == nil {
+			_, err = j.dst.Write(j.out)
+		}
+		j.in, j.out = j.in[:0], j.out[:0]
+		c.free <- j
+	}
+}
+
 // begin starts a frame's content, written to out.
-func (c *compressor) begin(out io.Writer) { c.out, c.err = out, nil }
+func (c *compressor) begin(out io.Writer) { c.out = out }
 
 func (c *compressor) Write(p []byte) (int, error) {
 	n := len(p)
-	for len(p) > 0 && c.err == nil {
+	for len(p) > 0 {
 		if c.fill == nil {
-			c.fill = c.job()
+			c.fill = <-c.free
+			if c.fill.in == nil {
+				c.fill.in = make([]byte, 0, chunkSize)
+			}
 		}
 		k := min(chunkSize-len(c.fill.in), len(p))
 		c.fill.in = append(c.fill.in, p[:k]...)
@@ -73,77 +105,40 @@ func (c *compressor) Write(p []byte) (int, error) {
 			c.submit()
 		}
 	}
-	if c.err != nil {
-		return 0, c.err
-	}
 	return n, nil
 }
 
-// end compresses what is left and writes every chunk's frame.
-func (c *compressor) end() error {
-	if c.fill != nil && len(c.fill.in) > 0 {
-		c.submit()
-	}
-	for len(c.queue) > 0 {
-		c.writeHead()
-	}
-	return c.err
-}
-
-// abort drops the content after a failure.
-func (c *compressor) abort() {
-	for len(c.queue) > 0 {
-		<-c.queue[0].done
-		c.recycle(c.queue[0])
-		c.queue = c.queue[1:]
-	}
-	if c.fill != nil {
-		c.recycle(c.fill)
-		c.fill = nil
-	}
-}
-
-func (c *compressor) job() *compressJob {
-	if n := len(c.spare); n > 0 {
-		j := c.spare[n-1]
-		c.spare = c.spare[:n-1]
-		return j
-	}
-	return &compressJob{in: make([]byte, 0, chunkSize)}
-}
-
-func (c *compressor) recycle(j *compressJob) {
-	j.in, j.out, j.done = j.in[:0], j.out[:0], nil
-	c.spare = append(c.spare, j)
-}
-
-// submit hands the filled chunk to the workers, first writing the oldest
-// frame when inFlight chunks are out.
+// submit hands the filled chunk to a worker and to the writer.
 func (c *compressor) submit() {
-	for len(c.queue) >= inFlight {
-		c.writeHead()
-	}
 	j := c.fill
 	c.fill = nil
-	j.done = make(chan struct{})
-	c.queue = append(c.queue, j)
+	j.dst, j.done = c.out, make(chan struct{})
 	c.jobs <- j
+	c.order <- j
 }
 
-// writeHead waits for the oldest chunk and writes its frame.
-func (c *compressor) writeHead() {
-	j := c.queue[0]
-	c.queue = c.queue[1:]
-	<-j.done
-	if c.err == nil {
-		_, c.err = c.out.Write(j.out)
+// end compresses what is left, waits until every chunk's frame is
+// written, and returns the first write error.
+func (c *compressor) end() error {
+	if c.fill != nil {
+		if len(c.fill.in) > 0 {
+			c.submit()
+		} else {
+			c.free <- c.fill
+			c.fill = nil
+		}
 	}
-	c.recycle(j)
+	c.order <- nil
+	return <-c.flushed
 }
 
-// close stops the workers.
+// abort ends the content after a failure; what it writes no longer
+// matters.
+func (c *compressor) abort() { c.end() }
+
+// close stops the goroutines.
 func (c *compressor) close() {
-	c.abort()
 	close(c.jobs)
-	c.workers.Wait()
+	close(c.order)
+	c.wg.Wait()
 }

@@ -102,53 +102,63 @@ func (b *bench) loadDaemonRow(img string) *row {
 	}}
 }
 
-// loadRegistryRow loads the bundle into a fresh home and a repository
-// prefix that no run used before.
+// loadRegistryRow loads the bundle into a fresh home and an empty
+// registry.
 func (b *bench) loadRegistryRow(img string) *row {
-	var run string
-	next := func() error { run = b.next(); return nil }
-	dest := func() string { return b.reg.Host + "/run" + run + "/bench/" + img + ":1" }
+	dest := func() string { return b.sink.Host + "/bench/" + img + ":1" }
 	return &row{path: "load --into docker://", image: img, goal: ">= 1.5x, >= 1x", steps: []step{
 		{tool: "ferry", env: []string{"FERRY_HOME=" + b.path("site-reg")},
 			argv: func() []string {
-				return []string{b.o.ferry, "load", b.bundle(img), "--into", "docker://" + b.reg.Host + "/run" + run, "--no-receipt"}
+				return []string{b.o.ferry, "load", b.bundle(img), "--into", "docker://" + b.sink.Host, "--no-receipt"}
 			},
-			prepare: func() error { next(); return b.ferryInit("site-reg") }},
-		{tool: "skopeo copy oci-archive:", prepare: next, argv: func() []string {
+			prepare: func() error {
+				if err := b.freshSink(); err != nil {
+					return err
+				}
+				return b.ferryInit("site-reg")
+			}},
+		{tool: "skopeo copy oci-archive:", prepare: b.freshSink, argv: func() []string {
 			return []string{"skopeo", "copy", "-q", "--dest-tls-verify=false", "oci-archive:" + b.path("archives", img+".tar") + ":1", "docker://" + dest()}
 		}},
-		{tool: "crane push (layout)", prepare: next, argv: func() []string {
+		{tool: "crane push (layout)", prepare: b.freshSink, argv: func() []string {
 			return []string{b.o.crane, "push", "--insecure", b.layout(img), dest()}
 		}},
 	}}
 }
 
 func (b *bench) copyRegistryRow(img string) *row {
-	var run string
-	next := func() error { run = b.next(); return nil }
-	dest := func() string { return b.reg.Host + "/run" + run + "/bench/" + img + ":1" }
+	dest := func() string { return b.sink.Host + "/bench/" + img + ":1" }
 	src := "oci:" + b.layout(img) + ":1"
 	return &row{path: "copy oci: docker://", image: img, goal: ">= 1x crane", steps: []step{
-		{tool: "ferry", env: []string{"FERRY_HOME=" + b.path("hq")}, prepare: next,
+		{tool: "ferry", env: []string{"FERRY_HOME=" + b.path("hq")}, prepare: b.freshSink,
 			argv: func() []string { return []string{b.o.ferry, "copy", src, "docker://" + dest()} }},
-		{tool: "crane push (layout)", prepare: next, argv: func() []string {
+		{tool: "crane push (layout)", prepare: b.freshSink, argv: func() []string {
 			return []string{b.o.crane, "push", "--insecure", b.layout(img), dest()}
 		}},
-		{tool: "skopeo copy oci:", prepare: next, argv: func() []string {
+		{tool: "skopeo copy oci:", prepare: b.freshSink, argv: func() []string {
 			return []string{"skopeo", "copy", "-q", "--dest-tls-verify=false", src, "docker://" + dest()}
 		}},
 	}}
 }
 
-// pushHeldRow pushes to a repository that holds every blob already (a
-// site registry on trip 2).
+// pushHeldRow pushes an image under a new tag to a repository that holds
+// every blob of it already (a site registry on trip 2): one existence
+// check per blob, then the manifest.
 func (b *bench) pushHeldRow(img string) *row {
-	dest := b.reg.Host + "/held/bench/" + img + ":1"
-	warm := func() error { return quiet(nil, b.o.crane, "push", "--insecure", b.layout(img), dest) }
-	return &row{path: "push, registry holds all", image: img, goal: ">= 1x", steps: []step{
+	repo := b.reg.Host + "/held/bench/" + img
+	var tag string
+	next := func() error { tag = "t" + b.next(); return nil }
+	warm := func() error {
+		next()
+		return quiet(nil, b.o.crane, "push", "--insecure", b.layout(img), repo+":1")
+	}
+	return &row{path: "push, blobs all held, new tag", image: img, goal: ">= 1x", steps: []step{
 		{tool: "ferry", env: []string{"FERRY_HOME=" + b.path("hq")}, prepare: warm,
-			argv: fixed(b.o.ferry, "copy", "oci:"+b.layout(img)+":1", "docker://"+dest)},
-		{tool: "crane push (layout)", argv: fixed(b.o.crane, "push", "--insecure", b.layout(img), dest)},
+			argv: func() []string {
+				return []string{b.o.ferry, "copy", "oci:" + b.layout(img) + ":1", "docker://" + repo + ":" + tag}
+			}},
+		{tool: "crane push (layout)", prepare: next,
+			argv: func() []string { return []string{b.o.crane, "push", "--insecure", b.layout(img), repo + ":" + tag} }},
 	}}
 }
 

@@ -20,7 +20,9 @@ type image struct {
 type bench struct {
 	o       options
 	images  []image
-	reg     *runtimetest.Registry
+	reg     *runtimetest.Registry // holds every image (save's source)
+	sink    *runtimetest.Registry // pushes go here, emptied before each
+	endSink func()                // stops the sink, nil when none runs
 	dockerd *runtimetest.Dockerd
 	stops   []func()
 	seq     int
@@ -65,6 +67,7 @@ func setup(o options) (*bench, error) {
 		return nil, fmt.Errorf("docker-registry: %w", err)
 	}
 	b.reg, b.stops = reg, append(b.stops, stop)
+	b.stops = append(b.stops, func() { b.stopSink() })
 	d, stopd, err := runtimetest.LaunchDockerd()
 	if err != nil {
 		return nil, fmt.Errorf("dockerd: %w", err)
@@ -169,6 +172,31 @@ func (b *bench) describe(img string) string {
 		return nil
 	})
 	return fmt.Sprintf("%d MiB (gzip)", n>>20)
+}
+
+func (b *bench) stopSink() {
+	if b.endSink != nil {
+		b.endSink()
+		b.endSink = nil
+	}
+}
+
+// freshSink replaces the sink registry by an empty one (on a new port),
+// so that every push uploads every blob: no registry, and no tool's
+// memory of where it saw a blob (skopeo's blob info cache mounts blobs
+// across repositories of a registry it knows), has any of them.
+func (b *bench) freshSink() error {
+	b.stopSink()
+	dir := b.path("sink")
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	reg, stop, err := runtimetest.LaunchRegistry(dir)
+	if err != nil {
+		return fmt.Errorf("docker-registry: %w", err)
+	}
+	b.sink, b.endSink = reg, stop
+	return nil
 }
 
 // next is a fresh number, for repositories and files no earlier run used.
