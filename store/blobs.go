@@ -69,7 +69,7 @@ func (b *Blobs) createLayout() error {
 	p := filepath.Join(b.dir, ocispec.ImageLayoutFile)
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 		layout := []byte(`{"imageLayoutVersion":"` + ocispec.ImageLayoutVersion + `"}`)
-		if err := b.writeAtomic(ocispec.ImageLayoutFile, layout); err != nil {
+		if err := b.writeLayoutFile(ocispec.ImageLayoutFile, layout); err != nil {
 			return err
 		}
 	} else if err != nil {

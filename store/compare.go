@@ -12,6 +12,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -59,7 +60,7 @@ func (b *Blobs) compare(ctx context.Context, desc ocispec.Descriptor, vr io.Read
 func (b *Blobs) replace(ctx context.Context, desc ocispec.Descriptor, held *os.File, prefix int64, chunk []byte, vr io.Reader, p string) error {
 	buf := getBuffer()
 	defer putBuffer(buf)
-	return WriteAtomic(p, b.tmp, tmpPrefix+"repair-*", 0o444, func(f *os.File) error {
+	return atomicfile.WriteIn(p, b.tmp, tmpPrefix+"repair-*", 0o444, func(f *os.File) error {
 		h := &hashingWriter{w: f, h: sha256.New()}
 		if _, err := held.Seek(0, io.SeekStart); err != nil {
 			return err

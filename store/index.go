@@ -2,11 +2,13 @@ package store
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/ocilayout"
 	"github.com/ferryhq/ferry/spec"
@@ -22,10 +24,16 @@ func (b *Blobs) WriteIndex(images []runtime.Image) error {
 	if err != nil {
 		return fmt.Errorf("store %s: index.json: %w", b.dir, err)
 	}
-	if err := b.writeAtomic(ocispec.ImageIndexFile, data); err != nil {
+	if err := b.writeLayoutFile(ocispec.ImageIndexFile, data); err != nil {
 		return fmt.Errorf("store %s: index.json: %w", b.dir, err)
 	}
 	return nil
+}
+
+// writeLayoutFile replaces the layout's file name with data, through a
+// temporary file in the store's tmp/.
+func (b *Blobs) writeLayoutFile(name string, data []byte) error {
+	return atomicfile.WriteFileIn(filepath.Join(b.dir, name), b.tmp, tmpPrefix+"layout-*", data, 0o644)
 }
 
 // LayoutIndex is the index.json of an OCI image layout that lists images,

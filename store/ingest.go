@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -87,7 +87,7 @@ func ingestError(desc ocispec.Descriptor, err error) error {
 func (b *Blobs) write(ctx context.Context, vr io.Reader, p string) error {
 	buf := getBuffer()
 	defer putBuffer(buf)
-	return WriteAtomic(p, b.tmp, tmpPrefix+"ingest-*", 0o444, func(f *os.File) error {
+	return atomicfile.WriteIn(p, b.tmp, tmpPrefix+"ingest-*", 0o444, func(f *os.File) error {
 		return copyBuffer(ctx, f, vr, *buf)
 	})
 }
@@ -112,12 +112,4 @@ func copyBuffer(ctx context.Context, dst io.Writer, src io.Reader, buf []byte) e
 			return rerr
 		}
 	}
-}
-
-// writeAtomic replaces the layout file name with data.
-func (b *Blobs) writeAtomic(name string, data []byte) error {
-	return WriteAtomic(filepath.Join(b.dir, name), b.tmp, tmpPrefix+"layout-*", 0o644, func(f *os.File) error {
-		_, err := f.Write(data)
-		return err
-	})
 }

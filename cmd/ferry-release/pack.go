@@ -74,7 +74,7 @@ func pack(dir, bin string, docs []string, mtime time.Time) (string, error) {
 	if exe == "ferry.exe" {
 		name, write = base+".zip", writeZip
 	}
-	err := atomicfile.Write(filepath.Join(dir, name), "", "", 0o644, func(f *os.File) error {
+	err := atomicfile.Write(filepath.Join(dir, name), 0o644, func(f *os.File) error {
 		return write(f, members, mtime)
 	})
 	if err != nil {

@@ -3,9 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/runtime/helm"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
@@ -35,7 +35,7 @@ func (c *ChartExportCmd) Run(g *Globals) error {
 	if out == "" {
 		out = rec.Chart.Name + "-" + rec.Chart.Version + ".tgz"
 	}
-	if err := store.WriteAtomic(out, "", "."+filepath.Base(out)+".tmp-*", 0o644, write); err != nil {
+	if err := atomicfile.Write(out, 0o644, write); err != nil {
 		return fmt.Errorf("chart %s %s: %w", rec.Chart.Name, rec.Chart.Version, err)
 	}
 	g.printf("wrote %s: chart %s %s\n", out, rec.Chart.Name, rec.Chart.Version)

@@ -5,8 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/runtime/mirror"
-	"github.com/ferryhq/ferry/store"
 )
 
 // ChartMirrorsCmd is `ferry chart mirrors --registry HOST[/PREFIX] [-o DIR]`.
@@ -50,7 +50,7 @@ func (c *ChartMirrorsCmd) Run(g *Globals) error {
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		err := store.WriteAtomic(p, "", "."+filepath.Base(p)+".tmp-*", 0o644, func(out *os.File) error {
+		err := atomicfile.Write(p, 0o644, func(out *os.File) error {
 			_, err := out.Write(f.Data)
 			return err
 		})

@@ -1,8 +1,12 @@
-// Package atomicfile writes files so that they appear whole or not at
-// all: a temporary file (beside the final name, or in a directory on the
-// same filesystem), fsync, rename over the final name, then fsync of the
-// directory — containerd's ingest, for every file ferry writes whole:
-// blobs, index.json, layouts, archives, bundles and receipts.
+// Package atomicfile owns writing a file whole or not at all: every file
+// ferry writes whole (blobs, index.json, layouts, archives, bundles,
+// receipts, extras) goes through a temporary file on the same filesystem
+// that is synced, renamed over the final name and whose directory is then
+// synced, as containerd's ingest does.
+//
+// A temporary file is made beside its final name as ".NAME.tmp-RANDOM"
+// (IsTemp recognises one), or, for a writer that keeps its own directory
+// of temporary files (the store's tmp/), there under a pattern it chooses.
 //
 // On Windows a rename cannot replace a read-only file or one another
 // process holds open for a moment (an indexer, an antivirus), and a
@@ -13,12 +17,18 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 )
 
-// TempPrefix starts the name of every temporary file ferry's targets
-// create; a file with this prefix left behind is a bug (the conformance
-// suite looks for them).
-const TempPrefix = ".ferry-tmp-"
+// tempInfix separates a temporary file's final name from its random part.
+const tempInfix = ".tmp-"
+
+// IsTemp reports whether name is that of a temporary file made beside its
+// final name (".NAME.tmp-RANDOM"): one left behind is a bug, and the
+// conformance suite looks for them.
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, tempInfix)
+}
 
 // File is a temporary file that becomes final on Commit.
 type File struct {
@@ -27,18 +37,18 @@ type File struct {
 	done  bool
 }
 
-// Create opens a temporary file in final's directory.
+// Create opens a temporary file beside final.
 func Create(final string) (*File, error) { return CreateIn(final, "", "") }
 
 // CreateIn opens a temporary file for final in dir (final's directory
-// when ""), named by pattern as os.CreateTemp reads it (TempPrefix+"*"
+// when ""), named by pattern as os.CreateTemp reads it (".NAME.tmp-*"
 // when ""). dir must be on final's filesystem.
 func CreateIn(final, dir, pattern string) (*File, error) {
 	if dir == "" {
 		dir = filepath.Dir(final)
 	}
 	if pattern == "" {
-		pattern = TempPrefix + "*"
+		pattern = "." + filepath.Base(final) + tempInfix + "*"
 	}
 	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
@@ -82,18 +92,16 @@ func (f *File) Abort() {
 	os.Remove(f.Name())
 }
 
-// WriteFile writes data to name atomically.
-func WriteFile(name string, data []byte, perm os.FileMode) error {
-	return Write(name, "", "", perm, func(f *os.File) error {
-		_, err := f.Write(data)
-		return err
-	})
+// Write writes final through a temporary file beside it: fill writes the
+// content, then Commit(perm). On any error the temporary file is removed
+// and final is untouched.
+func Write(final string, perm os.FileMode, fill func(*os.File) error) error {
+	return WriteIn(final, "", "", perm, fill)
 }
 
-// Write writes final through a temporary file made by CreateIn(final,
-// dir, pattern): fill writes the content, then Commit(perm). On any error
-// the temporary file is removed and final is untouched.
-func Write(final, dir, pattern string, perm os.FileMode, fill func(*os.File) error) error {
+// WriteIn is Write with the temporary file made by CreateIn(final, dir,
+// pattern).
+func WriteIn(final, dir, pattern string, perm os.FileMode, fill func(*os.File) error) error {
 	f, err := CreateIn(final, dir, pattern)
 	if err != nil {
 		return err
@@ -105,5 +113,19 @@ func Write(final, dir, pattern string, perm os.FileMode, fill func(*os.File) err
 	return f.Commit(perm)
 }
 
-// SyncDir makes a rename in dir durable (nothing to do on Windows).
-func SyncDir(dir string) error { return syncDir(dir) }
+// WriteFile writes data to final as Write does.
+func WriteFile(final string, data []byte, perm os.FileMode) error {
+	return Write(final, perm, writeData(data))
+}
+
+// WriteFileIn writes data to final as WriteIn does.
+func WriteFileIn(final, dir, pattern string, data []byte, perm os.FileMode) error {
+	return WriteIn(final, dir, pattern, perm, writeData(data))
+}
+
+func writeData(data []byte) func(*os.File) error {
+	return func(f *os.File) error {
+		_, err := f.Write(data)
+		return err
+	}
+}

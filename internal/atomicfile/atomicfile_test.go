@@ -39,7 +39,7 @@ func TestWrite_FailureLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	boom := errors.New("boom")
-	err := Write(p, tmp, "ferry-*", 0o644, func(f *os.File) error {
+	err := WriteIn(p, tmp, "ferry-*", 0o644, func(f *os.File) error {
 		f.Write([]byte("half"))
 		return boom
 	})
@@ -65,5 +65,27 @@ func leftovers(t *testing.T, dir string, want ...string) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("%s holds %v, want only %v", dir, names, want)
+	}
+}
+
+// TestCreate_TempBeside: a temporary file is made beside its final name,
+// named so that IsTemp finds it when it is left behind, and never so that
+// it can be taken for the final file.
+func TestCreate_TempBeside(t *testing.T) {
+	dir := t.TempDir()
+	final := filepath.Join(dir, "trip.ferry")
+	f, err := Create(final)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Abort()
+	name := filepath.Base(f.Name())
+	if filepath.Dir(f.Name()) != dir || !IsTemp(name) || name == "trip.ferry" {
+		t.Errorf("Create(%s) made %s, want a temporary file beside it that IsTemp finds", final, f.Name())
+	}
+	for _, n := range []string{"trip.ferry", "index.json", "sha256", ".hidden"} {
+		if IsTemp(n) {
+			t.Errorf("IsTemp(%q) = true, want false", n)
+		}
 	}
 }

@@ -169,7 +169,7 @@ func (c Credentials) write(cf *configfile.ConfigFile) error {
 	if err != nil {
 		return c.fault(err)
 	}
-	err = atomicfile.Write(p, "", "", 0o600, func(f *os.File) error { return cf.SaveToWriter(f) })
+	err = atomicfile.Write(p, 0o600, func(f *os.File) error { return cf.SaveToWriter(f) })
 	if err != nil {
 		return c.fault(err)
 	}

@@ -242,7 +242,7 @@ func keys(imgs []runtime.Image) []string {
 func noTemp(t *testing.T, dir string) {
 	t.Helper()
 	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(d.Name(), atomicfile.TempPrefix) {
+		if err == nil && atomicfile.IsTemp(d.Name()) {
 			t.Errorf("temporary file left behind: %s", p)
 		}
 		return nil

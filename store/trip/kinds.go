@@ -13,6 +13,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 )
@@ -120,7 +121,7 @@ func (l *loader) extra(e *format.Entry, src io.Reader) error {
 	if x.Executable {
 		mode = 0o755
 	}
-	err := store.WriteAtomic(path, "", "."+x.Name+".tmp-*", mode, func(f *os.File) error {
+	err := atomicfile.Write(path, mode, func(f *os.File) error {
 		_, err := io.Copy(f, src)
 		return err
 	})

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
-	"github.com/ferryhq/ferry/format"
-	"github.com/ferryhq/ferry/store"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/internal/atomicfile"
+	"github.com/ferryhq/ferry/store"
 )
 
 // CreateReceipt states what h's store holds and the last bundle loaded
@@ -43,7 +44,7 @@ func CreateReceipt(ctx context.Context, h *store.Home, now time.Time) (*format.R
 // WriteReceiptFile signs rc with s and writes it to path through a
 // temporary file, so that a failure leaves no partial receipt.
 func WriteReceiptFile(path string, rc *format.Receipt, s ssh.Signer) error {
-	err := store.WriteAtomic(path, "", "."+filepath.Base(path)+".tmp-*", 0o644, func(f *os.File) error {
+	err := atomicfile.Write(path, 0o644, func(f *os.File) error {
 		return format.WriteReceipt(f, rc, s)
 	})
 	if err != nil {

@@ -6,15 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
-	"github.com/ferryhq/ferry/format"
-	"github.com/ferryhq/ferry/spec"
-	"github.com/ferryhq/ferry/store"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/internal/atomicfile"
+	"github.com/ferryhq/ferry/spec"
 )
 
 // SaveOptions says how to write a bundle. The zero value of each optional
@@ -69,7 +69,7 @@ type SaveResult struct {
 }
 
 // Save writes the bundle that carries plan, through a temporary file
-// beside it (store.WriteAtomic). Nothing is left at opts.Path when it fails.
+// beside it (internal/atomicfile). Nothing is left at opts.Path when it fails.
 // With Path "-" it streams the bundle to opts.Stdout.
 func Save(ctx context.Context, plan *Plan, opts SaveOptions) (*SaveResult, error) {
 	ix, files, err := plan.index(opts)
@@ -86,7 +86,7 @@ func Save(ctx context.Context, plan *Plan, opts SaveOptions) (*SaveResult, error
 		}
 		return &SaveResult{Index: ix, Path: "-", Size: cw.n}, nil
 	}
-	err = store.WriteAtomic(opts.Path, "", "."+filepath.Base(opts.Path)+".tmp-*", 0o644, func(f *os.File) error {
+	err = atomicfile.Write(opts.Path, 0o644, func(f *os.File) error {
 		return plan.write(ctx, f, ix, files, opts)
 	})
 	if err != nil {
