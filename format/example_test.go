@@ -8,6 +8,8 @@ import (
 	"log"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/crypto/ssh"
 
@@ -29,12 +31,12 @@ func exampleBundle() ([]byte, ssh.Signer) {
 		From:     format.Party{Site: "hq"},
 		To:       "plant-7",
 		Sequence: 1,
-		Images:   []format.Image{{Name: "app:1.0", Digest: digest.FromBytes(manifest), MediaType: spec.OCIManifest, Size: int64(len(manifest))}},
+		Images:   []format.Image{{Name: "app:1.0", Digest: digest.FromBytes(manifest), MediaType: ocispec.MediaTypeImageManifest, Size: int64(len(manifest))}},
 		Files: []format.File{
 			{Name: spec.LayoutEntry, Digest: digest.FromBytes(layout), Size: int64(len(layout))},
 			{Name: spec.LayoutIndexEntry, Digest: digest.FromBytes(index), Size: int64(len(index))},
 		},
-		Blobs: []format.Blob{{Digest: digest.FromBytes(manifest), Size: int64(len(manifest)), MediaType: spec.OCIManifest, Kind: spec.KindBlob, Status: spec.StatusShipped}},
+		Blobs: []format.Blob{{Digest: digest.FromBytes(manifest), Size: int64(len(manifest)), MediaType: ocispec.MediaTypeImageManifest, Kind: spec.KindBlob, Status: spec.StatusShipped}},
 	}
 	var buf bytes.Buffer
 	w := format.NewWriter(&buf, format.WriterOptions{ModTime: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)})

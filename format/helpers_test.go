@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/crypto/ssh"
 
@@ -89,7 +91,7 @@ func newFixtureData(seed uint64, blobs ...[]byte) *fixture {
 		Kind: spec.KindBlob, Status: spec.StatusPrerequisite, Bundle: "0123456789abcdef0123456789abcdef", Sequence: 11}
 	f.files[spec.LayoutEntry] = []byte(`{"imageLayoutVersion":"1.0.0"}`)
 	f.files[spec.LayoutIndexEntry] = []byte(fmt.Sprintf(`{"schemaVersion":2,"manifests":[{"mediaType":%q,"digest":%q,"size":%d}]}`,
-		spec.OCIManifest, f.order[0], len(f.blobs[f.order[0]])))
+		ocispec.MediaTypeImageManifest, f.order[0], len(f.blobs[f.order[0]])))
 	return f
 }
 
@@ -104,13 +106,13 @@ func (f *fixture) index() *Index {
 	for i, d := range f.order {
 		mt := "application/vnd.oci.image.layer.v1.tar+gzip"
 		if i == 0 {
-			mt = spec.OCIManifest
+			mt = ocispec.MediaTypeImageManifest
 		}
 		ix.Blobs = append(ix.Blobs, Blob{Digest: d, Size: int64(len(f.blobs[d])), MediaType: mt, Kind: spec.KindBlob, Status: spec.StatusShipped})
 	}
 	ix.Blobs = append(ix.Blobs, f.prereq)
 	first := ix.Blobs[0]
-	ix.Images = []Image{{Name: "registry.example/app:2.0", Digest: first.Digest, MediaType: spec.OCIManifest, Size: first.Size, Platforms: []string{"linux/amd64"}}}
+	ix.Images = []Image{{Name: "registry.example/app:2.0", Digest: first.Digest, MediaType: ocispec.MediaTypeImageManifest, Size: first.Size, Platforms: []string{"linux/amd64"}}}
 	for _, name := range []string{spec.LayoutEntry, spec.LayoutIndexEntry} {
 		ix.Files = append(ix.Files, File{Name: name, Digest: digest.FromBytes(f.files[name]), Size: int64(len(f.files[name]))})
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/opencontainers/go-digest"
 
 	"github.com/ferryhq/ferry/spec"
@@ -84,7 +86,7 @@ func (c Chart) Ref() string { return spec.ChartRef(c.Name, c.Version) }
 // Root is the chart as the root of its manifest graph: an image named
 // Ref whose manifest is the artifact's.
 func (c Chart) Root() Image {
-	return Image{Name: c.Ref(), Digest: c.Digest, MediaType: spec.OCIManifest, Size: c.Size}
+	return Image{Name: c.Ref(), Digest: c.Digest, MediaType: ocispec.MediaTypeImageManifest, Size: c.Size}
 }
 
 // Roots returns every root of the bundle's manifest graphs: its images,
@@ -293,7 +295,7 @@ func validateCharts(charts []Chart, blobs []Blob) error {
 		if !ok {
 			return fieldErrorf(field+".digest", "%s (chart %s) is not among the blobs", c.Digest, spec.Quote(c.Name))
 		}
-		if mt != spec.OCIManifest {
+		if mt != ocispec.MediaTypeImageManifest {
 			return fieldErrorf(field+".digest", "%s (chart %s) is a %s, not an OCI manifest", c.Digest, spec.Quote(c.Name), spec.Quote(mt))
 		}
 		if len(c.Images) > spec.MaxEntries {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/opencontainers/go-digest"
 
 	"github.com/ferryhq/ferry/spec"
@@ -105,7 +107,7 @@ func TestParseIndex_RefusesCharts(t *testing.T) {
 		if len(got.Charts) != 1 || got.Charts[0].Name != "good" || len(got.Refused) != 1 || !spec.IsBadInput(got.Refused[0].Err) {
 			t.Errorf("ParseIndex of %+v: charts %+v, refused %+v; want the good chart kept and the other refused", refused, got.Charts, got.Refused)
 		}
-		if roots := got.Roots(); len(roots) != 2 || roots[1].Name != "charts/good:1.2.0_build.1" || roots[1].MediaType != spec.OCIManifest {
+		if roots := got.Roots(); len(roots) != 2 || roots[1].Name != "charts/good:1.2.0_build.1" || roots[1].MediaType != ocispec.MediaTypeImageManifest {
 			t.Errorf("Roots = %+v, want the image then charts/good:1.2.0_build.1", roots)
 		}
 	}

@@ -7,9 +7,9 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// Error sentinels. Callers branch with errors.Is; the command line maps
-// the "bad input" ones to exit code 1 (ExitBadInput) and everything else
-// to exit code 2 (ExitInternal).
+// Error sentinels. Callers branch with errors.Is; IsBadInput tells the
+// ones that mean the input was at fault (the command line's exit codes
+// follow it).
 var (
 	ErrNotFound           = errors.New("not found")
 	ErrDigestMismatch     = errors.New("digest mismatch")
@@ -31,13 +31,6 @@ var (
 	// ErrCannotReproduce: a delta's recipe names an encoder or parameters
 	// this ferry cannot run; the delta is refused, costing that layer only.
 	ErrCannotReproduce = errors.New("cannot reproduce the compression")
-)
-
-// Exit codes of the ferry command.
-const (
-	ExitOK       = 0
-	ExitBadInput = 1 // verification failed or bad input
-	ExitInternal = 2 // usage error or internal fault
 )
 
 // VerifyError is a blob whose bytes are not what was promised.

@@ -4,6 +4,8 @@
 // nothing so that every other package can import it.
 package spec
 
+import ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 // Bundle format v1.
 const (
 	// BundleSchemaVersion is the index's schemaVersion this build writes
@@ -63,7 +65,10 @@ const (
 	MaxDecoderMemory = 64 << 20
 )
 
-// Media types ferry reads and writes besides those of image-spec.
+// Media types and annotations ferry reads and writes besides those of
+// image-spec (ocispec.MediaTypeImageManifest, ocispec.AnnotationRefName,
+// …, which every package uses as image-spec names them): Docker's schema
+// 2, and containerd's image name.
 const (
 	DockerManifestList  = "application/vnd.docker.distribution.manifest.list.v2+json"
 	DockerManifest      = "application/vnd.docker.distribution.manifest.v2+json"
@@ -71,19 +76,15 @@ const (
 	DockerLayer         = "application/vnd.docker.image.rootfs.diff.tar"
 	DockerLayerGzip     = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 	DockerForeignLayer  = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
-	OCIManifest         = "application/vnd.oci.image.manifest.v1+json"
-	OCIIndex            = "application/vnd.oci.image.index.v1+json"
-	OCIConfig           = "application/vnd.oci.image.config.v1+json"
-	AnnotationRefName   = "org.opencontainers.image.ref.name"
 	AnnotationImageName = "io.containerd.image.name"
 )
 
 // IsIndex reports whether mediaType names an image index / manifest list.
 func IsIndex(mediaType string) bool {
-	return mediaType == OCIIndex || mediaType == DockerManifestList
+	return mediaType == ocispec.MediaTypeImageIndex || mediaType == DockerManifestList
 }
 
 // IsManifest reports whether mediaType names a single-image manifest.
 func IsManifest(mediaType string) bool {
-	return mediaType == OCIManifest || mediaType == DockerManifest
+	return mediaType == ocispec.MediaTypeImageManifest || mediaType == DockerManifest
 }

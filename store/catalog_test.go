@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/opencontainers/go-digest"
 	bolt "go.etcd.io/bbolt"
 
@@ -32,7 +34,7 @@ func TestCatalog_Record(t *testing.T) {
 	when := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 	b1, b2 := digest.FromString("layer"), digest.FromString("manifest")
 	blobs := []BlobRecord{{Digest: b1, Size: 5, MediaType: "l", Added: when}, {Digest: b2, Size: 8, Added: when}}
-	im := ImageRecord{Name: "app:1", Digest: b2, MediaType: spec.OCIManifest, Size: 8,
+	im := ImageRecord{Name: "app:1", Digest: b2, MediaType: ocispec.MediaTypeImageManifest, Size: 8,
 		Platforms: []string{"linux/amd64"}, Blobs: []digest.Digest{b1, b2}, Updated: when, Bundle: "b-1"}
 	bun := BundleRecord{ID: "b-1", Direction: DirectionLoaded, From: "hq", To: "plant", Sequence: 3,
 		Created: when, Recorded: when, Blobs: 2, Size: 13, Images: []string{"app:1"}, Damaged: []digest.Digest{b1}}

@@ -74,7 +74,7 @@ func mainIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	// subcommand's too, and chart images has a --version of its own.
 	if len(args) == 1 && args[0] == "--version" {
 		fmt.Fprintln(stdout, versionLine())
-		return spec.ExitOK
+		return exitOK
 	}
 	cli := CLI{Globals: Globals{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}}
 	exit := -1
@@ -90,7 +90,7 @@ func mainIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	)
 	if err != nil {
 		fmt.Fprintln(stderr, "ferry:", err)
-		return spec.ExitInternal
+		return exitInternal
 	}
 	kctx, err := parser.Parse(args)
 	if exit >= 0 {
@@ -98,21 +98,28 @@ func mainIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "ferry:", err)
-		return spec.ExitInternal
+		return exitInternal
 	}
 	if err := kctx.Run(&cli.Globals); err != nil {
 		fmt.Fprintln(stderr, "ferry:", err)
 		return exitCode(err)
 	}
-	return spec.ExitOK
+	return exitOK
 }
+
+// Exit codes of the ferry command (README, Exit codes).
+const (
+	exitOK       = 0
+	exitBadInput = 1 // verification failed or bad input
+	exitInternal = 2 // usage error or internal fault
+)
 
 // exitCode is the one place errors become exit codes.
 func exitCode(err error) int {
 	if spec.IsBadInput(err) {
-		return spec.ExitBadInput
+		return exitBadInput
 	}
-	return spec.ExitInternal
+	return exitInternal
 }
 
 // homeDir is --home, else FERRY_HOME (kong fills it), else the XDG default.

@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
 
 	"github.com/ferryhq/ferry/runtime"
-	"github.com/ferryhq/ferry/runtime/dockerarchive"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -123,7 +123,7 @@ func chains(ctx context.Context, c *client) (map[digest.Digest]bool, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, ch := range dockerarchive.ChainIDs(info.RootFS.Layers) {
+		for _, ch := range identity.ChainIDs(info.RootFS.Layers) {
 			have[ch] = true
 		}
 	}

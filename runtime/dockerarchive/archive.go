@@ -118,7 +118,7 @@ func selectImages(where string, all []runtime.Image, ref string) ([]runtime.Imag
 	var keep []runtime.Image
 	for _, img := range all {
 		names = append(names, img.Name)
-		if sameName(img.Name, ref) || img.Desc.Annotations[spec.AnnotationRefName] == ref {
+		if sameName(img.Name, ref) || img.Desc.Annotations[ocispec.AnnotationRefName] == ref {
 			keep = append(keep, img)
 		}
 	}

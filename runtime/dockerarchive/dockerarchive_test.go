@@ -70,7 +70,7 @@ func TestArchiveTarget_SkopeoReads(t *testing.T) {
 	// io.containerd.image.name as Docker 25 writes it; ref.name by
 	// ferry's one rule, the whole name.
 	if ann := imgs[0].Desc.Annotations; ann[spec.AnnotationImageName] != "docker.io/library/app:1.0" ||
-		ann[spec.AnnotationRefName] != "docker.io/library/app:1.0" {
+		ann[ocispec.AnnotationRefName] != "docker.io/library/app:1.0" {
 		t.Errorf("index.json annotations = %v, want both docker.io/library/app:1.0", ann)
 	}
 	runtimetest.Skopeo(t, "copy", "docker-archive:"+file, "oci:"+filepath.Join(dir, "copy")+":v1")
@@ -161,7 +161,7 @@ func writeDocker25(t *testing.T, layout string, img runtime.Image, file string) 
 		item.Layers = append(item.Layers, "blobs/sha256/"+l.Digest.Encoded())
 	}
 	desc := img.Desc
-	desc.Annotations = map[string]string{spec.AnnotationImageName: "docker.io/library/app:1.0", spec.AnnotationRefName: "1.0"}
+	desc.Annotations = map[string]string{spec.AnnotationImageName: "docker.io/library/app:1.0", ocispec.AnnotationRefName: "1.0"}
 	index, _ := json.Marshal(ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: []ocispec.Descriptor{desc}})
 	manifest, _ := json.Marshal([]dockerarchive.ManifestItem{item})
 	f, err := os.Create(file)

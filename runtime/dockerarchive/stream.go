@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/opencontainers/image-spec/identity"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
@@ -99,25 +101,10 @@ func Layers(ctx context.Context, src runtime.Fetcher, manifest []byte) ([]Layer,
 	if len(diffIDs) != len(m.Layers) {
 		return nil, fmt.Errorf("config %s: %d diff_ids for %d layers: %w", m.Config.Digest, len(diffIDs), len(m.Layers), spec.ErrCorrupt)
 	}
-	chains := ChainIDs(diffIDs)
+	chains := identity.ChainIDs(slices.Clone(diffIDs))
 	out := make([]Layer, len(m.Layers))
 	for i, l := range m.Layers {
 		out[i] = Layer{Desc: l, DiffID: diffIDs[i], ChainID: chains[i]}
 	}
 	return out, nil
-}
-
-// ChainIDs returns the ChainID of each prefix of diffIDs, as the OCI
-// image spec defines it: the first is its DiffID, each next one the
-// digest of "<chain below> <diffID>".
-func ChainIDs(diffIDs []digest.Digest) []digest.Digest {
-	out := make([]digest.Digest, len(diffIDs))
-	for i, d := range diffIDs {
-		if i == 0 {
-			out[i] = d
-			continue
-		}
-		out[i] = digest.FromString(string(out[i-1]) + " " + string(d))
-	}
-	return out
 }

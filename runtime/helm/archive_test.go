@@ -89,7 +89,7 @@ func TestArtifact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if img.Name != "charts/web:1.2.0" || img.Desc.MediaType != spec.OCIManifest {
+	if img.Name != "charts/web:1.2.0" || img.Desc.MediaType != ocispec.MediaTypeImageManifest {
 		t.Errorf("Artifact = %s %s, want charts/web:1.2.0, an OCI manifest", img.Name, img.Desc.MediaType)
 	}
 	raw, err := runtime.ReadBlob(ctx, f, img.Desc, spec.MaxManifestSize)

@@ -48,7 +48,7 @@ func (c *Chart) Artifact() (runtime.Image, runtime.Fetcher, error) {
 	if err != nil {
 		return runtime.Image{}, nil, err
 	}
-	return runtime.Image{Name: name, Desc: blobs.add(spec.OCIManifest, data)}, blobs, nil
+	return runtime.Image{Name: name, Desc: blobs.add(ocispec.MediaTypeImageManifest, data)}, blobs, nil
 }
 
 // annotations are the manifest annotations `helm push` writes, but for

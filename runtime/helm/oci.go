@@ -80,7 +80,7 @@ func ociVersion(ctx context.Context, repo string, opts LoadOptions) (string, err
 // descriptor of its chart archive, refusing anything that is not a Helm
 // chart.
 func chartLayer(ctx context.Context, f runtime.Fetcher, root ocispec.Descriptor) (ocispec.Descriptor, error) {
-	if root.MediaType != "" && root.MediaType != spec.OCIManifest {
+	if root.MediaType != "" && root.MediaType != ocispec.MediaTypeImageManifest {
 		return ocispec.Descriptor{}, fmt.Errorf("%s is not a Helm chart (an OCI manifest with config %s): %w",
 			root.MediaType, spec.HelmConfigMediaType, spec.ErrBadInput)
 	}

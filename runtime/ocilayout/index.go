@@ -37,7 +37,7 @@ func ParseIndex(where string, data []byte) (ocispec.Index, error) {
 func Resolve(where string, idx ocispec.Index, tag string) ([]runtime.Image, error) {
 	var out []runtime.Image
 	for _, d := range idx.Manifests {
-		ref := d.Annotations[spec.AnnotationRefName]
+		ref := d.Annotations[ocispec.AnnotationRefName]
 		if tag == "" && len(idx.Manifests) > 1 && ref == "" {
 			continue
 		}
@@ -64,13 +64,13 @@ func ImageName(d ocispec.Descriptor) string {
 	if n := d.Annotations[spec.AnnotationImageName]; n != "" {
 		return n
 	}
-	return d.Annotations[spec.AnnotationRefName]
+	return d.Annotations[ocispec.AnnotationRefName]
 }
 
 func listNames(idx ocispec.Index) string {
 	var names []string
 	for _, d := range idx.Manifests {
-		if n := d.Annotations[spec.AnnotationRefName]; n != "" {
+		if n := d.Annotations[ocispec.AnnotationRefName]; n != "" {
 			names = append(names, n)
 		} else {
 			names = append(names, string(d.Digest))
@@ -93,10 +93,10 @@ func Entry(img runtime.Image) ocispec.Descriptor {
 	for k, v := range img.Desc.Annotations {
 		d.Annotations[k] = v
 	}
-	delete(d.Annotations, spec.AnnotationRefName)
+	delete(d.Annotations, ocispec.AnnotationRefName)
 	delete(d.Annotations, spec.AnnotationImageName)
 	if ref := runtime.RefName(img.Name); ref != "" {
-		d.Annotations[spec.AnnotationRefName] = ref
+		d.Annotations[ocispec.AnnotationRefName] = ref
 		if !runtime.IsBareTag(ref) {
 			d.Annotations[spec.AnnotationImageName] = ref
 		}
@@ -121,9 +121,9 @@ func Merge(old, add []ocispec.Descriptor) []ocispec.Descriptor {
 }
 
 func replaced(o ocispec.Descriptor, add []ocispec.Descriptor) bool {
-	on := o.Annotations[spec.AnnotationRefName]
+	on := o.Annotations[ocispec.AnnotationRefName]
 	for _, a := range add {
-		an := a.Annotations[spec.AnnotationRefName]
+		an := a.Annotations[ocispec.AnnotationRefName]
 		if an == on && (an != "" || a.Digest == o.Digest) {
 			return true
 		}

@@ -25,8 +25,8 @@ func entry(s string, ann ...string) ocispec.Descriptor {
 }
 
 func TestResolve(t *testing.T) {
-	a := entry("a", spec.AnnotationRefName, "v1")
-	b := entry("b", spec.AnnotationRefName, "v2", spec.AnnotationImageName, "example.com/b:v2")
+	a := entry("a", ocispec.AnnotationRefName, "v1")
+	b := entry("b", ocispec.AnnotationRefName, "v2", spec.AnnotationImageName, "example.com/b:v2")
 	anon := entry("anon")
 	for _, tc := range []struct {
 		name    string
@@ -58,7 +58,7 @@ func TestResolve(t *testing.T) {
 // skopeo's oci:DIR:NAME finds it; a name that is only a tag stays a tag
 // and gets no io.containerd.image.name.
 func TestEntry(t *testing.T) {
-	d := entry("x", spec.AnnotationRefName, "old", "keep", "me")
+	d := entry("x", ocispec.AnnotationRefName, "old", "keep", "me")
 	pinned := "example.com/app@" + string(digest.FromString("x"))
 	for _, tc := range []struct {
 		name, wantRef, wantImage string
@@ -70,7 +70,7 @@ func TestEntry(t *testing.T) {
 		{"", "", ""},
 	} {
 		e := Entry(runtime.Image{Name: tc.name, Desc: d})
-		if e.Annotations[spec.AnnotationRefName] != tc.wantRef || e.Annotations[spec.AnnotationImageName] != tc.wantImage ||
+		if e.Annotations[ocispec.AnnotationRefName] != tc.wantRef || e.Annotations[spec.AnnotationImageName] != tc.wantImage ||
 			e.Annotations["keep"] != "me" {
 			t.Errorf("Entry(%q) annotations = %v, want ref.name %q, image.name %q, keep=me", tc.name, e.Annotations, tc.wantRef, tc.wantImage)
 		}
@@ -96,7 +96,7 @@ func TestEntries(t *testing.T) {
 		t.Errorf("Entries(fid/app, fid/app:latest) = %v, want ErrBadInput", err)
 	}
 	got, err := Entries([]runtime.Image{app}, "mine")
-	if err != nil || got[0].Annotations[spec.AnnotationRefName] != "mine" {
+	if err != nil || got[0].Annotations[ocispec.AnnotationRefName] != "mine" {
 		t.Errorf("Entries(app, tag mine) = %v, %v", got, err)
 	}
 	if _, err := Entries([]runtime.Image{app, db}, "mine"); !errors.Is(err, spec.ErrBadInput) {
@@ -105,12 +105,12 @@ func TestEntries(t *testing.T) {
 }
 
 func TestMerge(t *testing.T) {
-	old := []ocispec.Descriptor{entry("a", spec.AnnotationRefName, "v1"), entry("b", spec.AnnotationRefName, "v2"), entry("c")}
-	add := []ocispec.Descriptor{entry("d", spec.AnnotationRefName, "v1"), entry("c")}
+	old := []ocispec.Descriptor{entry("a", ocispec.AnnotationRefName, "v1"), entry("b", ocispec.AnnotationRefName, "v2"), entry("c")}
+	add := []ocispec.Descriptor{entry("d", ocispec.AnnotationRefName, "v1"), entry("c")}
 	got := Merge(old, add)
 	var names []string
 	for _, d := range got {
-		names = append(names, d.Annotations[spec.AnnotationRefName]+"="+string(d.Digest)[7:11])
+		names = append(names, d.Annotations[ocispec.AnnotationRefName]+"="+string(d.Digest)[7:11])
 	}
 	want := []ocispec.Descriptor{old[1], add[0], add[1]}
 	if len(got) != 3 {
@@ -128,7 +128,7 @@ func TestMerge(t *testing.T) {
 // (encoding what parses from it gives it back), and Resolve only ever returns entries of the index,
 // the one named with a tag.
 func FuzzParseIndex(f *testing.F) {
-	good, _ := EncodeIndex([]ocispec.Descriptor{entry("a", spec.AnnotationRefName, "v1")})
+	good, _ := EncodeIndex([]ocispec.Descriptor{entry("a", ocispec.AnnotationRefName, "v1")})
 	f.Add(good)
 	f.Add([]byte(`{"manifests":[{"digest":"sha256:../../x"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -157,7 +157,7 @@ func FuzzParseIndex(f *testing.F) {
 		for _, tag := range []string{"v1", ""} {
 			imgs, err := Resolve("fuzz", idx, tag)
 			for _, img := range imgs {
-				if !listed[img.Desc.Digest] || (tag != "" && img.Desc.Annotations[spec.AnnotationRefName] != tag) {
+				if !listed[img.Desc.Digest] || (tag != "" && img.Desc.Annotations[ocispec.AnnotationRefName] != tag) {
 					t.Fatalf("Resolve(%q) = %v, %v: an image not of the index, or not so named", tag, img, err)
 				}
 			}

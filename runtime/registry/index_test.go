@@ -38,7 +38,7 @@ func pushIndex(t *testing.T, host, repoTag string) (index, arm ocispec.Descripto
 		t.Fatal(err)
 	}
 	top := index
-	top.Annotations = map[string]string{spec.AnnotationRefName: "multi"}
+	top.Annotations = map[string]string{ocispec.AnnotationRefName: "multi"}
 	layout, _ := json.Marshal(ocispec.Index{Versioned: idx.Versioned, Manifests: []ocispec.Descriptor{top}})
 	if err := os.WriteFile(filepath.Join(dir, spec.LayoutIndexEntry), layout, 0o644); err != nil {
 		t.Fatal(err)

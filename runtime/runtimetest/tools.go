@@ -131,7 +131,7 @@ func indexEntry(t testing.TB, dir, tag string) ocispec.Descriptor {
 		t.Fatal(err)
 	}
 	for _, d := range idx.Manifests {
-		if d.Annotations[spec.AnnotationRefName] == tag {
+		if d.Annotations[ocispec.AnnotationRefName] == tag {
 			return d
 		}
 	}

@@ -10,11 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/ocilayout"
 	"github.com/ferryhq/ferry/store"
-	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // BenchmarkPlan_ForSite is issue 3's planning figure: the plan of
