@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/dockerarchive"
@@ -19,6 +20,7 @@ import (
 // Target writes images into a Docker Engine through its image load.
 type Target struct {
 	c    *client
+	opts Options
 	mu   sync.Mutex
 	last runtime.WriteStats
 }
@@ -34,7 +36,7 @@ func NewTarget(opts Options) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Target{c: c}, nil
+	return &Target{c: c, opts: opts}, nil
 }
 
 // Write streams one docker archive of images (an index replaced by its
@@ -124,7 +126,13 @@ func (t *Target) load(ctx context.Context, images []runtime.Image, src runtime.F
 		if have != nil {
 			omit = func(l dockerarchive.Layer) bool { return have[l.ChainID] }
 		}
-		omitted, err := dockerarchive.WriteTo(ctx, cw, t.where(), images, src, omit)
+		var omitted []ocispec.Descriptor
+		var err error
+		if have != nil { // the classic image store: layers sent uncompressed
+			omitted, err = dockerarchive.WriteInflatedTo(ctx, cw, t.where(), images, src, omit, inflate(t.opts.TmpDir, src))
+		} else {
+			omitted, err = dockerarchive.WriteTo(ctx, cw, t.where(), images, src, omit)
+		}
 		stats.Omitted = omitted
 		pw.CloseWithError(err)
 		werr <- err
