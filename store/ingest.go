@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -49,25 +47,14 @@ const (
 // error names the digest; bad bytes give an error wrapping a
 // *spec.VerifyError. Safe to call concurrently, for the same digest too.
 func (b *Blobs) Ingest(ctx context.Context, desc ocispec.Descriptor, r io.Reader) (Ingested, error) {
-	p, err := b.path(desc.Digest)
+	bt := b.NewBatch(nil)
+	got, err := bt.Ingest(ctx, desc, r)
+	if ferr := bt.Flush(); err == nil {
+		err = ferr
+	}
 	if err != nil {
-		return 0, fmt.Errorf("ingest: %w", err)
+		return 0, err
 	}
-	if desc.Size < 0 {
-		return 0, fmt.Errorf("ingest blob %s: negative size %d: %w", desc.Digest, desc.Size, spec.ErrBadInput)
-	}
-	vr := spec.Verify(r, desc.Digest, desc.Size)
-	got := Stored
-	if held, err := os.Open(p); err == nil {
-		defer held.Close()
-		got, err = b.compare(ctx, desc, vr, held, p)
-		if err != nil {
-			return 0, ingestError(desc, err)
-		}
-	} else if err := b.write(ctx, vr, p); err != nil {
-		return 0, ingestError(desc, err)
-	}
-	b.markVerified(desc.Digest, p)
 	return got, nil
 }
 
@@ -81,15 +68,6 @@ func ingestError(desc ocispec.Descriptor, err error) error {
 	default:
 		return fmt.Errorf("ingest blob %s: %w", desc.Digest, err)
 	}
-}
-
-// write copies vr into a temp file and renames it to p once verified.
-func (b *Blobs) write(ctx context.Context, vr io.Reader, p string) error {
-	buf := getBuffer()
-	defer putBuffer(buf)
-	return atomicfile.WriteIn(p, b.tmp, tmpPrefix+"ingest-*", 0o444, func(f *os.File) error {
-		return copyBuffer(ctx, f, vr, *buf)
-	})
 }
 
 // copyBuffer copies src to dst through buf, checking ctx before every

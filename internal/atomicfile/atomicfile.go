@@ -61,6 +61,16 @@ func CreateIn(final, dir, pattern string) (*File, error) {
 // and syncs the directory. On error the temporary file is removed and the
 // final name is untouched.
 func (f *File) Commit(perm os.FileMode) error {
+	if err := f.CommitUnsynced(perm); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(f.final))
+}
+
+// CommitUnsynced is Commit but for the directory's sync: the file's bytes
+// are durable before it gets its final name, and the name itself once
+// the caller syncs the directory (SyncDir), once for many files.
+func (f *File) CommitUnsynced(perm os.FileMode) error {
 	if err := f.Sync(); err != nil {
 		f.Abort()
 		return err
@@ -78,7 +88,7 @@ func (f *File) Commit(perm os.FileMode) error {
 		return err
 	}
 	f.done = true
-	return syncDir(filepath.Dir(f.final))
+	return nil
 }
 
 // Abort closes and removes the temporary file; it does nothing after
@@ -129,3 +139,7 @@ func writeData(data []byte) func(*os.File) error {
 		return err
 	}
 }
+
+// SyncDir makes the renames in dir durable (nothing to do on Windows):
+// after CommitUnsynced, once for many files.
+func SyncDir(dir string) error { return syncDir(dir) }

@@ -36,6 +36,9 @@ func newArrivals(store runtime.Fetcher, ix *format.Index) *arrivals {
 
 // arrived records a shipped blob as ingested (good) or lost.
 func (a *arrivals) arrived(d digest.Digest, good bool) {
+	if a == nil {
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ch, ok := a.shipped[d]

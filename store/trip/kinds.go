@@ -83,7 +83,8 @@ type verifier struct {
 // loader holds what Load's entries need.
 type loader struct {
 	h         *store.Home
-	arrived   *arrivals // told of each blob ingested, for targets that take blobs ahead
+	batch     *store.Batch // ingests each blob, committed in the background
+	arrived   *arrivals    // told of each blob ingested, for targets that take blobs ahead
 	extrasDir string
 	stored    int
 	held      int
@@ -93,8 +94,10 @@ type loader struct {
 
 func (l *loader) blob(ctx context.Context, e *format.Entry, src io.Reader) error {
 	desc := ocispec.Descriptor{MediaType: e.MediaType, Digest: e.Digest, Size: e.Size}
-	got, err := l.h.Blobs.Ingest(ctx, desc, src)
-	l.arrived.arrived(e.Digest, err == nil)
+	got, err := l.batch.Ingest(ctx, desc, src) // l.arrived hears when it is named
+	if err != nil {
+		l.arrived.arrived(e.Digest, false)
+	}
 	switch {
 	case err != nil:
 		return err

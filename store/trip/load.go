@@ -49,6 +49,9 @@ type LoadOptions struct {
 // is non-nil when anything was.
 func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*Report, error) {
 	l := &loader{h: h, extrasDir: opts.ExtrasDir}
+	// Each blob is synced and named in the background while the next is
+	// read; the catalog hears of none before Flush.
+	l.batch = h.Blobs.NewBatch(func(d digest.Digest, err error) { l.arrived.arrived(d, err == nil) })
 	registered := false
 	// Targets that take blobs ahead get each as soon as it is ingested.
 	ctx, cancel := context.WithCancel(ctx)
@@ -72,6 +75,9 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		return nil
 	}
 	rep, r, good, err := scan(ctx, path, opts.CheckOptions, admit, l.loadEntry)
+	if ferr := l.batch.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("bundle %s: %w", path, ferr)
+	}
 	if arrived != nil {
 		arrived.end()
 	}

@@ -1,0 +1,127 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/internal/atomicfile"
+	"github.com/ferryhq/ferry/spec"
+)
+
+// batchCommits bounds the blobs written and not yet committed: open
+// temporary files whose fsync is under way.
+const batchCommits = 8
+
+// Batch ingests blobs one after another, as Ingest does, but commits each
+// new one (fsync, read-only, rename) in the background, so that a load of
+// many blobs does not wait for the disk after each: the next blob is
+// verified and written while the one before is synced. Flush waits for
+// every commit and syncs the store's directory once. A blob gets its name
+// only once its bytes are durable; a caller records a blob in the
+// catalog only after Flush.
+type Batch struct {
+	b        *Blobs
+	onCommit func(d digest.Digest, err error)
+	slots    chan struct{}
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	err      error
+	renamed  bool
+}
+
+// NewBatch starts a batch; onCommit, if set, is told of each blob Ingest
+// accepted once it has its name (or failed to get it), from any
+// goroutine.
+func (b *Blobs) NewBatch(onCommit func(d digest.Digest, err error)) *Batch {
+	return &Batch{b: b, onCommit: onCommit, slots: make(chan struct{}, batchCommits)}
+}
+
+// Ingest verifies r against desc and writes it, as Blobs.Ingest does; a
+// new blob's commit is left to the background (Stored), an error of it
+// to Flush.
+func (bt *Batch) Ingest(ctx context.Context, desc ocispec.Descriptor, r io.Reader) (Ingested, error) {
+	p, err := bt.b.path(desc.Digest)
+	if err != nil {
+		return 0, fmt.Errorf("ingest: %w", err)
+	}
+	if desc.Size < 0 {
+		return 0, fmt.Errorf("ingest blob %s: negative size %d: %w", desc.Digest, desc.Size, spec.ErrBadInput)
+	}
+	vr := spec.Verify(r, desc.Digest, desc.Size)
+	if held, err := os.Open(p); err == nil {
+		defer held.Close()
+		got, err := bt.b.compare(ctx, desc, vr, held, p)
+		if err != nil {
+			return 0, ingestError(desc, err)
+		}
+		bt.b.markVerified(desc.Digest, p)
+		bt.committed(desc.Digest, nil)
+		return got, nil
+	}
+	f, err := bt.b.fill(ctx, vr, p)
+	if err != nil {
+		return 0, ingestError(desc, err)
+	}
+	bt.slots <- struct{}{}
+	bt.wg.Add(1)
+	go func() {
+		defer bt.wg.Done()
+		err := f.CommitUnsynced(0o444)
+		if err == nil {
+			bt.b.markVerified(desc.Digest, p)
+		} else {
+			err = fmt.Errorf("ingest blob %s: %w", desc.Digest, err)
+		}
+		bt.mu.Lock()
+		if err != nil && bt.err == nil {
+			bt.err = err
+		}
+		bt.renamed = bt.renamed || err == nil
+		bt.mu.Unlock()
+		<-bt.slots
+		bt.committed(desc.Digest, err)
+	}()
+	return Stored, nil
+}
+
+func (bt *Batch) committed(d digest.Digest, err error) {
+	if bt.onCommit != nil {
+		bt.onCommit(d, err)
+	}
+}
+
+// Flush waits for every commit, syncs the store's directory, and returns
+// the first commit's error.
+func (bt *Batch) Flush() error {
+	bt.wg.Wait()
+	bt.mu.Lock()
+	defer bt.mu.Unlock()
+	if bt.renamed {
+		bt.renamed = false
+		if err := atomicfile.SyncDir(bt.b.shaDir()); err != nil && bt.err == nil {
+			bt.err = err
+		}
+	}
+	return bt.err
+}
+
+// fill writes vr to a temporary file for p, verified to its end.
+func (b *Blobs) fill(ctx context.Context, vr io.Reader, p string) (*atomicfile.File, error) {
+	f, err := atomicfile.CreateIn(p, b.tmp, tmpPrefix+"ingest-*")
+	if err != nil {
+		return nil, err
+	}
+	buf := getBuffer()
+	defer putBuffer(buf)
+	if err := copyBuffer(ctx, f, vr, *buf); err != nil {
+		f.Abort()
+		return nil, err
+	}
+	return f, nil
+}

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/ferryhq/ferry/spec"
+)
+
+// TestBatch_Ingest: a batch takes many blobs, tells of each once it has
+// its name, and after Flush every good one is in the store, read-only,
+// verified; a bad one is refused at once and leaves nothing; the tmp
+// directory is empty.
+func TestBatch_Ingest(t *testing.T) {
+	b := newBlobs(t)
+	var mu sync.Mutex
+	named := map[digest.Digest]error{}
+	bt := b.NewBatch(func(d digest.Digest, err error) {
+		mu.Lock()
+		named[d] = err
+		mu.Unlock()
+	})
+	var want []digest.Digest
+	for i := range 30 {
+		data := bytes.Repeat([]byte{byte(i)}, 1000+i)
+		d := digest.FromBytes(data)
+		got, err := bt.Ingest(context.Background(), ocispec.Descriptor{Digest: d, Size: int64(len(data))}, bytes.NewReader(data))
+		if err != nil || got != Stored {
+			t.Fatalf("Ingest %d = %v, %v", i, got, err)
+		}
+		want = append(want, d)
+	}
+	bad := digest.FromString("not these bytes")
+	var ve *spec.VerifyError
+	if _, err := bt.Ingest(context.Background(), ocispec.Descriptor{Digest: bad, Size: 3}, bytes.NewReader([]byte("abc"))); !errors.As(err, &ve) {
+		t.Errorf("Ingest of bad bytes = %v, want a *spec.VerifyError", err)
+	}
+	if err := bt.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range want {
+		if err, ok := named[d]; !ok || err != nil {
+			t.Errorf("blob %s: told %v, %v", d, ok, err)
+		}
+		p, _ := b.path(d)
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o222 != 0 {
+			t.Errorf("blob %s: %v, mode %v", d, err, fi)
+		}
+		if err := b.Verify(d); err != nil {
+			t.Errorf("Verify(%s) = %v", d, err)
+		}
+	}
+	if _, err := b.Stat(bad); !errors.Is(err, spec.ErrNotFound) {
+		t.Errorf("the bad blob: Stat = %v, want ErrNotFound", err)
+	}
+	if _, ok := named[bad]; ok {
+		t.Errorf("the bad blob was told as named")
+	}
+	if names := dirEntries(t, b.tmp); len(names) != 0 {
+		t.Errorf("tmp holds %v after Flush", names)
+	}
+}
