@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/platforms"
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -298,4 +299,67 @@ func descJSON(d ocispec.Descriptor) string {
 	d.Platform = nil
 	b, _ := json.Marshal(d)
 	return string(b)
+}
+
+// TestPlatformMatcher: a wanted platform matches as containerd matches
+// it: normalised (aarch64 and arm64/v8 are arm64, arm is arm/v7), then
+// OS, architecture and variant equal.
+func TestPlatformMatcher(t *testing.T) {
+	for _, tc := range []struct {
+		want string
+		have ocispec.Platform
+		ok   bool
+	}{
+		{"linux/arm64", ocispec.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}, true},
+		{"linux/arm64", ocispec.Platform{OS: "linux", Architecture: "aarch64"}, true},
+		{"linux/arm64/v8", ocispec.Platform{OS: "linux", Architecture: "arm64"}, true},
+		{"linux/arm", ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, true},
+		{"linux/arm", ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}, false},
+		{"linux/amd64", ocispec.Platform{OS: "linux", Architecture: "x86_64"}, true},
+		{"linux/amd64", ocispec.Platform{OS: "linux", Architecture: "amd64", Variant: "v3"}, false},
+		{"linux/amd64", ocispec.Platform{OS: "windows", Architecture: "amd64"}, false},
+	} {
+		m, err := runtime.PlatformMatcher([]string{tc.want})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.Match(tc.have); got != tc.ok {
+			t.Errorf("PlatformMatcher(%s).Match(%+v) = %v, want %v", tc.want, tc.have, got, tc.ok)
+		}
+	}
+	if _, err := runtime.PlatformMatcher([]string{"linux/amd64", "no/such/platform/here"}); !errors.Is(err, spec.ErrBadInput) {
+		t.Errorf("PlatformMatcher(bad) = %v, want ErrBadInput", err)
+	}
+}
+
+// TestSelectPlatform: from an index, the manifest a machine of the host
+// platform runs and ranks best; none is an error naming the platforms.
+func TestSelectPlatform(t *testing.T) {
+	ctx := context.Background()
+	g := newGraph()
+	arm7 := g.arm
+	arm7.Platform = &ocispec.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}
+	index := func(kids ...ocispec.Descriptor) runtime.Image {
+		return runtime.Image{Name: "app:1", Desc: g.m.put(ocispec.MediaTypeImageIndex, ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: kids})}
+	}
+	arm64 := ocispec.Platform{OS: "linux", Architecture: "arm64"}
+	for _, tc := range []struct {
+		img  runtime.Image
+		host ocispec.Platform
+		want digest.Digest
+	}{
+		{index(arm7, g.arm, g.amd), arm64, g.arm.Digest},
+		{index(arm7, g.amd), arm64, arm7.Digest},
+		{index(g.arm, g.amd), ocispec.Platform{OS: "linux", Architecture: "amd64"}, g.amd.Digest},
+		{runtime.Image{Name: "app:1", Desc: g.amd}, arm64, g.amd.Digest}, // a single manifest is kept
+	} {
+		got, err := runtime.SelectPlatform(ctx, g.m, tc.img, tc.host)
+		if err != nil || got.Desc.Digest != tc.want || got.Name != "app:1" {
+			t.Errorf("SelectPlatform(%s) = %v, %v, want %s", platforms.Format(tc.host), got.Desc.Digest, err, tc.want)
+		}
+	}
+	_, err := runtime.SelectPlatform(ctx, g.m, index(g.amd, g.s390), arm64)
+	if !errors.Is(err, spec.ErrNotFound) || !strings.Contains(err.Error(), "linux/s390x") || !strings.Contains(err.Error(), "linux/arm64") {
+		t.Errorf("SelectPlatform(no arm64) = %v, want ErrNotFound naming the wanted and available platforms", err)
+	}
 }

@@ -39,8 +39,8 @@ func NewTarget(opts Options) (*Target, error) {
 	return &Target{c: c, opts: opts}, nil
 }
 
-// Write streams one docker archive of images (an index replaced by its
-// HostPlatform manifest, as docker-archive does) into POST /images/load,
+// Write streams one docker archive of images (an index replaced by the
+// manifest of runtime.EnginePlatform, as docker-archive does) into POST /images/load,
 // through a pipe: no temporary file, no whole archive in memory. Each
 // blob is verified as it streams; a missing or bad blob aborts the
 // upload, so the engine loads nothing. Layers whose ChainID the engine

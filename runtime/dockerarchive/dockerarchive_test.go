@@ -195,8 +195,8 @@ func TestArchiveTarget_Index(t *testing.T) {
 	other := img.Desc
 	other.Platform = &ocispec.Platform{OS: "linux", Architecture: "s390x"}
 	host := img.Desc
-	os, arch, _ := strings.Cut(dockerarchive.HostPlatform, "/")
-	host.Platform = &ocispec.Platform{OS: os, Architecture: arch}
+	engine := runtime.EnginePlatform()
+	host.Platform = &engine
 	ctx := context.Background()
 	for _, tc := range []struct {
 		kids    []ocispec.Descriptor

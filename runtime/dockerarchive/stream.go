@@ -27,7 +27,7 @@ type Layer struct {
 }
 
 // WriteTo streams to w the archive an ArchiveTarget writes (names as
-// RepoTags gives them, an index replaced by its HostPlatform manifest),
+// RepoTags gives them, an index replaced by its engine platform manifest),
 // leaving out each layer blob for which omit returns true at every place
 // it is used. manifest.json still names the omitted members: docker load
 // opens a layer member only when its layer store lacks that ChainID. omit

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	goruntime "runtime"
 	"slices"
 	"strings"
 
+	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
@@ -15,10 +15,6 @@ import (
 	"github.com/ferryhq/ferry/runtime/ocilayout"
 	"github.com/ferryhq/ferry/spec"
 )
-
-// HostPlatform is the platform chosen from an image index, since a docker
-// archive holds single-platform images only.
-var HostPlatform = "linux/" + goruntime.GOARCH
 
 // ArchiveTarget writes images as a new docker archive.
 type ArchiveTarget struct {
@@ -60,7 +56,8 @@ func (t *ArchiveTarget) named(images []runtime.Image) ([]runtime.Image, error) {
 // Write writes a tar that docker load and skopeo read: oci-layout,
 // index.json, manifest.json (configs and layers as blobs/sha256/<hex>,
 // RepoTags as RepoTags names them), then the blobs sorted by digest. An
-// image index is replaced by its HostPlatform manifest. The file is
+// image index is replaced by the manifest a Linux engine on this machine
+// runs (runtime.EnginePlatform). The file is
 // written to a temporary file and renamed; an existing file is replaced.
 // Images that would share a RepoTag are refused before anything is
 // written.
@@ -124,7 +121,7 @@ type archive struct {
 }
 
 // build names the images (RepoTags), replaces an index by its
-// HostPlatform manifest, and makes manifest.json and index.json.
+// engine platform manifest, and makes manifest.json and index.json.
 func build(ctx context.Context, where string, images []runtime.Image, src runtime.Fetcher) (archive, error) {
 	tags, err := RepoTags(where, images)
 	if err != nil {
@@ -159,26 +156,16 @@ func build(ctx context.Context, where string, images []runtime.Image, src runtim
 	return archive{index: index, files: []tarfile.File{{Name: ManifestEntry, Data: manifest}}, blobs: blobs}, nil
 }
 
-// singlePlatform returns img, or for an index its HostPlatform manifest.
+// singlePlatform returns img, or for an index the manifest of it that a
+// Linux engine on this machine runs (runtime.EnginePlatform).
 func singlePlatform(ctx context.Context, src runtime.Fetcher, img runtime.Image) (runtime.Image, error) {
-	data, err := runtime.ReadBlob(ctx, src, img.Desc, spec.MaxManifestSize)
-	if err != nil {
-		return img, fmt.Errorf("image %s: %w", label(img), err)
-	}
-	mt, err := runtime.NodeMediaType(img.Desc, data)
-	if err != nil {
-		return img, fmt.Errorf("image %s: manifest %s: %w", label(img), img.Desc.Digest, err)
-	}
-	if !spec.IsIndex(mt) {
-		img.Desc.MediaType = mt
-		return img, nil
-	}
-	one, _, err := runtime.SelectPlatforms(ctx, src, img, []string{HostPlatform})
+	one, err := runtime.SelectPlatform(ctx, src, img, runtime.EnginePlatform())
 	if err != nil {
 		return img, fmt.Errorf("a docker archive holds one platform per image: %w", err)
 	}
-	if spec.IsIndex(one.Desc.MediaType) {
-		return img, fmt.Errorf("image %s: several manifests for %s: %w", label(img), HostPlatform, spec.ErrBadInput)
+	if one.Desc.Digest != img.Desc.Digest && !spec.IsManifest(one.Desc.MediaType) {
+		return img, fmt.Errorf("image %s: the manifest for %s is %q, not an image manifest: %w",
+			label(img), platforms.Format(runtime.EnginePlatform()), one.Desc.MediaType, spec.ErrBadInput)
 	}
 	return one, nil
 }

@@ -4,10 +4,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/platforms"
+
+	"github.com/opencontainers/go-digest"
+
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
-	"github.com/opencontainers/go-digest"
 )
 
 // testPlan is a plan of one image: a manifest, a config and three layers.
@@ -81,8 +84,26 @@ func TestPlatformWarnings(t *testing.T) {
 		{Name: "v3", Platforms: []string{"linux/amd64/v3"}},
 		{Name: "unknown"},
 	}}
-	got := platformWarnings(ix, "linux/amd64")
-	if len(got) != 1 || !strings.Contains(got[0], "image arm is for linux/arm64, linux/arm/v7") {
-		t.Errorf("platformWarnings = %q, want one naming arm", got)
+	// The platform rule is containerd's: an amd64 machine runs amd64 (v1)
+	// and 386, not amd64/v3, which needs a newer CPU (containerd does not
+	// pick it there either); an arm64 machine runs arm64 and arm/v7.
+	for _, tc := range []struct {
+		host string
+		want []string
+	}{
+		{"linux/amd64", []string{"image arm is for linux/arm64, linux/arm/v7, not this site's linux/amd64", "image v3 is for linux/amd64/v3"}},
+		{"linux/arm64", []string{"image amd is for linux/amd64, not this site's linux/arm64", "image v3 is for linux/amd64/v3"}},
+		{"linux/amd64/v3", []string{"image arm is for linux/arm64, linux/arm/v7"}},
+	} {
+		got := platformWarnings(ix, platforms.MustParse(tc.host))
+		if len(got) != len(tc.want) {
+			t.Errorf("platformWarnings(%s) = %q, want %d warnings", tc.host, got, len(tc.want))
+			continue
+		}
+		for i, w := range tc.want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("platformWarnings(%s)[%d] = %q, want it to contain %q", tc.host, i, got[i], w)
+			}
+		}
 	}
 }

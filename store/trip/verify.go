@@ -3,14 +3,17 @@ package trip
 import (
 	"context"
 	"fmt"
-	goruntime "runtime"
 	"strconv"
 	"strings"
 
+	"github.com/containerd/platforms"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
-	"github.com/opencontainers/go-digest"
 )
 
 // Verify reads the whole bundle at path and reports every fault: the
@@ -41,7 +44,7 @@ func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, 
 	rep.Images = checkImages(ctx, ix, manifests, func(d digest.Digest) bool {
 		return good[d] || held(d) || (h == nil && prerequisite[d])
 	})
-	rep.Warnings = platformWarnings(ix, hostPlatform())
+	rep.Warnings = platformWarnings(ix, platforms.DefaultSpec())
 	if h != nil {
 		for _, err := range adm.Check(h, ix) {
 			rep.Faults = append(rep.Faults, Fault{What: err.Error()})
@@ -60,31 +63,22 @@ func prerequisiteMissing(b format.Blob) string {
 	return "prerequisite not in the local store: it came in bundle " + b.Bundle + " (sequence " + strconv.FormatUint(b.Sequence, 10) + "); load that bundle first"
 }
 
-// hostPlatform is this machine's platform, os/arch, as images name theirs.
-func hostPlatform() string { return goruntime.GOOS + "/" + goruntime.GOARCH }
-
-// platformWarnings names each image with no manifest for platform (as
-// layer-tool checks before an import): it loads, but will not run here.
-func platformWarnings(ix *format.Index, platform string) []string {
+// platformWarnings names each image with no manifest that runs on a
+// machine of the platform host (as layer-tool checks before an import;
+// the platform rule is runtime's, containerd's): it loads, but will not
+// run there.
+func platformWarnings(ix *format.Index, host ocispec.Platform) []string {
 	var out []string
 	for _, im := range ix.Images {
-		if len(im.Platforms) == 0 {
+		if len(im.Platforms) == 0 || runtime.RunsOn(host, im.Platforms) {
 			continue
 		}
-		match := false
-		for _, p := range im.Platforms {
-			if p == platform || strings.HasPrefix(p, platform+"/") {
-				match = true
-			}
+		plats := make([]string, len(im.Platforms))
+		for i, p := range im.Platforms {
+			plats[i] = spec.Quote(p)
 		}
-		if !match {
-			plats := make([]string, len(im.Platforms))
-			for i, p := range im.Platforms {
-				plats[i] = spec.Quote(p)
-			}
-			out = append(out, fmt.Sprintf("image %s is for %s, not this site's %s: it will load but not run here",
-				spec.Quote(im.Name), strings.Join(plats, ", "), platform))
-		}
+		out = append(out, fmt.Sprintf("image %s is for %s, not this site's %s: it will load but not run here",
+			spec.Quote(im.Name), strings.Join(plats, ", "), platforms.Format(host)))
 	}
 	return out
 }
