@@ -202,17 +202,10 @@ func Collect(ctx context.Context, f Fetcher, images []Image) ([]Blob, error) {
 	}
 	for _, img := range images {
 		if err := walk(ctx, f, img.Desc, seen, add, true); err != nil {
-			return nil, fmt.Errorf("image %s: %w", imageLabel(img), err)
+			return nil, fmt.Errorf("image %s: %w", img, err)
 		}
 	}
 	return out, nil
-}
-
-func imageLabel(img Image) string {
-	if img.Name != "" {
-		return img.Name
-	}
-	return string(img.Desc.Digest)
 }
 
 func orUnknown(mediaType string) string {

@@ -2,10 +2,113 @@ package runtime
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
+
+	"github.com/distribution/reference"
 
 	"github.com/ferryhq/ferry/spec"
 )
+
+// Every rule for an image's name is here, on distribution/reference's
+// grammar ([host[:port]/]path[:tag][@digest]): ferry keeps a name as it
+// was written (a catalog key, what ls shows), and spells it otherwise only
+// where a place does (Familiar for Docker, Qualified for Docker's archive
+// index, RefName for a layout). The transport grammar around a name is
+// parse.go's.
+
+// validName reports whether s is an image reference in
+// distribution/reference's grammar.
+func validName(s string) bool {
+	_, err := reference.Parse(s)
+	return err == nil
+}
+
+// parseName parses a reference, nil when name is none.
+func parseName(name string) reference.Reference {
+	ref, err := reference.Parse(name)
+	if err != nil {
+		return nil
+	}
+	return ref
+}
+
+// Normalize adds ":latest" to a reference that has neither tag nor
+// digest ("app" is "app:latest"); it does not add docker.io. Anything
+// else, a name that is no reference included, is returned as it is.
+func Normalize(name string) string {
+	if n, ok := parseName(name).(reference.Named); ok && reference.IsNameOnly(n) {
+		return name + ":latest"
+	}
+	return name
+}
+
+// TagOf returns the tag of a reference ("1.0" of
+// "example.com:5000/app:1.0"), or "" when it has none.
+func TagOf(name string) string {
+	if t, ok := parseName(name).(reference.Tagged); ok {
+		return t.Tag()
+	}
+	return ""
+}
+
+// Repository returns a reference without its tag and digest
+// ("example.com:5000/app" of "example.com:5000/app:1.0@sha256:…"), or
+// name as it is when it is no reference.
+func Repository(name string) string {
+	if n, ok := parseName(name).(reference.Named); ok {
+		return n.Name()
+	}
+	return name
+}
+
+// SplitHost splits a name into the registry host it is written with and
+// the rest: "example.com:5000" and "team/app:1.0" of
+// "example.com:5000/team/app:1.0"; "" and the name when it has none
+// ("team/app:1.0"). The first component is a host when it has a "." or
+// a ":", is "localhost" or has an upper-case letter, as distribution/
+// reference decides (its splitDockerDomain, which it does not export).
+func SplitHost(name string) (host, rest string) {
+	first, rest, ok := strings.Cut(name, "/")
+	if ok && (strings.ContainsAny(first, ".:") || first == "localhost" || strings.ToLower(first) != first) {
+		return first, rest
+	}
+	return "", name
+}
+
+// Familiar is a name as Docker shows it (reference.FamiliarString):
+// Docker Hub's implied host and library/ left out, so that
+// "docker.io/library/app:1.0" and "index.docker.io/library/app:1.0" are
+// "app:1.0" and "docker.io/team/app" is "team/app".
+func Familiar(name string) string {
+	n, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return name
+	}
+	return reference.FamiliarString(n)
+}
+
+// Qualified is a name with Docker Hub's implied host and library/ written
+// out, as Docker 25 writes io.containerd.image.name: "app:1.0" is
+// "docker.io/library/app:1.0"; a name with a host is kept.
+func Qualified(name string) string {
+	n, err := reference.ParseNormalizedNamed(name)
+	if err != nil {
+		return name
+	}
+	return n.String()
+}
+
+// bareTag is the grammar of a tag alone.
+var bareTag = regexp.MustCompile(`^` + reference.TagRegexp.String() + `$`)
+
+// IsBareTag reports whether s can only be a tag: no transport, no
+// repository path, no digest, a tag in distribution/reference's grammar.
+// An image whose name is a bare tag ("v1", as oci:DIR:v1 names it) has
+// no repository: it keeps the tag in a layout, and a target that names
+// images REPOSITORY:TAG (Docker, podman, containerd, a docker archive, a
+// registry) needs one for it (WithRepository).
+func IsBareTag(s string) bool { return bareTag.MatchString(s) }
 
 // RefName is the org.opencontainers.image.ref.name ferry gives an image
 // named name in an OCI image layout or archive (its own store, a bundle,
@@ -36,95 +139,8 @@ func WithRepository(name, repo string) string {
 // ValidRepository refuses a repository (as --repo gives one) that is
 // not [HOST[:PORT]/]PATH without a tag or digest.
 func ValidRepository(repo string) error {
-	if repo == "" || (imageName.MatchString(repo) && !strings.Contains(repo, "@") && TagOf(repo) == "") {
+	if n, ok := parseName(repo).(reference.Named); repo == "" || ok && reference.IsNameOnly(n) {
 		return nil
 	}
 	return fmt.Errorf("repository %q: want [HOST[:PORT]/]PATH such as example.com/team/app, without a tag or digest: %w", repo, spec.ErrBadInput)
-}
-
-// CheckNamed refuses an image that a target naming images REPOSITORY:TAG
-// cannot name: one without a name, or named only by a tag
-// (NeedRepository). where names the target in the error.
-func CheckNamed(where string, img Image) error {
-	switch {
-	case img.Name == "":
-		return fmt.Errorf("%s: image %s has no name, and this target needs one: %w", where, img.Desc.Digest, spec.ErrBadInput)
-	case IsBareTag(img.Name):
-		return NeedRepository(where, img.Name)
-	}
-	return nil
-}
-
-// NeedRepository is the error of a target that cannot write the image
-// named only by the tag name: it names the target, the image and how to
-// give it a repository.
-func NeedRepository(where, name string) error {
-	return fmt.Errorf("%s: image %q is named only by a tag (as an OCI layout names it), and this target names "+
-		"images REPOSITORY:TAG: give it a repository with --repo REPOSITORY (it becomes REPOSITORY:%s): %w",
-		where, name, name, spec.ErrBadInput)
-}
-
-// Namer is the optional ability of a Target to say, before it writes
-// anything, the name it gives each image: a layout's ref.name, the tag
-// Docker or podman shows, the reference a registry serves. "" means the
-// image is written without a name. It fails for an image the target
-// cannot name (NeedRepository).
-type Namer interface {
-	Names(images []Image) ([]string, error)
-}
-
-// TargetNames returns the names t gives images (their own names when t is
-// not a Namer), checked by Distinct, before anything is written.
-func TargetNames(t Target, images []Image) ([]string, error) {
-	names := make([]string, len(images))
-	for i, img := range images {
-		names[i] = img.Name
-	}
-	if n, ok := t.(Namer); ok {
-		var err error
-		if names, err = n.Names(images); err != nil {
-			return nil, err
-		}
-	}
-	return names, Distinct(images, names)
-}
-
-// Distinct refuses two images with different roots that would get one
-// name (names[i] is the name of images[i]; "" is no name), since one of
-// them would be lost: the error names both and wraps spec.ErrBadInput.
-// The same image twice under one name is no conflict.
-func Distinct(images []Image, names []string) error {
-	first := map[string]int{}
-	for i, name := range names {
-		if name == "" {
-			continue
-		}
-		j, seen := first[name]
-		if !seen {
-			first[name] = i
-			continue
-		}
-		if images[j].Desc.Digest != images[i].Desc.Digest {
-			return fmt.Errorf("images %s and %s would both be named %s, and one would be lost: "+
-				"write them to separate targets or give one another name: %w",
-				nameAndDigest(images[j]), nameAndDigest(images[i]), name, spec.ErrBadInput)
-		}
-	}
-	return nil
-}
-
-// nameAndDigest names an image in messages: its name and root digest.
-func nameAndDigest(img Image) string {
-	if img.Name == "" {
-		return string(img.Desc.Digest)
-	}
-	return fmt.Sprintf("%s (%s)", img.Name, shortDigest(img.Desc.Digest.String()))
-}
-
-func shortDigest(d string) string {
-	_, hex, _ := strings.Cut(d, ":")
-	if len(hex) > 12 {
-		hex = hex[:12]
-	}
-	return hex
 }

@@ -14,6 +14,45 @@ import (
 	"github.com/ferryhq/ferry/spec"
 )
 
+// TestNames: the grammar of an image's name is distribution/reference's;
+// a name is kept as written, and spelled as Docker spells it only by
+// Familiar and Qualified.
+func TestNames(t *testing.T) {
+	pin := "@" + string(digest.FromString("x"))
+	for _, tc := range []struct{ name, normal, tag, repo, host, familiar, qualified string }{
+		{"app", "app:latest", "", "app", "", "app", "docker.io/library/app"},
+		{"example.com/app:1.0", "example.com/app:1.0", "1.0", "example.com/app", "example.com", "example.com/app:1.0", "example.com/app:1.0"},
+		{"example.com:5000/app", "example.com:5000/app:latest", "", "example.com:5000/app", "example.com:5000", "example.com:5000/app", "example.com:5000/app"},
+		{"app" + pin, "app" + pin, "", "app", "", "app" + pin, "docker.io/library/app" + pin},
+		{"app:1" + pin, "app:1" + pin, "1", "app", "", "app:1" + pin, "docker.io/library/app:1" + pin},
+		{"team/app:2", "team/app:2", "2", "team/app", "", "team/app:2", "docker.io/team/app:2"},
+		{"docker.io/library/app:1.0", "docker.io/library/app:1.0", "1.0", "docker.io/library/app", "docker.io", "app:1.0", "docker.io/library/app:1.0"},
+		{"index.docker.io/library/app:1.0", "index.docker.io/library/app:1.0", "1.0", "index.docker.io/library/app", "index.docker.io", "app:1.0", "docker.io/library/app:1.0"},
+		{"docker.io/library/team/app", "docker.io/library/team/app:latest", "", "docker.io/library/team/app", "docker.io", "library/team/app", "docker.io/library/team/app"},
+		{"localhost/app:3", "localhost/app:3", "3", "localhost/app", "localhost", "localhost/app:3", "localhost/app:3"},
+		{"App:1", "App:1", "", "App:1", "", "App:1", "App:1"}, // no reference: kept as it is
+	} {
+		host, _ := runtime.SplitHost(tc.name)
+		got := []string{runtime.Normalize(tc.name), runtime.TagOf(tc.name), runtime.Repository(tc.name), host,
+			runtime.Familiar(tc.name), runtime.Qualified(tc.name)}
+		want := []string{tc.normal, tc.tag, tc.repo, tc.host, tc.familiar, tc.qualified}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: Normalize, TagOf, Repository, SplitHost, Familiar, Qualified = %q, want %q", tc.name, got, want)
+		}
+	}
+}
+
+// TestImage_String: an image is named by its name, or its digest.
+func TestImage_String(t *testing.T) {
+	app, bare := runtimetest.Named("app:1", "a"), runtimetest.Named("", "b")
+	if app.String() != "app:1" || bare.String() != string(bare.Desc.Digest) {
+		t.Errorf("String() = %q, %q, want the name, then the digest", app, bare)
+	}
+	if got := runtime.List([]runtime.Image{app, bare}); got != "app:1, "+string(bare.Desc.Digest) {
+		t.Errorf("List = %q", got)
+	}
+}
+
 func TestRefName(t *testing.T) {
 	pinned := "example.com/app@" + string(digest.FromString("x"))
 	for _, tc := range []struct{ name, want string }{

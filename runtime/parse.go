@@ -94,7 +94,7 @@ func Parse(s string) (Ref, error) {
 			return parseRegistry(s, r)
 		}
 	}
-	if !imageName.MatchString(s) {
+	if !validName(s) {
 		if transport == TransportRegistry {
 			return Ref{}, badRef(s, "the docker transport is written docker://REF")
 		}
@@ -122,25 +122,17 @@ func (r Ref) String() string {
 	return r.Transport + ":" + r.Tag
 }
 
-// Normalize adds ":latest" to a name that has neither tag nor digest.
-func Normalize(name string) string {
-	if name == "" || strings.Contains(name, "@") {
-		return name
+// WithTag is the same place with another tag: imgcd's short form of a
+// base, where "--since 1.0" next to oci:DIR:2.0 means oci:DIR:1.0 and next
+// to docker://example.com/app:2.0 means docker://example.com/app:1.0.
+func (r Ref) WithTag(tag string) Ref {
+	switch r.Transport {
+	case TransportOCI, TransportOCIArchive:
+		r.Tag = tag
+	default:
+		r.Tag = Repository(r.Tag) + ":" + tag
 	}
-	last := name[strings.LastIndex(name, "/")+1:]
-	if strings.Contains(last, ":") {
-		return name
-	}
-	return name + ":latest"
-}
-
-// TagOf returns the tag of a name such as "example.com:5000/app:1.0"
-// ("1.0"), or "" when it has none (a digest-only name).
-func TagOf(name string) string {
-	name, _, _ = strings.Cut(name, "@")
-	last := name[strings.LastIndex(name, "/")+1:]
-	_, tag, _ := strings.Cut(last, ":")
-	return tag
+	return r
 }
 
 func parsePathTag(s, transport, rest string, valid func(string) bool) (Ref, error) {
@@ -169,14 +161,14 @@ func driveLetter(p string) string {
 }
 
 func parseRegistry(s, ref string) (Ref, error) {
-	if !imageName.MatchString(ref) {
+	if !validName(ref) {
 		return Ref{}, badRef(s, fmt.Sprintf("invalid %s reference %q", TransportRegistry, ref))
 	}
 	return Ref{Transport: TransportRegistry, Tag: ref}, nil
 }
 
 func parseRuntime(s, transport, ref string) (Ref, error) {
-	if ref != "" && !imageName.MatchString(ref) {
+	if ref != "" && !validName(ref) {
 		return Ref{}, badRef(s, fmt.Sprintf("invalid %s reference %q", transport, ref))
 	}
 	return Ref{Transport: transport, Tag: ref}, nil
@@ -190,14 +182,6 @@ func validOCIName(s string) bool { return spec.ValidRefName(s) }
 
 // validArchiveRef accepts a tagged or untagged name; like skopeo,
 // docker-archive takes no digest.
-func validArchiveRef(s string) bool { return imageName.MatchString(s) && !strings.Contains(s, "@") }
+func validArchiveRef(s string) bool { return validName(s) && !strings.Contains(s, "@") }
 
-var (
-	transportWord = regexp.MustCompile(`^[a-z][a-z-]*$`)
-	// imageName follows distribution/reference: [domain[:port]/]path[:tag][@digest].
-	imageName = regexp.MustCompile(`^` +
-		`(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?/)?` +
-		`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*` +
-		`(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?` +
-		`(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?$`)
-)
+var transportWord = regexp.MustCompile(`^[a-z][a-z-]*$`)

@@ -83,17 +83,3 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
-
-func TestTagOf(t *testing.T) {
-	for in, want := range map[string]string{
-		"example.com/app:1.0":      "1.0",
-		"example.com:5000/app":     "",
-		"example.com:5000/app:1.0": "1.0",
-		"app@sha256:abc":           "",
-		"app:1@sha256:abc":         "1",
-	} {
-		if got := runtime.TagOf(in); got != want {
-			t.Errorf("TagOf(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

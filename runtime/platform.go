@@ -134,22 +134,22 @@ func SelectPlatforms(ctx context.Context, f Fetcher, img Image, want []string) (
 	}
 	m, err := PlatformMatcher(want)
 	if err != nil {
-		return Image{}, nil, fmt.Errorf("image %s: %w", imageLabel(img), err)
+		return Image{}, nil, fmt.Errorf("image %s: %w", img, err)
 	}
 	data, err := ReadBlob(ctx, f, img.Desc, spec.MaxManifestSize)
 	if err != nil {
-		return Image{}, nil, fmt.Errorf("image %s: %w", imageLabel(img), err)
+		return Image{}, nil, fmt.Errorf("image %s: %w", img, err)
 	}
 	mt, err := NodeMediaType(img.Desc, data)
 	if err != nil {
-		return Image{}, nil, fmt.Errorf("image %s: manifest %s: %w", imageLabel(img), img.Desc.Digest, err)
+		return Image{}, nil, fmt.Errorf("image %s: manifest %s: %w", img, img.Desc.Digest, err)
 	}
 	if !spec.IsIndex(mt) {
 		return keepSingle(ctx, f, img, m, want)
 	}
 	kids, err := Children(mt, data)
 	if err != nil {
-		return Image{}, nil, fmt.Errorf("image %s: %w", imageLabel(img), err)
+		return Image{}, nil, fmt.Errorf("image %s: %w", img, err)
 	}
 	var keep []ocispec.Descriptor
 	for _, k := range kids {
@@ -179,11 +179,11 @@ func SelectPlatforms(ctx context.Context, f Fetcher, img Image, want []string) (
 func keepSingle(ctx context.Context, f Fetcher, img Image, m platforms.Matcher, want []string) (Image, map[digest.Digest][]byte, error) {
 	have, err := Platforms(ctx, f, img.Desc)
 	if err != nil {
-		return Image{}, nil, fmt.Errorf("image %s: %w", imageLabel(img), err)
+		return Image{}, nil, fmt.Errorf("image %s: %w", img, err)
 	}
 	if p, err := platforms.Parse(have[0]); err != nil || !m.Match(p) {
 		return Image{}, nil, fmt.Errorf("image %s: no manifest for platform %s; available: %s: %w",
-			imageLabel(img), strings.Join(want, ", "), have[0], spec.ErrNotFound)
+			img, strings.Join(want, ", "), have[0], spec.ErrNotFound)
 	}
 	return img, nil, nil
 }
@@ -196,11 +196,11 @@ func keepSingle(ctx context.Context, f Fetcher, img Image, m platforms.Matcher, 
 func SelectPlatform(ctx context.Context, f Fetcher, img Image, host ocispec.Platform) (Image, error) {
 	data, err := ReadBlob(ctx, f, img.Desc, spec.MaxManifestSize)
 	if err != nil {
-		return Image{}, fmt.Errorf("image %s: %w", imageLabel(img), err)
+		return Image{}, fmt.Errorf("image %s: %w", img, err)
 	}
 	mt, err := NodeMediaType(img.Desc, data)
 	if err != nil {
-		return Image{}, fmt.Errorf("image %s: manifest %s: %w", imageLabel(img), img.Desc.Digest, err)
+		return Image{}, fmt.Errorf("image %s: manifest %s: %w", img, img.Desc.Digest, err)
 	}
 	img.Desc.MediaType = mt
 	if !spec.IsIndex(mt) {
@@ -208,7 +208,7 @@ func SelectPlatform(ctx context.Context, f Fetcher, img Image, host ocispec.Plat
 	}
 	kids, err := Children(mt, data)
 	if err != nil {
-		return Image{}, fmt.Errorf("image %s: %w", imageLabel(img), err)
+		return Image{}, fmt.Errorf("image %s: %w", img, err)
 	}
 	runs := platforms.Only(host)
 	best := -1
@@ -229,7 +229,7 @@ func noPlatform(img Image, want []string, kids []ocispec.Descriptor) error {
 		have[i] = FormatPlatform(k.Platform)
 	}
 	return fmt.Errorf("image %s: no manifest for platform %s; available: %s: %w",
-		imageLabel(img), strings.Join(want, ", "), strings.Join(have, ", "), spec.ErrNotFound)
+		img, strings.Join(want, ", "), strings.Join(have, ", "), spec.ErrNotFound)
 }
 
 // Overlay serves the blobs in extra from memory and every other blob from f.

@@ -9,6 +9,7 @@ package runtime
 import (
 	"context"
 	"io"
+	"strings"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -22,6 +23,24 @@ type Image struct {
 	Name string
 	// Desc is the descriptor of the root manifest or index.
 	Desc ocispec.Descriptor
+}
+
+// String names the image in messages: its name, or its root's digest
+// when it has none.
+func (img Image) String() string {
+	if img.Name != "" {
+		return img.Name
+	}
+	return string(img.Desc.Digest)
+}
+
+// List names images in messages: each one's String, joined by ", ".
+func List(images []Image) string {
+	names := make([]string, len(images))
+	for i, img := range images {
+		names[i] = img.String()
+	}
+	return strings.Join(names, ", ")
 }
 
 // Fetcher opens blobs by descriptor. The returned reader yields exactly the

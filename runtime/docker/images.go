@@ -44,7 +44,7 @@ func displayName(ref string, info imageInfo) string {
 		}
 		return tags[0]
 	}
-	return familiar(runtime.Normalize(ref))
+	return runtime.Familiar(runtime.Normalize(ref))
 }
 
 func realTags(tags []string) []string {
@@ -55,22 +55,6 @@ func realTags(tags []string) []string {
 		}
 	}
 	return out
-}
-
-// familiar strips Docker Hub's implied prefixes, as the docker CLI shows
-// names: docker.io/library/app:1.0 is app:1.0.
-func familiar(name string) string {
-	for _, p := range []string{"docker.io/library/", "index.docker.io/library/"} {
-		if s, ok := strings.CutPrefix(name, p); ok && !strings.Contains(s, "/") {
-			return s
-		}
-	}
-	for _, p := range []string{"docker.io/", "index.docker.io/"} {
-		if s, ok := strings.CutPrefix(name, p); ok {
-			return s
-		}
-	}
-	return name
 }
 
 // listItem is one entry of GET /images/json.

@@ -70,7 +70,7 @@ func (t *Target) Write(ctx context.Context, images []runtime.Image, src runtime.
 	t.last = stats
 	t.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("%s: load %s: %w", t.where(), names(images), err)
+		return fmt.Errorf("%s: load %s: %w", t.where(), runtime.List(images), err)
 	}
 	return nil
 }
@@ -169,18 +169,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-func names(images []runtime.Image) string {
-	var out []string
-	for _, img := range images {
-		if img.Name != "" {
-			out = append(out, img.Name)
-		} else {
-			out = append(out, string(img.Desc.Digest))
-		}
-	}
-	return strings.Join(out, ", ")
 }
 
 // Close does nothing.

@@ -101,7 +101,7 @@ func (a *Archive) loadOCI() ([]runtime.Image, error) {
 	}
 	var out []runtime.Image
 	for _, d := range idx.Manifests {
-		out = append(out, runtime.Image{Name: familiar(ocilayout.ImageName(d)), Desc: d})
+		out = append(out, runtime.Image{Name: runtime.Familiar(ocilayout.ImageName(d)), Desc: d})
 	}
 	return out, nil
 }
@@ -129,16 +129,7 @@ func selectImages(where string, all []runtime.Image, ref string) ([]runtime.Imag
 }
 
 func sameName(a, b string) bool {
-	return a != "" && runtime.Normalize(familiar(a)) == runtime.Normalize(familiar(b))
-}
-
-// familiar strips Docker Hub's implied prefixes: docker.io/library/app
-// becomes app.
-func familiar(name string) string {
-	if s, ok := strings.CutPrefix(name, "docker.io/library/"); ok && !strings.Contains(strings.SplitN(s, ":", 2)[0], "/") {
-		return s
-	}
-	return strings.TrimPrefix(name, "docker.io/")
+	return a != "" && runtime.Normalize(runtime.Familiar(a)) == runtime.Normalize(runtime.Familiar(b))
 }
 
 // Resolve returns the images selected at open.

@@ -33,7 +33,7 @@ func (a *Archive) loadLegacy() ([]runtime.Image, error) {
 			out = append(out, runtime.Image{Desc: desc})
 		}
 		for _, tag := range it.RepoTags {
-			out = append(out, runtime.Image{Name: familiar(tag), Desc: desc})
+			out = append(out, runtime.Image{Name: runtime.Familiar(tag), Desc: desc})
 		}
 	}
 	return out, nil

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -104,13 +103,11 @@ func RepoTag(where, name string) (string, error) {
 		return "", runtime.NeedRepository(where, name)
 	}
 	name = runtime.Normalize(name)
-	if runtime.TagOf(name) == "" {
+	tag := runtime.TagOf(name)
+	if tag == "" {
 		return "", nil
 	}
-	if i := strings.Index(name, "@"); i >= 0 {
-		name = name[:i]
-	}
-	return familiar(name), nil
+	return runtime.Familiar(runtime.Repository(name) + ":" + tag), nil
 }
 
 // archive is what a docker archive of some images holds besides blobs.
@@ -146,7 +143,7 @@ func build(ctx context.Context, where string, images []runtime.Image, src runtim
 	}
 	var entries []ocispec.Descriptor
 	for _, img := range named {
-		img.Name = qualify(img.Name)
+		img.Name = runtime.Qualified(img.Name)
 		entries = ocilayout.Merge(entries, []ocispec.Descriptor{ocilayout.Entry(img)})
 	}
 	index, err := ocilayout.EncodeIndex(entries)
@@ -165,7 +162,7 @@ func singlePlatform(ctx context.Context, src runtime.Fetcher, img runtime.Image)
 	}
 	if one.Desc.Digest != img.Desc.Digest && !spec.IsManifest(one.Desc.MediaType) {
 		return img, fmt.Errorf("image %s: the manifest for %s is %q, not an image manifest: %w",
-			label(img), platforms.Format(runtime.EnginePlatform()), one.Desc.MediaType, spec.ErrBadInput)
+			img, platforms.Format(runtime.EnginePlatform()), one.Desc.MediaType, spec.ErrBadInput)
 	}
 	return one, nil
 }
@@ -201,7 +198,7 @@ func manifestJSON(images []runtime.Image, blobs []runtime.Blob) ([]byte, error) 
 func item(img runtime.Image, manifest []byte) (ManifestItem, error) {
 	var m ocispec.Manifest
 	if err := json.Unmarshal(manifest, &m); err != nil {
-		return ManifestItem{}, fmt.Errorf("image %s: manifest: %v: %w", label(img), err, spec.ErrCorrupt)
+		return ManifestItem{}, fmt.Errorf("image %s: manifest: %v: %w", img, err, spec.ErrCorrupt)
 	}
 	it := ManifestItem{Config: blobName(m.Config), Layers: []string{}}
 	for _, l := range m.Layers {
@@ -212,28 +209,5 @@ func item(img runtime.Image, manifest []byte) (ManifestItem, error) {
 
 func blobName(d ocispec.Descriptor) string { return spec.BlobPrefix + d.Digest.Encoded() }
 
-func label(img runtime.Image) string {
-	if img.Name != "" {
-		return img.Name
-	}
-	return string(img.Desc.Digest)
-}
-
 // Close does nothing.
 func (t *ArchiveTarget) Close() error { return nil }
-
-// qualify spells a name as Docker 25 writes io.containerd.image.name:
-// "app:1.0" becomes "docker.io/library/app:1.0".
-func qualify(name string) string {
-	if name == "" {
-		return ""
-	}
-	first, rest, found := strings.Cut(name, "/")
-	switch {
-	case !found:
-		return "docker.io/library/" + name
-	case strings.ContainsAny(first, ".:") || first == "localhost":
-		return name
-	}
-	return "docker.io/" + first + "/" + rest
-}

@@ -195,11 +195,11 @@ func (t *Target) Names(imgs []runtime.Image) ([]string, error) {
 // and a name with a registry host is kept.
 func podmanName(name string) string {
 	name = runtime.Normalize(name)
-	first, rest, ok := strings.Cut(name, "/")
+	host, rest := runtime.SplitHost(name)
 	switch {
-	case !ok || !(strings.ContainsAny(first, ".:") || first == "localhost"):
+	case host == "":
 		return "localhost/" + name
-	case first == "docker.io" && !strings.Contains(rest, "/"):
+	case host == "docker.io" && !strings.Contains(rest, "/"):
 		return "docker.io/library/" + rest
 	}
 	return name

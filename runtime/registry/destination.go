@@ -5,19 +5,16 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 )
 
 // Host returns the registry host an image name starts with
 // ("example.com:5000" of "example.com:5000/team/app:1.0"), or "" when the
-// name has none ("team/app:1.0", "app:1.0"): as in Docker, the first
-// component is a host when it has a "." or a ":" or is "localhost".
+// name has none ("team/app:1.0", "app:1.0"): runtime.SplitHost.
 func Host(imageName string) string {
-	first, _, ok := strings.Cut(imageName, "/")
-	if ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		return first
-	}
-	return ""
+	host, _ := runtime.SplitHost(imageName)
+	return host
 }
 
 // DefaultTarget chooses where `ferry push` writes images named names when

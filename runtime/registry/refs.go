@@ -44,24 +44,18 @@ func sameRegistry(a, b string) bool {
 }
 
 // repositoryPath splits an image name into its repository path without
-// the registry host, and its tag or digest reference: "example.com:5000/
-// ns/app:1.0" gives "ns/app" and ":1.0"; "app@sha256:…" gives "app" and
-// "@sha256:…". The first path component is a registry host when it has a
-// "." or ":" or is "localhost", as in Docker. A name with neither tag nor
-// digest gets ":latest" (a name that is only a tag never comes here: see
-// Target.destinations). Docker Hub's "library/" is not added: the path is
-// the name as written.
+// the registry host (runtime.SplitHost), and its tag or digest
+// reference: "example.com:5000/ns/app:1.0" gives "ns/app" and ":1.0";
+// "app@sha256:…" gives "app" and "@sha256:…"; a name with both gives its
+// tag. A name with neither tag nor digest gets ":latest" (a name that is
+// only a tag never comes here: see Target.destinations). Docker Hub's
+// "library/" is not added: the path is the name as written.
 func repositoryPath(imageName string) (path, ref string) {
 	n := runtime.Normalize(imageName)
-	if first, rest, ok := strings.Cut(n, "/"); ok && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		n = rest
+	_, path = runtime.SplitHost(runtime.Repository(n))
+	if tag := runtime.TagOf(n); tag != "" {
+		return path, ":" + tag
 	}
-	if i := strings.Index(n, "@"); i >= 0 {
-		if tag := runtime.TagOf(n); tag != "" {
-			return strings.TrimSuffix(n[:i], ":"+tag), ":" + tag
-		}
-		return n[:i], n[i:]
-	}
-	i := strings.LastIndex(n, ":")
-	return n[:i], n[i:]
+	_, d, _ := strings.Cut(n, "@")
+	return path, "@" + d
 }

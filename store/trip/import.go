@@ -25,7 +25,7 @@ func Import(ctx context.Context, h *store.Home, inputs []Input, prog Progress) (
 	for _, in := range inputs {
 		rec, recs, err := importImage(ctx, h, in, now, prog)
 		if err != nil {
-			return nil, fmt.Errorf("import %s: %w", displayName(in.Image), err)
+			return nil, fmt.Errorf("import %s: %w", in.Image, err)
 		}
 		blobs = append(blobs, recs...)
 		images = append(images, rec)

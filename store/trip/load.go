@@ -8,13 +8,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/crypto/ssh"
+
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
-	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/crypto/ssh"
 )
 
 // Target is a place to write loaded images, with the name it was given.
@@ -176,7 +177,7 @@ func layerDiffIDs(ctx context.Context, h *store.Home, ix *format.Index, rep *Rep
 func imageNames(images []runtime.Image) []string {
 	out := make([]string, len(images))
 	for i, img := range images {
-		out[i] = displayName(img)
+		out[i] = img.String()
 	}
 	return out
 }

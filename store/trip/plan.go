@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/ocilayout"
 	"github.com/ferryhq/ferry/spec"
-	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Input is one image to save and where its blobs come from.
@@ -123,11 +124,11 @@ func (p *Plan) add(ctx context.Context, img runtime.Image, f runtime.Fetcher) er
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("image %s: %w", displayName(img), err)
+		return fmt.Errorf("image %s: %w", img, err)
 	}
 	plats, err := runtime.Platforms(ctx, f, img.Desc)
 	if err != nil {
-		return fmt.Errorf("image %s: %w", displayName(img), err)
+		return fmt.Errorf("image %s: %w", img, err)
 	}
 	sort.Strings(plats)
 	p.Images = append(p.Images, format.Image{Name: img.Name, Digest: img.Desc.Digest,
@@ -166,13 +167,6 @@ func (p *Plan) Layers() []digest.Digest {
 		}
 	}
 	return out
-}
-
-func displayName(img runtime.Image) string {
-	if img.Name != "" {
-		return img.Name
-	}
-	return string(img.Desc.Digest)
 }
 
 // images returns the roots that are images, not charts: the index's

@@ -1,6 +1,9 @@
 package runtime
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestRef_WithTag(t *testing.T) {
 	for _, tc := range []struct{ in, tag, want string }{
@@ -30,7 +33,8 @@ func TestRef_WithTag(t *testing.T) {
 }
 
 func TestIsBareTag(t *testing.T) {
-	for s, want := range map[string]bool{"1.0": true, "v2-rc.1": true, "app:1.0": false, "oci:x": false, "a/b": false, "": false, "x@sha256:1": false} {
+	for s, want := range map[string]bool{"1.0": true, "v2-rc.1": true, "app:1.0": false, "oci:x": false, "a/b": false, "": false, "x@sha256:1": false,
+		strings.Repeat("a", 128): true, strings.Repeat("a", 129): false, "-x": false} {
 		if got := IsBareTag(s); got != want {
 			t.Errorf("IsBareTag(%q) = %v, want %v", s, got, want)
 		}
