@@ -155,8 +155,8 @@ func fromCatalog[T any](p *predictor, list func(*store.Catalog) ([]T, error), wo
 // ferry holds: a keystroke must not hang.
 const completionLockWait = 200 * time.Millisecond
 
-// catalog opens the home's catalog once, only if it exists; nil when it
-// cannot be had at once.
+// catalog opens the home's catalog once, for reading only (completion
+// never writes), and only if it exists; nil when it cannot be had at once.
 func (p *predictor) catalog() *store.Catalog {
 	if p.cat != nil {
 		return p.cat
@@ -165,7 +165,7 @@ func (p *predictor) catalog() *store.Catalog {
 	if _, err := os.Stat(path); err != nil {
 		return nil
 	}
-	cat, err := store.OpenCatalogWith(path, store.CatalogOptions{Timeout: completionLockWait})
+	cat, err := store.OpenCatalogWith(path, store.CatalogOptions{Timeout: completionLockWait, ReadOnly: true})
 	if err != nil {
 		return nil
 	}

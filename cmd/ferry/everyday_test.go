@@ -140,7 +140,8 @@ func TestPush_DockerArchive(t *testing.T) {
 }
 
 // TestPull_AllTags: pull --all-tags of a repository with three tags pulls
-// each, with the digests the registry serves.
+// each, with the digests the registry serves; push --all-tags sends the
+// repository on.
 func TestPull_AllTags(t *testing.T) {
 	runtimetest.NeedTool(t, "skopeo")
 	src, tags := chain(t, 3, 2048)
@@ -166,6 +167,16 @@ func TestPull_AllTags(t *testing.T) {
 		}
 	}
 	must(t, home, "check", "--read-data")
+	// And back out as a repository, as img pushes one: every tag to another registry.
+	other := runtimetest.StartRegistry(t, runtimetest.RegistryOptions{})
+	must(t, home, "push", "--all-tags", reg.Host+"/team/app", "--registry", other.Host)
+	for _, tag := range tags {
+		ref := "docker://" + other.Host + "/team/app:" + tag
+		if got, want := digest.FromBytes(runtimetest.Skopeo(t, "inspect", "--raw", "--tls-verify=false", ref)),
+			runtimetest.SkopeoDigest(t, "oci:"+src+":"+tag); got != want {
+			t.Errorf("push --all-tags: %s = %s, want %s", ref, got, want)
+		}
+	}
 }
 
 // TestTagRm_GC: tag and rm change names only (check --read-data stays

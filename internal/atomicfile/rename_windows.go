@@ -39,17 +39,14 @@ func replace(tmp, final string, perm os.FileMode) error {
 		if err == nil {
 			return os.Chmod(final, perm)
 		}
-		if !errors.Is(err, errorAccessDenied) && !errors.Is(err, errorSharingViolation) {
+		if !errors.Is(err, errorAccessDenied) && !errors.Is(err, errorSharingViolation) || time.Now().After(deadline) {
 			return err
 		}
-		if fi, serr := os.Stat(final); serr == nil && fi.Mode().Perm()&0o200 == 0 {
+		if fi, serr := os.Stat(final); serr == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o200 == 0 {
 			if cerr := os.Chmod(final, 0o644); cerr != nil {
 				return err
 			}
 			continue
-		}
-		if time.Now().After(deadline) {
-			return err
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
