@@ -1,11 +1,9 @@
 package runtime
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	goruntime "runtime"
 	"strings"
 
@@ -65,48 +63,6 @@ func RunsOn(host ocispec.Platform, named []string) bool {
 	return false
 }
 
-// Platforms returns "os/arch[/variant]" (platforms.Format) for each
-// manifest of an index (from its descriptor's platform, "unknown" when
-// absent), or for a single manifest (from its config).
-func Platforms(ctx context.Context, f Fetcher, root ocispec.Descriptor) ([]string, error) {
-	data, err := ReadBlob(ctx, f, root, spec.MaxManifestSize)
-	if err != nil {
-		return nil, err
-	}
-	mt, err := NodeMediaType(root, data)
-	if err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", root.Digest, err)
-	}
-	kids, err := Children(mt, data)
-	if err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", root.Digest, err)
-	}
-	if spec.IsIndex(mt) {
-		out := make([]string, 0, len(kids))
-		for _, k := range kids {
-			out = append(out, FormatPlatform(k.Platform))
-		}
-		return out, nil
-	}
-	p, err := configPlatform(ctx, f, kids[0])
-	if err != nil {
-		return nil, err
-	}
-	return []string{FormatPlatform(p)}, nil
-}
-
-func configPlatform(ctx context.Context, f Fetcher, config ocispec.Descriptor) (*ocispec.Platform, error) {
-	data, err := ReadBlob(ctx, f, config, spec.MaxManifestSize)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	var p ocispec.Platform
-	if err := json.Unmarshal(data, &p); err != nil {
-		return nil, fmt.Errorf("config %s: %v: %w", config.Digest, err, spec.ErrCorrupt)
-	}
-	return &p, nil
-}
-
 // FormatPlatform returns "os/arch[/variant]" (platforms.Format), or
 // "unknown" for nil or a platform without an OS.
 func FormatPlatform(p *ocispec.Platform) string {
@@ -121,106 +77,103 @@ func matches(m platforms.Matcher, p *ocispec.Platform) bool {
 	return p != nil && p.OS != "" && m.Match(*p)
 }
 
+// rootNode returns img's graph as far as it is known, holding at least
+// its root node, and that node.
+func rootNode(ctx context.Context, f Fetcher, img Image) (*Graph, *Node, error) {
+	g := img.Graph
+	if g == nil || g.root.Digest != img.Desc.Digest {
+		g = &Graph{root: img.Desc, graphStore: newGraphStore(img.Graph)}
+	}
+	n, err := g.node(ctx, f, img.Desc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("image %s: %w", img, err)
+	}
+	g.root = n.Desc
+	return g, n, nil
+}
+
 // SelectPlatforms narrows img to the platforms want names (the platform
 // rule above). For an index: one matching manifest becomes the image's
 // root; several become a new index of the same media type holding only
-// them, returned as an extra blob the caller must serve (see Overlay). A
-// single manifest is kept if its platform is wanted. No match is an error
-// naming the image, the wanted and the available platforms. An empty want
-// returns img unchanged.
-func SelectPlatforms(ctx context.Context, f Fetcher, img Image, want []string) (Image, map[digest.Digest][]byte, error) {
+// them, made in memory. A single manifest is kept if the platform of its
+// config is wanted. The image returned carries its graph as far as this
+// read it (Image.Graph: the root, the new index, the config), so that a
+// walk of it reads nothing twice. No match is an error naming the image,
+// the wanted and the available platforms. An empty want returns img
+// unchanged.
+func SelectPlatforms(ctx context.Context, f Fetcher, img Image, want []string) (Image, error) {
 	if len(want) == 0 {
-		return img, nil, nil
+		return img, nil
 	}
 	m, err := PlatformMatcher(want)
 	if err != nil {
-		return Image{}, nil, fmt.Errorf("image %s: %w", img, err)
+		return Image{}, fmt.Errorf("image %s: %w", img, err)
 	}
-	data, err := ReadBlob(ctx, f, img.Desc, spec.MaxManifestSize)
+	g, root, err := rootNode(ctx, f, img)
 	if err != nil {
-		return Image{}, nil, fmt.Errorf("image %s: %w", img, err)
+		return Image{}, err
 	}
-	mt, err := NodeMediaType(img.Desc, data)
-	if err != nil {
-		return Image{}, nil, fmt.Errorf("image %s: manifest %s: %w", img, img.Desc.Digest, err)
-	}
-	if !spec.IsIndex(mt) {
-		return keepSingle(ctx, f, img, m, want)
-	}
-	kids, err := Children(mt, data)
-	if err != nil {
-		return Image{}, nil, fmt.Errorf("image %s: %w", img, err)
+	if !root.IsIndex() {
+		have, err := g.Platforms(ctx, f)
+		if err != nil {
+			return Image{}, fmt.Errorf("image %s: %w", img, err)
+		}
+		if p, err := platforms.Parse(have[0]); err != nil || !m.Match(p) {
+			return Image{}, fmt.Errorf("image %s: no manifest for platform %s; available: %s: %w",
+				img, strings.Join(want, ", "), have[0], spec.ErrNotFound)
+		}
+		return Image{Name: img.Name, Desc: root.Desc, Graph: g}, nil
 	}
 	var keep []ocispec.Descriptor
-	for _, k := range kids {
+	for _, k := range root.Manifests {
 		if matches(m, k.Platform) {
 			keep = append(keep, k)
 		}
 	}
 	switch len(keep) {
 	case 0:
-		return Image{}, nil, noPlatform(img, want, kids)
+		return Image{}, noPlatform(img, want, root.Manifests)
 	case 1:
-		return Image{Name: img.Name, Desc: keep[0]}, nil, nil
+		return Image{Name: img.Name, Desc: keep[0], Graph: g.Sub(keep[0])}, nil
 	}
-	idx := ocispec.Index{MediaType: mt, Manifests: keep}
+	idx := ocispec.Index{MediaType: root.Desc.MediaType, Manifests: keep}
 	idx.SchemaVersion = 2
 	b, err := json.Marshal(idx)
 	if err != nil {
-		return Image{}, nil, err
+		return Image{}, err
 	}
-	d := digest.FromBytes(b)
-	desc := ocispec.Descriptor{MediaType: mt, Digest: d, Size: int64(len(b))}
-	return Image{Name: img.Name, Desc: desc}, map[digest.Digest][]byte{d: b}, nil
-}
-
-// keepSingle keeps the single-manifest image img if m matches the
-// platform of its config.
-func keepSingle(ctx context.Context, f Fetcher, img Image, m platforms.Matcher, want []string) (Image, map[digest.Digest][]byte, error) {
-	have, err := Platforms(ctx, f, img.Desc)
+	n, err := ParseNode(ocispec.Descriptor{MediaType: idx.MediaType, Digest: digest.FromBytes(b), Size: int64(len(b))}, b)
 	if err != nil {
-		return Image{}, nil, fmt.Errorf("image %s: %w", img, err)
+		return Image{}, fmt.Errorf("image %s: %w", img, err)
 	}
-	if p, err := platforms.Parse(have[0]); err != nil || !m.Match(p) {
-		return Image{}, nil, fmt.Errorf("image %s: no manifest for platform %s; available: %s: %w",
-			img, strings.Join(want, ", "), have[0], spec.ErrNotFound)
-	}
-	return img, nil, nil
+	return Image{Name: img.Name, Desc: n.Desc, Graph: g.With(n)}, nil
 }
 
 // SelectPlatform returns img, or for an index the one manifest of it that
 // a machine of platform host runs and ranks best (platforms.Only; the
 // first in the index among equals): what a transport that holds one
-// platform per image writes. No match is an error naming the image and
-// the platforms available.
+// platform per image writes. The image returned carries its graph as far
+// as known (Image.Graph). No match is an error naming the image and the
+// platforms available.
 func SelectPlatform(ctx context.Context, f Fetcher, img Image, host ocispec.Platform) (Image, error) {
-	data, err := ReadBlob(ctx, f, img.Desc, spec.MaxManifestSize)
+	g, root, err := rootNode(ctx, f, img)
 	if err != nil {
-		return Image{}, fmt.Errorf("image %s: %w", img, err)
+		return Image{}, err
 	}
-	mt, err := NodeMediaType(img.Desc, data)
-	if err != nil {
-		return Image{}, fmt.Errorf("image %s: manifest %s: %w", img, img.Desc.Digest, err)
-	}
-	img.Desc.MediaType = mt
-	if !spec.IsIndex(mt) {
-		return img, nil
-	}
-	kids, err := Children(mt, data)
-	if err != nil {
-		return Image{}, fmt.Errorf("image %s: %w", img, err)
+	if !root.IsIndex() {
+		return Image{Name: img.Name, Desc: root.Desc, Graph: g}, nil
 	}
 	runs := platforms.Only(host)
 	best := -1
-	for i, k := range kids {
-		if matches(runs, k.Platform) && (best < 0 || runs.Less(*k.Platform, *kids[best].Platform)) {
+	for i, k := range root.Manifests {
+		if matches(runs, k.Platform) && (best < 0 || runs.Less(*k.Platform, *root.Manifests[best].Platform)) {
 			best = i
 		}
 	}
 	if best < 0 {
-		return Image{}, noPlatform(img, []string{platforms.Format(host)}, kids)
+		return Image{}, noPlatform(img, []string{platforms.Format(host)}, root.Manifests)
 	}
-	return Image{Name: img.Name, Desc: kids[best]}, nil
+	return Image{Name: img.Name, Desc: root.Manifests[best], Graph: g.Sub(root.Manifests[best])}, nil
 }
 
 func noPlatform(img Image, want []string, kids []ocispec.Descriptor) error {
@@ -230,32 +183,4 @@ func noPlatform(img Image, want []string, kids []ocispec.Descriptor) error {
 	}
 	return fmt.Errorf("image %s: no manifest for platform %s; available: %s: %w",
 		img, strings.Join(want, ", "), strings.Join(have, ", "), spec.ErrNotFound)
-}
-
-// Overlay serves the blobs in extra from memory and every other blob from f.
-func Overlay(f Fetcher, extra map[digest.Digest][]byte) Fetcher {
-	if len(extra) == 0 {
-		return f
-	}
-	return overlay{f: f, extra: extra}
-}
-
-type overlay struct {
-	f     Fetcher
-	extra map[digest.Digest][]byte
-}
-
-// FetchAhead keeps the ability of the Fetcher it overlays (Distant).
-func (o overlay) FetchAhead() int {
-	if d, ok := o.f.(Distant); ok {
-		return d.FetchAhead()
-	}
-	return 0
-}
-
-func (o overlay) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
-	if b, ok := o.extra[desc.Digest]; ok {
-		return io.NopCloser(bytes.NewReader(b)), nil
-	}
-	return o.f.Fetch(ctx, desc)
 }

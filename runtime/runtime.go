@@ -23,6 +23,11 @@ type Image struct {
 	Name string
 	// Desc is the descriptor of the root manifest or index.
 	Desc ocispec.Descriptor
+	// Graph, when set, is the image's graph as a walk left it (Walk):
+	// every step and target that needs the graph takes it from here
+	// (GraphOf) instead of reading the manifests again. Sources leave it
+	// unset.
+	Graph *Graph
 }
 
 // String names the image in messages: its name, or its root's digest

@@ -205,12 +205,12 @@ func (t *Target) putImage(ctx context.Context, img runtime.Image) error {
 // images.SetChildrenMappedLabels names them with images.ChildGCLabels.
 // Other blobs have none.
 func gcLabels(b runtime.Blob) (map[string]string, error) {
-	if b.Data == nil {
+	if b.Node == nil {
 		return nil, nil
 	}
-	kids, err := runtime.Children(b.Desc.MediaType, b.Data)
-	if err != nil || len(kids) == 0 {
-		return nil, err
+	kids := b.Node.Children()
+	if len(kids) == 0 {
+		return nil, nil
 	}
 	labels := map[string]string{}
 	count := map[string]int{}

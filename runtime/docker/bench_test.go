@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/zstd"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/docker"
@@ -101,11 +100,11 @@ func ferrySave(b *testing.B, d *runtimetest.Dockerd) {
 	}
 	enc, _ := zstd.NewWriter(io.Discard)
 	defer enc.Close()
-	err = runtime.Walk(ctx, src, imgs[0].Desc, func(desc ocispec.Descriptor, data []byte) error {
-		if data != nil {
+	_, err = runtime.Walk(ctx, src, imgs[0], func(b runtime.Blob) error {
+		if b.Node != nil {
 			return nil
 		}
-		return runtime.CopyBlob(ctx, enc, src, runtime.Blob{Desc: desc})
+		return runtime.CopyBlob(ctx, enc, src, b)
 	})
 	if err != nil {
 		b.Fatal(err)

@@ -204,7 +204,7 @@ func TestArchiveTarget_Index(t *testing.T) {
 	}{{[]ocispec.Descriptor{other, host}, false}, {[]ocispec.Descriptor{other}, true}} {
 		b, _ := json.Marshal(ocispec.Index{MediaType: ocispec.MediaTypeImageIndex, Manifests: tc.kids})
 		d := digest.FromBytes(b)
-		src := runtime.Overlay(runtimetest.DirFetcher(in), map[digest.Digest][]byte{d: b})
+		src := runtimetest.With(runtimetest.DirFetcher(in), map[digest.Digest][]byte{d: b})
 		root := runtime.Image{Name: "multi:1", Desc: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: d, Size: int64(len(b))}}
 		file := filepath.Join(t.TempDir(), "out.tar")
 		err := dockerarchive.NewTarget(file, "").Write(ctx, []runtime.Image{root}, src)

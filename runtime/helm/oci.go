@@ -2,7 +2,6 @@ package helm
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -84,13 +83,9 @@ func chartLayer(ctx context.Context, f runtime.Fetcher, root ocispec.Descriptor)
 		return ocispec.Descriptor{}, fmt.Errorf("%s is not a Helm chart (an OCI manifest with config %s): %w",
 			root.MediaType, spec.HelmConfigMediaType, spec.ErrBadInput)
 	}
-	data, err := runtime.ReadBlob(ctx, f, root, spec.MaxManifestSize)
+	m, err := runtime.ReadManifest(ctx, f, root)
 	if err != nil {
 		return ocispec.Descriptor{}, err
-	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("manifest %s: %v: %w", root.Digest, err, spec.ErrCorrupt)
 	}
 	if m.Config.MediaType != spec.HelmConfigMediaType {
 		return ocispec.Descriptor{}, fmt.Errorf("manifest %s has config %q: not a Helm chart (want %s): %w",
@@ -98,10 +93,7 @@ func chartLayer(ctx context.Context, f runtime.Fetcher, root ocispec.Descriptor)
 	}
 	for _, l := range m.Layers {
 		if l.MediaType == spec.HelmChartMediaType || l.MediaType == spec.HelmLegacyChartMediaType {
-			if err := spec.ValidateDigest(l.Digest); err != nil {
-				return ocispec.Descriptor{}, err
-			}
-			return l, nil
+			return l, nil // its digest validated by ReadManifest
 		}
 	}
 	return ocispec.Descriptor{}, fmt.Errorf("manifest %s has no layer of type %s: %w", root.Digest, spec.HelmChartMediaType, spec.ErrBadInput)

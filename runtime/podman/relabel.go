@@ -22,16 +22,13 @@ import (
 // kept, and the encoding (encoding/json of ocispec.Manifest) is
 // deterministic. spec/manifests.md says the same.
 func relabel(ctx context.Context, f runtime.Fetcher, desc ocispec.Descriptor) ([]byte, error) {
-	data, err := runtime.ReadBlob(ctx, f, desc, spec.MaxManifestSize)
-	if err != nil {
-		return nil, err
-	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("manifest %s: %v: %w", desc.Digest, err, spec.ErrCorrupt)
-	}
-	if mt, err := runtime.NodeMediaType(desc, data); err != nil || mt != ocispec.MediaTypeImageManifest {
+	n, err := runtime.ReadNode(ctx, f, desc)
+	if err != nil || n.Desc.MediaType != ocispec.MediaTypeImageManifest {
 		return nil, err // a Docker manifest keeps its own types
+	}
+	var m ocispec.Manifest // every field, to write the manifest again
+	if err := json.Unmarshal(n.Data, &m); err != nil {
+		return nil, fmt.Errorf("manifest %s: %v: %w", desc.Digest, err, spec.ErrCorrupt)
 	}
 	changed := false
 	for i, l := range m.Layers {

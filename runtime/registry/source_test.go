@@ -130,9 +130,9 @@ func TestTarget_ExactReference(t *testing.T) {
 func layers(t *testing.T, src runtime.Fetcher, img runtime.Image) []ocispec.Descriptor {
 	t.Helper()
 	var out []ocispec.Descriptor
-	err := runtime.Walk(context.Background(), src, img.Desc, func(d ocispec.Descriptor, data []byte) error {
-		if data == nil && d.MediaType != ocispec.MediaTypeImageConfig {
-			out = append(out, d)
+	_, err := runtime.Walk(context.Background(), src, img, func(b runtime.Blob) error {
+		if b.Role == runtime.RoleLayer {
+			out = append(out, b.Desc)
 		}
 		return nil
 	})

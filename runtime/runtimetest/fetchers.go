@@ -76,3 +76,13 @@ func Named(name, content string) runtime.Image {
 	return runtime.Image{Name: name, Desc: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest,
 		Digest: digest.FromString(content), Size: int64(len(content))}}
 }
+
+// With serves the blobs in extra from memory and every other blob from f.
+func With(f runtime.Fetcher, extra map[digest.Digest][]byte) runtime.Fetcher {
+	return fetchFunc(func(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+		if b, ok := extra[desc.Digest]; ok {
+			return io.NopCloser(bytes.NewReader(b)), nil
+		}
+		return f.Fetch(ctx, desc)
+	})
+}

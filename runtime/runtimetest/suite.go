@@ -29,7 +29,8 @@ type Harness struct {
 	NewTarget func(t *testing.T, dir string) (runtime.Target, Reopen)
 }
 
-// fixture is two umoci images, named as the suite writes them.
+// fixture is two images made in memory (RandomImage), named as the suite
+// writes them.
 type fixture struct {
 	src    runtime.Fetcher
 	images []runtime.Image
@@ -68,11 +69,11 @@ func runSuite(t *testing.T, name string, h Harness, roundTripName string, roundT
 	})
 }
 
-func newFixture(t *testing.T) fixture {
-	dir := filepath.Join(t.TempDir(), "umoci")
-	app := UmociImage(t, dir, "v1", 1, 2, 2048)
-	db := UmociImage(t, dir, "v2", 2, 3, 1024)
-	return fixture{src: DirFetcher(dir), images: []runtime.Image{
+func newFixture(*testing.T) fixture {
+	blobs := Blobs{}
+	app := RandomImage(blobs, 1, 2, 2048)
+	db := RandomImage(blobs, 2, 3, 1024)
+	return fixture{src: blobs, images: []runtime.Image{
 		{Name: "example.com/ferry/app:v1", Desc: app},
 		{Name: "example.com/ferry/db:v2", Desc: db},
 	}}
@@ -81,9 +82,9 @@ func newFixture(t *testing.T) fixture {
 // lastLayer is a blob only the second image has.
 func (fx fixture) lastLayer(t *testing.T) ocispec.Descriptor {
 	var last ocispec.Descriptor
-	err := runtime.Walk(context.Background(), fx.src, fx.images[1].Desc, func(d ocispec.Descriptor, data []byte) error {
-		if data == nil {
-			last = d
+	_, err := runtime.Walk(context.Background(), fx.src, fx.images[1], func(b runtime.Blob) error {
+		if b.Role == runtime.RoleLayer {
+			last = b.Desc
 		}
 		return nil
 	})
@@ -133,8 +134,9 @@ func testExists(t *testing.T, bc runtime.BlobChecker, have ocispec.Descriptor) {
 // verifyAll fetches every blob of img and checks it against its descriptor.
 func verifyAll(t *testing.T, src runtime.Fetcher, img runtime.Image) {
 	ctx := context.Background()
-	err := runtime.Walk(ctx, src, img.Desc, func(d ocispec.Descriptor, data []byte) error {
-		if data != nil {
+	_, err := runtime.Walk(ctx, src, img, func(b runtime.Blob) error {
+		d := b.Desc
+		if b.Node != nil {
 			return nil // Walk verified it
 		}
 		rc, err := src.Fetch(ctx, d)

@@ -20,7 +20,7 @@ func Copy(ctx context.Context, inputs []Input, platforms []string, t runtime.Tar
 	if err != nil {
 		return Written{}, err
 	}
-	images := runtimeImages(p.Images)
+	images := p.images()
 	names, err := runtime.TargetNames(t, images)
 	if err != nil {
 		return Written{}, err
@@ -49,8 +49,8 @@ func storeDamage(err error, inputs []Input) error {
 	return err
 }
 
-// Fetch serves a planned blob from the source it came from, so a Plan is
-// a runtime.Fetcher.
+// Fetch serves a planned blob, from the graph of the image that brought
+// it (runtime.Graph.Fetcher), so a Plan is a runtime.Fetcher.
 func (p *Plan) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
 	src, ok := p.from[d.Digest]
 	if !ok {

@@ -18,7 +18,8 @@ import (
 // checkImages holds every rule an image (or chart: ix.Roots) of a bundle must meet to be
 // recorded, the same for Verify and Load so that the two agree on every
 // bundle. An image's graph must walk (runtime.Walk types each manifest and
-// index by its own bytes); every blob of it must be listed in the index,
+// index by its own bytes, and the status of an image that passes keeps
+// the graph for the steps after); every blob of it must be listed in the index,
 // with the size its parent gives it; every manifest and index must be
 // listed as what it is; every config must be within spec.MaxManifestSize;
 // and has must hold for every blob. A fault costs only that image: its
@@ -41,17 +42,16 @@ func checkImage(ctx context.Context, img format.Image, listed map[digest.Digest]
 	st := ImageStatus{Name: img.Name, Digest: img.Digest}
 	lacking := map[digest.Digest]bool{}
 	nodes := nodeFetcher{f: f, listed: listed}
-	root := ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size}
-	err := runtime.Walk(ctx, nodes, root, func(d ocispec.Descriptor, data []byte) error {
+	root := runtime.Image{Name: img.Name, Desc: ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size}}
+	g, err := runtime.Walk(ctx, nodes, root, func(b runtime.Blob) error {
+		d := b.Desc
 		st.Blobs = append(st.Blobs, d.Digest)
-		if err := checkListed(d, data != nil, listed); err != nil {
+		if err := checkListed(d, b.Node != nil, listed); err != nil {
 			return err
 		}
-		if data != nil {
-			if c := configDesc(data); c.Size > spec.MaxManifestSize {
-				return fmt.Errorf("config %s of manifest %s is %d bytes, over the %d-byte limit: %w",
-					c.Digest, d.Digest, c.Size, spec.MaxManifestSize, spec.ErrTooLarge)
-			}
+		if c := b.Node; c != nil && c.Config != nil && c.Config.Size > spec.MaxManifestSize {
+			return fmt.Errorf("config %s of manifest %s is %d bytes, over the %d-byte limit: %w",
+				c.Config.Digest, d.Digest, c.Config.Size, spec.MaxManifestSize, spec.ErrTooLarge)
 		}
 		if !has(d.Digest) {
 			lacking[d.Digest] = true
@@ -70,6 +70,9 @@ func checkImage(ctx context.Context, img format.Image, listed map[digest.Digest]
 	}
 	slices.Sort(st.Lacking)
 	st.OK = len(st.Lacking) == 0 && st.Reason == ""
+	if st.OK {
+		st.graph = g
+	}
 	return st
 }
 

@@ -1,7 +1,6 @@
 package trip
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/store"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Import copies images into h's store, each blob verified as it is
@@ -44,57 +44,54 @@ func Import(ctx context.Context, h *store.Home, inputs []Input, prog Progress) (
 	return names, nil
 }
 
+// importImage walks in's graph once, reads its configs, and ingests every
+// blob (the manifests and configs from the graph, the layers fetched),
+// returning the image's record and its blobs'.
 func importImage(ctx context.Context, h *store.Home, in Input, now time.Time, prog Progress) (store.ImageRecord, []store.BlobRecord, error) {
 	img := in.Image
 	rec := store.ImageRecord{Name: img.Name, Digest: img.Desc.Digest, MediaType: img.Desc.MediaType, Size: img.Desc.Size, Updated: now}
 	if rec.Name == "" {
 		rec.Name = string(img.Desc.Digest)
 	}
-	all, err := runtime.Collect(ctx, in.From, []runtime.Image{img})
+	g, err := runtime.Walk(ctx, in.From, img, nil)
 	if err != nil {
 		return rec, nil, err
 	}
+	if err := g.ReadConfigs(ctx, in.From); err != nil {
+		return rec, nil, err
+	}
+	src := g.Fetcher(in.From)
+	ids := g.DiffIDs()
 	var recs []store.BlobRecord
-	for _, b := range all {
-		if err := ingest(ctx, h, in.From, b, prog); err != nil {
+	for _, b := range g.Blobs() {
+		if err := ingest(ctx, h, src, b.Desc, prog); err != nil {
 			return rec, nil, err
 		}
-		recs = append(recs, store.BlobRecord{Digest: b.Desc.Digest, Size: b.Desc.Size, MediaType: b.Desc.MediaType, Added: now})
+		recs = append(recs, store.BlobRecord{Digest: b.Desc.Digest, Size: b.Desc.Size, MediaType: b.Desc.MediaType,
+			Added: now, DiffID: ids[b.Desc.Digest]})
 		rec.Blobs = append(rec.Blobs, b.Desc.Digest)
 	}
-	if rec.Platforms, err = runtime.Platforms(ctx, in.From, img.Desc); err != nil {
+	if rec.Platforms, err = g.Platforms(ctx, in.From); err != nil {
 		return rec, nil, err
-	}
-	ids, err := diffIDs(ctx, in.From, img.Desc)
-	if err != nil {
-		return rec, nil, err
-	}
-	for i := range recs {
-		recs[i].DiffID = ids[recs[i].Digest]
 	}
 	return rec, recs, nil
 }
 
 // ingest puts one blob in the store unless it is there already.
-func ingest(ctx context.Context, h *store.Home, f runtime.Fetcher, b runtime.Blob, prog Progress) error {
-	if n, err := h.Blobs.Stat(b.Desc.Digest); err == nil && n == b.Desc.Size {
+func ingest(ctx context.Context, h *store.Home, f runtime.Fetcher, desc ocispec.Descriptor, prog Progress) error {
+	if n, err := h.Blobs.Stat(desc.Digest); err == nil && n == desc.Size {
 		return nil
 	}
-	var rc io.ReadCloser
-	if b.Data != nil {
-		rc = io.NopCloser(bytes.NewReader(b.Data))
-	} else {
-		var err error
-		if rc, err = f.Fetch(ctx, b.Desc); err != nil {
-			return err
-		}
+	rc, err := f.Fetch(ctx, desc)
+	if err != nil {
+		return err
 	}
 	defer rc.Close()
 	var r io.Reader = rc
 	if prog != nil {
-		prog.Blob(b.Desc.Digest, b.Desc.Size)
+		prog.Blob(desc.Digest, desc.Size)
 		r = &countingReader{r: rc, p: prog}
 	}
-	_, err := h.Blobs.Ingest(ctx, b.Desc, r)
+	_, err = h.Blobs.Ingest(ctx, desc, r)
 	return err
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ferryhq/ferry/format"
@@ -94,10 +93,11 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		_, err := h.Blobs.Stat(d)
 		return err == nil
 	})
+	readConfigs(ctx, h, rep)
 	if !opts.AllowDowngrade {
 		refuseDowngrades(ctx, h, ix, rep)
 	}
-	ids := layerDiffIDs(ctx, h, ix, rep)
+	ids := layerDiffIDs(rep)
 	images, err := record(ctx, h, ix, path, rep, good, ids, registered)
 	if err != nil {
 		return nil, err
@@ -153,23 +153,30 @@ func targetError(target string, images []runtime.Image, err error) error {
 // leaveOut marks a complete image as left out, saying why.
 func (st *ImageStatus) leaveOut(why string) { st.OK, st.Reason = false, why }
 
-// layerDiffIDs reads the DiffIDs of the layers of each complete image; an
-// image whose configs the store cannot serve is left out, naming why.
-func layerDiffIDs(ctx context.Context, h *store.Home, ix *format.Index, rep *Report) map[digest.Digest]digest.Digest {
-	out := map[digest.Digest]digest.Digest{}
-	roots := ix.Roots()
+// readConfigs reads, once, the configs of each complete image from the
+// store into its graph, for the DiffIDs and created times the steps after
+// ask; an image whose configs the store cannot serve is left out, naming
+// why.
+func readConfigs(ctx context.Context, h *store.Home, rep *Report) {
 	for i := range rep.Images {
 		st := &rep.Images[i]
 		if !st.OK {
 			continue
 		}
-		img := roots[i]
-		ids, err := diffIDs(ctx, h.Blobs, ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size})
-		if err != nil {
+		if err := st.graph.ReadConfigs(ctx, h.Blobs); err != nil {
 			st.leaveOut(err.Error())
-			continue
 		}
-		maps.Copy(out, ids)
+	}
+}
+
+// layerDiffIDs maps the layers of each complete image to their DiffIDs,
+// from the configs its graph read.
+func layerDiffIDs(rep *Report) map[digest.Digest]digest.Digest {
+	out := map[digest.Digest]digest.Digest{}
+	for _, st := range rep.Images {
+		if st.OK {
+			maps.Copy(out, st.graph.DiffIDs())
+		}
 	}
 	return out
 }
@@ -195,25 +202,6 @@ func checkTargetNames(ix *format.Index, targets []Target) error {
 		}
 	}
 	return nil
-}
-
-// refuseDowngrades leaves out each complete image that would move its tag
-// to an older image, saying so.
-func refuseDowngrades(ctx context.Context, h *store.Home, ix *format.Index, rep *Report) {
-	roots := ix.Roots()
-	for i := range rep.Images {
-		st := &rep.Images[i]
-		if !st.OK {
-			continue
-		}
-		why, err := downgrade(ctx, h, ix.From.Site, roots[i])
-		if err != nil {
-			why = err.Error()
-		}
-		if why != "" {
-			st.leaveOut(why)
-		}
-	}
 }
 
 // record writes, in one catalog transaction, the blobs that arrived intact
@@ -270,8 +258,7 @@ func record(ctx context.Context, h *store.Home, ix *format.Index, path string, r
 			rec.Chart = &store.ChartRecord{Name: c.Name, Version: c.Version, Images: c.Images}
 		}
 		recs = append(recs, rec)
-		images = append(images, runtime.Image{Name: img.Name,
-			Desc: ocispec.Descriptor{MediaType: img.MediaType, Digest: img.Digest, Size: img.Size}})
+		images = append(images, runtime.Image{Name: img.Name, Desc: st.graph.Root(), Graph: st.graph})
 		bundle.Images = append(bundle.Images, name)
 	}
 	list := make([]store.BlobRecord, 0, len(blobs))

@@ -8,7 +8,6 @@ import (
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 	"github.com/opencontainers/go-digest"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Base is an image whose layers a bundle omits: a --since base or an
@@ -24,17 +23,9 @@ type Base struct {
 func LoadBase(ctx context.Context, ref string, excluded bool, inputs []Input) (Base, error) {
 	b := Base{Ref: ref, Excluded: excluded, Layers: map[digest.Digest]bool{}}
 	for _, in := range inputs {
-		configs := map[digest.Digest]bool{}
-		err := runtime.Walk(ctx, in.From, in.Image.Desc, func(d ocispec.Descriptor, data []byte) error {
-			if data != nil {
-				configs[d.Digest] = true
-				if c := configDesc(data); c.Digest != "" {
-					configs[c.Digest] = true
-				}
-				return nil
-			}
-			if !configs[d.Digest] {
-				b.Layers[d.Digest] = true
+		_, err := runtime.Walk(ctx, in.From, in.Image, func(bl runtime.Blob) error {
+			if bl.Role == runtime.RoleLayer {
+				b.Layers[bl.Desc.Digest] = true
 			}
 			return nil
 		})

@@ -1,6 +1,7 @@
 package trip
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -9,57 +10,77 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 )
 
-// testPlan is a plan of one image: a manifest, a config and three layers.
-func testPlan() (*Plan, []digest.Digest) {
-	d := func(s string) digest.Digest { return digest.FromString(s) }
-	man, cfg := d("manifest"), d("config")
-	layers := []digest.Digest{d("l0"), d("l1"), d("l2")}
-	p := &Plan{role: map[digest.Digest]string{man: RoleManifest, cfg: RoleConfig}, why: map[digest.Digest]string{}}
-	for _, x := range append([]digest.Digest{man, cfg}, layers...) {
-		p.Blobs = append(p.Blobs, format.Blob{Digest: x, Size: 100, Kind: spec.KindBlob, Status: spec.StatusShipped})
-		p.Bytes += 100
+// testPlan is a plan of one image made in memory
+// (runtimetest.RandomImage): a manifest, a config and three layers. It
+// returns the plan, the layers, and the manifest and config.
+func testPlan(t *testing.T) (*Plan, []digest.Digest, [2]digest.Digest) {
+	t.Helper()
+	blobs := runtimetest.Blobs{}
+	root := runtimetest.RandomImage(blobs, 1, 3, 100)
+	p, err := MakePlan(context.Background(), []Input{{Image: runtime.Image{Name: "app:1", Desc: root}, From: blobs}}, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	p.perImage = [][]digest.Digest{append([]digest.Digest{man, cfg}, layers...)}
-	p.Images = []format.Image{{Name: "app:1", Digest: man}}
-	return p, layers
+	var layers []digest.Digest
+	var nodes [2]digest.Digest
+	for _, b := range p.graphs[0].Blobs() {
+		switch b.Role {
+		case runtime.RoleLayer:
+			layers = append(layers, b.Desc.Digest)
+		case runtime.RoleManifest:
+			nodes[0] = b.Desc.Digest
+		case runtime.RoleConfig:
+			nodes[1] = b.Desc.Digest
+		}
+	}
+	return p, layers, nodes
 }
 
 func TestPlan_Omit(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		opts    func(l []digest.Digest) OmitOptions
+		opts    func(l []digest.Digest, nodes [2]digest.Digest) OmitOptions
 		omitted int
 		reason  string
 	}{
-		{"nothing held", func([]digest.Digest) OmitOptions { return OmitOptions{} }, 0, ""},
-		{"shipped", func(l []digest.Digest) OmitOptions {
+		{"nothing held", func([]digest.Digest, [2]digest.Digest) OmitOptions { return OmitOptions{} }, 0, ""},
+		{"shipped", func(l []digest.Digest, _ [2]digest.Digest) OmitOptions {
 			return OmitOptions{Held: map[digest.Digest]store.Holding{l[0]: {State: store.StateShipped, Bundle: "b1", Sequence: 1}}}
 		}, 1, "held since trip 1 (bundle b1), shipped"},
-		{"only confirmed skips shipped", func(l []digest.Digest) OmitOptions {
+		{"only confirmed skips shipped", func(l []digest.Digest, _ [2]digest.Digest) OmitOptions {
 			return OmitOptions{OnlyConfirmed: true, Held: map[digest.Digest]store.Holding{l[0]: {State: store.StateShipped, Bundle: "b1", Sequence: 1}}}
 		}, 0, ""},
-		{"receipt", func(l []digest.Digest) OmitOptions {
+		{"receipt", func(l []digest.Digest, _ [2]digest.Digest) OmitOptions {
 			return OmitOptions{OnlyConfirmed: true, Held: map[digest.Digest]store.Holding{l[1]: {State: store.StateConfirmed, Bundle: "receipt"}}}
 		}, 1, "confirmed by a receipt"},
-		{"base and exclude", func(l []digest.Digest) OmitOptions {
+		{"base and exclude", func(l []digest.Digest, _ [2]digest.Digest) OmitOptions {
 			return OmitOptions{Bases: []Base{{Ref: "app:0", Layers: map[digest.Digest]bool{l[0]: true}},
 				{Ref: "db:1", Excluded: true, Layers: map[digest.Digest]bool{l[2]: true}}}}
 		}, 2, "in base app:0"},
-		{"configs and manifests always ship", func(l []digest.Digest) OmitOptions {
-			return OmitOptions{Held: map[digest.Digest]store.Holding{digest.FromString("config"): {State: store.StateConfirmed},
-				digest.FromString("manifest"): {State: store.StateConfirmed}}}
+		{"configs and manifests always ship", func(_ []digest.Digest, nodes [2]digest.Digest) OmitOptions {
+			return OmitOptions{Held: map[digest.Digest]store.Holding{nodes[0]: {State: store.StateConfirmed},
+				nodes[1]: {State: store.StateConfirmed}}}
 		}, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, layers := testPlan()
-			p.Omit(tc.opts(layers))
+			p, layers, nodes := testPlan(t)
+			total := p.Bytes
+			p.Omit(tc.opts(layers, nodes))
 			r := p.Report("plant-7")
-			if r.Omitted != tc.omitted || r.Saved != int64(100*tc.omitted) || r.Bytes != int64(100*(5-tc.omitted)) {
-				t.Errorf("Omit: omitted %d (%d bytes saved, %d shipped), want %d", r.Omitted, r.Saved, r.Bytes, tc.omitted)
+			var saved int64
+			for _, b := range p.Blobs {
+				if b.Status == spec.StatusPrerequisite {
+					saved += b.Size
+				}
+			}
+			if r.Omitted != tc.omitted || r.Saved != saved || r.Bytes != total-saved || r.Shipped != 5-tc.omitted {
+				t.Errorf("Omit: omitted %d (%d bytes saved, %d shipped), want %d (%d saved of %d)", r.Omitted, r.Saved, r.Bytes, tc.omitted, saved, total)
 			}
 			var reasons []string
 			for _, b := range r.Images[0].Blobs {

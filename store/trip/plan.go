@@ -24,7 +24,9 @@ type Input struct {
 	Chart *format.Chart
 }
 
-// planned is a blob of the plan with the fetcher that serves it.
+// planned is a blob of the plan and where it is fetched: the graph of the
+// image that brought it, which serves what it read (manifests, indexes,
+// configs) from memory and the rest from the image's source.
 type planned struct {
 	desc ocispec.Descriptor
 	from runtime.Fetcher
@@ -38,7 +40,9 @@ const (
 )
 
 // Plan is what a bundle will carry: its images and every blob of their
-// graphs, each once, and why any blob is omitted.
+// graphs, each once, and why any blob is omitted. It keeps each image's
+// graph, walked once (runtime.Walk), for every later step: the bundle's
+// writer, a target of Copy, the dry run's report.
 type Plan struct {
 	// Images are the roots of the plan, in input order: images and the
 	// artifacts of the charts.
@@ -51,33 +55,29 @@ type Plan struct {
 	// Bytes is the sum of the shipped blobs' sizes, Saved of the omitted.
 	Bytes, Saved int64
 
-	from     map[digest.Digest]planned
-	role     map[digest.Digest]string
-	why      map[digest.Digest]string
-	perImage [][]digest.Digest
+	graphs []*runtime.Graph // of Images, in their order
+	from   map[digest.Digest]planned
+	role   map[digest.Digest]runtime.Role
+	why    map[digest.Digest]string
 }
 
-// MakePlan walks every input's graph, keeping each blob once; every blob
-// is shipped until Omit says otherwise. platforms, when non-empty, keeps
-// only those platforms of an image index.
+// MakePlan walks every input's graph once, keeping each blob once; every
+// blob is shipped until Omit says otherwise. platforms, when non-empty,
+// keeps only those platforms of an image index (runtime.SelectPlatforms).
 func MakePlan(ctx context.Context, inputs []Input, platforms []string) (*Plan, error) {
-	p := &Plan{from: map[digest.Digest]planned{}, role: map[digest.Digest]string{}, why: map[digest.Digest]string{}}
+	p := &Plan{from: map[digest.Digest]planned{}, role: map[digest.Digest]runtime.Role{}, why: map[digest.Digest]string{}}
 	seen := map[string]bool{}
 	for _, in := range inputs {
-		img, extra, err := runtime.SelectPlatforms(ctx, in.From, in.Image, platforms)
+		img, err := runtime.SelectPlatforms(ctx, in.From, in.Image, platforms)
 		if err != nil {
 			return nil, err
-		}
-		f := in.From
-		if len(extra) > 0 {
-			f = runtime.Overlay(f, extra)
 		}
 		key := img.Name + "@" + string(img.Desc.Digest)
 		if seen[key] {
 			continue
 		}
 		seen[key] = true
-		if err := p.add(ctx, img, f); err != nil {
+		if err := p.add(ctx, img, in.From); err != nil {
 			return nil, err
 		}
 		if in.Chart != nil {
@@ -86,7 +86,7 @@ func MakePlan(ctx context.Context, inputs []Input, platforms []string) (*Plan, e
 			p.Charts = append(p.Charts, c)
 		}
 	}
-	imgs := runtimeImages(p.Images)
+	imgs := p.images()
 	if err := runtime.Distinct(imgs, ocilayout.RefNames(imgs)); err != nil {
 		return nil, fmt.Errorf("a bundle names each image once: %w", err)
 	}
@@ -95,65 +95,63 @@ func MakePlan(ctx context.Context, inputs []Input, platforms []string) (*Plan, e
 }
 
 func (p *Plan) add(ctx context.Context, img runtime.Image, f runtime.Fetcher) error {
-	var mine []digest.Digest
-	err := runtime.Walk(ctx, f, img.Desc, func(d ocispec.Descriptor, data []byte) error {
-		mine = append(mine, d.Digest)
-		if data != nil {
-			if len(mine) == 1 {
-				img.Desc.MediaType = d.MediaType // the root, typed by its bytes
-			}
-			p.role[d.Digest] = RoleManifest
-			if c := configDesc(data); c.Digest != "" {
-				p.role[c.Digest] = RoleConfig
-			}
-		}
-		if old, ok := p.from[d.Digest]; ok {
-			if data != nil && old.desc.MediaType != d.MediaType {
-				p.retype(d) // a layer of one image is another's manifest
+	var mine []digest.Digest // the blobs this image brings to the plan
+	g, err := runtime.Walk(ctx, f, img, func(b runtime.Blob) error {
+		p.role[b.Desc.Digest] = max(p.role[b.Desc.Digest], b.Role)
+		if old, ok := p.from[b.Desc.Digest]; ok {
+			if b.Node != nil && old.desc.MediaType != b.Desc.MediaType {
+				p.retype(b) // a layer of one image is another's manifest
 			}
 			return nil
 		}
-		from := f
-		if data != nil {
-			from = runtime.Overlay(f, map[digest.Digest][]byte{d.Digest: data})
-		}
-		p.from[d.Digest] = planned{desc: d, from: from}
-		p.Blobs = append(p.Blobs, format.Blob{Digest: d.Digest, Size: d.Size, MediaType: d.MediaType,
+		p.from[b.Desc.Digest] = planned{desc: b.Desc}
+		mine = append(mine, b.Desc.Digest)
+		p.Blobs = append(p.Blobs, format.Blob{Digest: b.Desc.Digest, Size: b.Desc.Size, MediaType: b.Desc.MediaType,
 			Kind: spec.KindBlob, Status: spec.StatusShipped})
-		p.Bytes += d.Size
+		p.Bytes += b.Desc.Size
 		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("image %s: %w", img, err)
 	}
-	plats, err := runtime.Platforms(ctx, f, img.Desc)
+	plats, err := g.Platforms(ctx, f)
 	if err != nil {
 		return fmt.Errorf("image %s: %w", img, err)
 	}
+	from := g.Fetcher(f)
+	for _, d := range mine {
+		src := p.from[d]
+		src.from = from
+		p.from[d] = src
+	}
 	sort.Strings(plats)
-	p.Images = append(p.Images, format.Image{Name: img.Name, Digest: img.Desc.Digest,
-		MediaType: img.Desc.MediaType, Size: img.Desc.Size, Platforms: plats})
-	p.perImage = append(p.perImage, mine)
+	root := g.Root()
+	p.Images = append(p.Images, format.Image{Name: img.Name, Digest: root.Digest,
+		MediaType: root.MediaType, Size: root.Size, Platforms: plats})
+	p.graphs = append(p.graphs, g)
 	return nil
 }
 
 // retype lists a planned blob with the media type its bytes gave it as a
 // manifest or index, so that the reader finds it listed as what it is.
-func (p *Plan) retype(d ocispec.Descriptor) {
+func (p *Plan) retype(b runtime.Blob) {
 	for i := range p.Blobs {
-		if p.Blobs[i].Digest == d.Digest {
-			p.Blobs[i].MediaType = d.MediaType
+		if p.Blobs[i].Digest == b.Desc.Digest {
+			p.Blobs[i].MediaType = b.Desc.MediaType
 		}
 	}
-	src := p.from[d.Digest]
-	src.desc.MediaType = d.MediaType
-	p.from[d.Digest] = src
+	src := p.from[b.Desc.Digest]
+	src.desc = b.Desc
+	p.from[b.Desc.Digest] = src
 }
 
 // Role says what a planned blob is: RoleManifest, RoleConfig or RoleLayer.
 func (p *Plan) Role(d digest.Digest) string {
-	if r, ok := p.role[d]; ok {
-		return r
+	switch r := p.role[d]; {
+	case r.IsNode():
+		return RoleManifest
+	case r == runtime.RoleConfig:
+		return RoleConfig
 	}
 	return RoleLayer
 }
@@ -169,9 +167,19 @@ func (p *Plan) Layers() []digest.Digest {
 	return out
 }
 
-// images returns the roots that are images, not charts: the index's
+// images returns every root of the plan as an image that carries its
+// graph.
+func (p *Plan) images() []runtime.Image {
+	out := make([]runtime.Image, len(p.Images))
+	for i, im := range p.Images {
+		out[i] = runtime.Image{Name: im.Name, Desc: p.graphs[i].Root(), Graph: p.graphs[i]}
+	}
+	return out
+}
+
+// indexImages returns the roots that are images, not charts: the index's
 // images.
-func (p *Plan) images() []format.Image {
+func (p *Plan) indexImages() []format.Image {
 	charts := chartRoots(p.Charts)
 	var out []format.Image
 	for _, im := range p.Images {

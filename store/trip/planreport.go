@@ -52,7 +52,8 @@ func (p *Plan) Report(to string) PlanReport {
 	charts := chartRoots(p.Charts)
 	for i, im := range p.Images {
 		pi := PlanImage{Name: im.Name, Digest: im.Digest, Platforms: im.Platforms, Chart: charts[im.Name+"@"+string(im.Digest)]}
-		for _, d := range p.perImage[i] {
+		for _, gb := range p.graphs[i].Blobs() {
+			d := gb.Desc.Digest
 			b := p.Blobs[byDigest[d]]
 			status := "shipped"
 			if b.Status != spec.StatusShipped {

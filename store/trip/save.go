@@ -116,7 +116,7 @@ func (p *Plan) index(opts SaveOptions) (*format.Index, map[string][]byte, error)
 		From:          format.Party{Site: opts.From},
 		To:            opts.To,
 		Sequence:      opts.Sequence,
-		Images:        p.images(),
+		Images:        p.indexImages(),
 		Charts:        p.Charts,
 		Blobs:         append(slices.Clip(p.Blobs), extraBlobs(opts.Extras)...),
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/crypto/ssh"
@@ -46,6 +47,9 @@ type ImageStatus struct {
 	Reason string `json:"reason,omitempty"`
 	// Blobs is every blob of its graph, the root included.
 	Blobs []digest.Digest `json:"-"`
+	// graph is the image's graph, walked by checkImages, for an image
+	// that passed.
+	graph *runtime.Graph
 }
 
 // Report is what Verify and Load found.

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/opencontainers/go-digest"
@@ -136,11 +138,14 @@ func TestWalk(t *testing.T) {
 	g := newGraph()
 	seen := map[digest.Digest]int{}
 	var order []digest.Digest
-	err := runtime.Walk(context.Background(), g.m, g.index, func(d ocispec.Descriptor, data []byte) error {
+	roles := map[runtime.Role]int{}
+	graph, err := runtime.Walk(context.Background(), g.m, runtime.Image{Desc: g.index}, func(b runtime.Blob) error {
+		d := b.Desc
 		seen[d.Digest]++
 		order = append(order, d.Digest)
-		if isNode := spec.IsIndex(d.MediaType) || spec.IsManifest(d.MediaType); isNode != (data != nil) {
-			t.Errorf("Walk gave %s (%s) data %v", d.Digest, d.MediaType, data != nil)
+		roles[b.Role]++
+		if isNode := spec.IsIndex(d.MediaType) || spec.IsManifest(d.MediaType); isNode != (b.Data != nil) || isNode != (b.Node != nil) {
+			t.Errorf("Walk gave %s (%s) data %v", d.Digest, d.MediaType, b.Data != nil)
 		}
 		return nil
 	})
@@ -156,24 +161,99 @@ func TestWalk(t *testing.T) {
 			t.Errorf("Walk visited %s %d times", d, n)
 		}
 	}
+	if want := map[runtime.Role]int{runtime.RoleIndex: 1, runtime.RoleManifest: 3, runtime.RoleConfig: 3, runtime.RoleLayer: 4}; !maps.Equal(roles, want) {
+		t.Errorf("Walk's roles = %v, want %v", roles, want)
+	}
+	// The graph answers from memory what the walk read: its blobs in the
+	// same order, a platform's sub-graph; a second walk with it reads
+	// nothing.
+	var again []digest.Digest
+	for _, b := range graph.Blobs() {
+		again = append(again, b.Desc.Digest)
+	}
+	if !slices.Equal(again, order) {
+		t.Errorf("Graph.Blobs = %v, want the walk's order %v", again, order)
+	}
+	if sub := graph.Sub(g.arm).Blobs(); len(sub) != 4 || sub[0].Desc.Digest != g.arm.Digest {
+		t.Errorf("Graph.Sub(arm64).Blobs = %d blobs, want the arm64 manifest, config and two layers", len(sub))
+	}
+	g.m.fetches = 0
+	if _, err := runtime.Walk(context.Background(), g.m, runtime.Image{Desc: g.index, Graph: graph}, nil); err != nil || g.m.fetches != 0 {
+		t.Errorf("Walk with the graph = %v after %d fetches, want none", err, g.m.fetches)
+	}
 	delete(g.m.blobs, g.arm.Digest)
-	err = runtime.Walk(context.Background(), g.m, g.index, func(ocispec.Descriptor, []byte) error { return nil })
+	_, err = runtime.Walk(context.Background(), g.m, runtime.Image{Desc: g.index}, nil)
 	if !errors.Is(err, spec.ErrNotFound) || !strings.Contains(err.Error(), string(g.arm.Digest)) {
 		t.Errorf("Walk with a missing manifest = %v, want ErrNotFound naming it", err)
 	}
 }
 
-func TestPlatforms(t *testing.T) {
+func TestGraph_Platforms(t *testing.T) {
 	ctx := context.Background()
 	g := newGraph()
-	got, err := runtime.Platforms(ctx, g.m, g.index)
+	got, err := walk(t, g.m, g.index).Platforms(ctx, g.m)
 	if want := []string{"linux/amd64", "linux/arm64/v8", "linux/s390x"}; err != nil || !slices.Equal(got, want) {
 		t.Errorf("Platforms(index) = %v, %v, want %v", got, err, want)
 	}
-	got, err = runtime.Platforms(ctx, g.m, g.arm)
+	arm := walk(t, g.m, g.arm)
+	got, err = arm.Platforms(ctx, g.m)
 	if want := []string{"linux/arm64/v8"}; err != nil || !slices.Equal(got, want) {
 		t.Errorf("Platforms(manifest) = %v, %v, want %v", got, err, want)
 	}
+	g.m.fetches = 0
+	if _, err := arm.Platforms(ctx, g.m); err != nil || g.m.fetches != 0 {
+		t.Errorf("Platforms again = %v after %d fetches, want the config kept", err, g.m.fetches)
+	}
+}
+
+// TestGraph_Configs: the configs are read once, into the graph, and give
+// each layer its DiffID and the image its newest created time; a config
+// whose diff_ids do not fit its layers gives none.
+func TestGraph_Configs(t *testing.T) {
+	ctx := context.Background()
+	m := &memory{blobs: map[digest.Digest][]byte{}}
+	l1, l2 := m.put(ocispec.MediaTypeImageLayerGzip, []byte("one")), m.put(ocispec.MediaTypeImageLayerGzip, []byte("two"))
+	when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	id1, id2 := digest.FromString("tar one"), digest.FromString("tar two")
+	manifest := func(cfg any, layers ...ocispec.Descriptor) ocispec.Descriptor {
+		c := m.put(ocispec.MediaTypeImageConfig, cfg)
+		return m.put(ocispec.MediaTypeImageManifest, ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2},
+			MediaType: ocispec.MediaTypeImageManifest, Config: c, Layers: layers})
+	}
+	good := manifest(ocispec.Image{Created: &when, RootFS: ocispec.RootFS{Type: "layers", DiffIDs: []digest.Digest{id1, id2}}}, l1, l2)
+	short := manifest(map[string]any{"rootfs": map[string]any{"diff_ids": []string{string(id1)}}, "created": "not a time"}, l1, l2)
+	for _, tc := range []struct {
+		root    ocispec.Descriptor
+		ids     map[digest.Digest]digest.Digest
+		created time.Time
+	}{
+		{good, map[digest.Digest]digest.Digest{l1.Digest: id1, l2.Digest: id2}, when},
+		{short, map[digest.Digest]digest.Digest{}, time.Time{}},
+	} {
+		g := walk(t, m, tc.root)
+		if err := g.ReadConfigs(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		m.fetches = 0
+		if err := g.ReadConfigs(ctx, m); err != nil || m.fetches != 0 {
+			t.Errorf("ReadConfigs again = %v after %d fetches, want none", err, m.fetches)
+		}
+		if got := g.DiffIDs(); !maps.Equal(got, tc.ids) {
+			t.Errorf("DiffIDs = %v, want %v", got, tc.ids)
+		}
+		if got := g.Created(); !got.Equal(tc.created) {
+			t.Errorf("Created = %v, want %v", got, tc.created)
+		}
+	}
+}
+
+func walk(t *testing.T, f runtime.Fetcher, root ocispec.Descriptor) *runtime.Graph {
+	t.Helper()
+	g, err := runtime.Walk(context.Background(), f, runtime.Image{Desc: root}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
 
 func TestSelectPlatforms(t *testing.T) {
@@ -181,35 +261,40 @@ func TestSelectPlatforms(t *testing.T) {
 	g := newGraph()
 	img := runtime.Image{Name: "app:1", Desc: g.index}
 
-	one, extra, err := runtime.SelectPlatforms(ctx, g.m, img, []string{"linux/arm64"})
-	if err != nil || one.Desc.Digest != g.arm.Digest || extra != nil || one.Name != "app:1" {
-		t.Errorf("SelectPlatforms(arm64) = %v, %v, %v, want the arm64 manifest", one, extra, err)
+	one, err := runtime.SelectPlatforms(ctx, g.m, img, []string{"linux/arm64"})
+	if err != nil || one.Desc.Digest != g.arm.Digest || one.Name != "app:1" {
+		t.Errorf("SelectPlatforms(arm64) = %v, %v, want the arm64 manifest", one, err)
 	}
 
 	for _, root := range []ocispec.Descriptor{g.index, g.list} {
-		two, extra, err := runtime.SelectPlatforms(ctx, g.m, runtime.Image{Name: "app:1", Desc: root}, []string{"linux/amd64", "linux/s390x"})
-		if err != nil || two.Desc.MediaType != root.MediaType || len(extra) != 1 {
-			t.Fatalf("SelectPlatforms(two of %s) = %v, %d extra, %v", root.MediaType, two, len(extra), err)
+		two, err := runtime.SelectPlatforms(ctx, g.m, runtime.Image{Name: "app:1", Desc: root}, []string{"linux/amd64", "linux/s390x"})
+		if err != nil || two.Desc.MediaType != root.MediaType || two.Desc.Digest == root.Digest || two.Graph == nil {
+			t.Fatalf("SelectPlatforms(two of %s) = %v, %v, want a new index, with its graph", root.MediaType, two, err)
 		}
-		got, err := runtime.Platforms(ctx, runtime.Overlay(g.m, extra), two.Desc)
+		// The new index is in memory only: the walk finds it in the graph.
+		graph, err := runtime.Walk(ctx, g.m, two, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := graph.Platforms(ctx, g.m)
 		if want := []string{"linux/amd64", "linux/s390x"}; err != nil || !slices.Equal(got, want) {
 			t.Errorf("Platforms(new index) = %v, %v, want %v", got, err, want)
 		}
 	}
 
-	_, _, err = runtime.SelectPlatforms(ctx, g.m, img, []string{"windows/amd64"})
+	_, err = runtime.SelectPlatforms(ctx, g.m, img, []string{"windows/amd64"})
 	if !errors.Is(err, spec.ErrNotFound) || !strings.Contains(err.Error(), "app:1") ||
 		!strings.Contains(err.Error(), "windows/amd64") || !strings.Contains(err.Error(), "linux/arm64/v8") {
 		t.Errorf("SelectPlatforms(none) = %v, want an error naming the image, the wanted and the available", err)
 	}
 	single := runtime.Image{Name: "app:1", Desc: g.amd}
-	if _, _, err := runtime.SelectPlatforms(ctx, g.m, single, []string{"linux/arm64"}); err == nil || !strings.Contains(err.Error(), "linux/amd64") {
+	if _, err := runtime.SelectPlatforms(ctx, g.m, single, []string{"linux/arm64"}); err == nil || !strings.Contains(err.Error(), "linux/amd64") {
 		t.Errorf("SelectPlatforms(amd64 manifest, arm64) = %v, want an error listing linux/amd64", err)
 	}
-	if same, _, err := runtime.SelectPlatforms(ctx, g.m, single, []string{"linux/amd64"}); err != nil || same.Desc.Digest != single.Desc.Digest {
+	if same, err := runtime.SelectPlatforms(ctx, g.m, single, []string{"linux/amd64"}); err != nil || same.Desc.Digest != single.Desc.Digest {
 		t.Errorf("SelectPlatforms(amd64 manifest, amd64) = %v, %v, want it unchanged", same, err)
 	}
-	if same, extra, err := runtime.SelectPlatforms(ctx, g.m, img, nil); err != nil || same.Desc.Digest != img.Desc.Digest || extra != nil {
+	if same, err := runtime.SelectPlatforms(ctx, g.m, img, nil); err != nil || same.Desc.Digest != img.Desc.Digest {
 		t.Errorf("SelectPlatforms(no want) = %v, %v, want unchanged", same, err)
 	}
 }
@@ -247,9 +332,10 @@ func TestWalk_NodeMediaTypes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			visited := map[digest.Digest]string{}
-			err := runtime.Walk(context.Background(), g.m, tc.root, func(d ocispec.Descriptor, data []byte) error {
+			_, err := runtime.Walk(context.Background(), g.m, runtime.Image{Desc: tc.root}, func(b runtime.Blob) error {
+				d := b.Desc
 				visited[d.Digest] = d.MediaType
-				if data != nil && !spec.IsIndex(d.MediaType) && !spec.IsManifest(d.MediaType) {
+				if b.Data != nil && !spec.IsIndex(d.MediaType) && !spec.IsManifest(d.MediaType) {
 					t.Errorf("Walk gave %s typed %q with data", d.Digest, d.MediaType)
 				}
 				return nil
