@@ -45,7 +45,7 @@ func (c *LoadCmd) Run(g *Globals) error {
 			return err
 		}
 		defer t.Close()
-		opts.Targets = append(opts.Targets, trip.Target{Name: s, Target: t, Charts: holdsCharts(s)})
+		opts.Into = append(opts.Into, trip.Destination{Name: s, Target: t, Charts: holdsCharts(s)})
 	}
 	var reports []*trip.Report
 	var errs []error

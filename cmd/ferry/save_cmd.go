@@ -96,7 +96,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	plan.Omit(omit)
 	if c.DryRun {
-		return printPlan(g, plan.Report(c.For))
+		return printPlan(g, plan.DryRun(c.For))
 	}
 	signer, err := format.LoadSigner(h.KeyPath())
 	if err != nil {
@@ -211,7 +211,7 @@ func (c *SaveCmd) omitOptions(g *Globals, h *store.Home, plan *trip.Plan) (trip.
 				if err != nil {
 					return o, closeAll, fmt.Errorf("base %s: %w", ref, err)
 				}
-				base, err := trip.LoadBase(g.ctx, expanded, group.excluded, inputs)
+				base, err := trip.ReadBase(g.ctx, expanded, group.excluded, inputs)
 				if err != nil {
 					return o, closeAll, err
 				}
@@ -291,7 +291,7 @@ func defaultBundleName(p *trip.Plan, chartsOnly bool) string {
 	return name + spec.FileExtension
 }
 
-func printPlan(g *Globals, r trip.PlanReport) error {
+func printPlan(g *Globals, r trip.DryRun) error {
 	if g.JSON {
 		return g.printJSON(r)
 	}

@@ -9,23 +9,23 @@ import (
 	"github.com/ferryhq/ferry/runtime/ocilayout"
 )
 
-// ArchiveTarget writes images as a new OCI archive.
-type ArchiveTarget struct {
+// Target writes images as a new OCI archive.
+type Target struct {
 	file string
 	tag  string
 }
 
 var (
-	_ runtime.Target = (*ArchiveTarget)(nil)
-	_ runtime.Namer  = (*ArchiveTarget)(nil)
+	_ runtime.Target = (*Target)(nil)
+	_ runtime.Namer  = (*Target)(nil)
 )
 
 // NewTarget returns a Target that writes the archive file; tag, if set,
 // is the ref.name of the one image written.
-func NewTarget(file, tag string) *ArchiveTarget { return &ArchiveTarget{file: file, tag: tag} }
+func NewTarget(file, tag string) *Target { return &Target{file: file, tag: tag} }
 
 // Names returns the ref.name each image gets, as a layout names it.
-func (t *ArchiveTarget) Names(images []runtime.Image) ([]string, error) {
+func (t *Target) Names(images []runtime.Image) ([]string, error) {
 	images, err := ocilayout.Named(images, t.tag)
 	if err != nil {
 		return nil, fmt.Errorf("oci-archive:%s: %w", t.file, err)
@@ -37,7 +37,7 @@ func (t *ArchiveTarget) Names(images []runtime.Image) ([]string, error) {
 // it, so file is either the whole new archive or untouched. The tar is
 // deterministic: oci-layout, index.json, then blobs sorted by digest, all
 // with modification time 0. An existing file is replaced, not merged.
-func (t *ArchiveTarget) Write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
+func (t *Target) Write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
 	where := "oci-archive:" + t.file
 	entries, err := ocilayout.Entries(images, t.tag)
 	if err != nil {
@@ -58,4 +58,4 @@ func (t *ArchiveTarget) Write(ctx context.Context, images []runtime.Image, src r
 }
 
 // Close does nothing.
-func (t *ArchiveTarget) Close() error { return nil }
+func (t *Target) Close() error { return nil }

@@ -16,25 +16,25 @@ import (
 	"github.com/ferryhq/ferry/spec"
 )
 
-// LayoutTarget writes images into an OCI image layout.
-type LayoutTarget struct {
+// Target writes images into an OCI image layout.
+type Target struct {
 	dir string
 	tag string
 }
 
 var (
-	_ runtime.Target      = (*LayoutTarget)(nil)
-	_ runtime.BlobChecker = (*LayoutTarget)(nil)
-	_ runtime.Namer       = (*LayoutTarget)(nil)
+	_ runtime.Target      = (*Target)(nil)
+	_ runtime.BlobChecker = (*Target)(nil)
+	_ runtime.Namer       = (*Target)(nil)
 )
 
 // NewTarget returns a Target for the layout in dir (created on Write if
 // missing). tag, if set, is the ref.name of the one image written.
-func NewTarget(dir, tag string) *LayoutTarget { return &LayoutTarget{dir: dir, tag: tag} }
+func NewTarget(dir, tag string) *Target { return &Target{dir: dir, tag: tag} }
 
 // Names returns the ref.name each image gets (runtime.RefName; tag for
 // the one image when the target has one).
-func (t *LayoutTarget) Names(images []runtime.Image) ([]string, error) {
+func (t *Target) Names(images []runtime.Image) ([]string, error) {
 	images, err := Named(images, t.tag)
 	if err != nil {
 		return nil, fmt.Errorf("oci:%s: %w", t.dir, err)
@@ -43,7 +43,7 @@ func (t *LayoutTarget) Names(images []runtime.Image) ([]string, error) {
 }
 
 // Exists reports whether the layout holds a blob of desc's digest and size.
-func (t *LayoutTarget) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {
+func (t *Target) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {
 	p, err := blobPath(t.dir, desc)
 	if err != nil {
 		return false, err
@@ -62,7 +62,7 @@ func (t *LayoutTarget) Exists(ctx context.Context, desc ocispec.Descriptor) (boo
 // blobs already present with the right size are kept), then rewrites
 // index.json atomically, merging with its existing entries. On failure
 // index.json is unchanged.
-func (t *LayoutTarget) Write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
+func (t *Target) Write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
 	where := "oci:" + t.dir
 	entries, err := Entries(images, t.tag)
 	if err != nil {
@@ -87,9 +87,9 @@ func (t *LayoutTarget) Write(ctx context.Context, images []runtime.Image, src ru
 }
 
 // Close does nothing.
-func (t *LayoutTarget) Close() error { return nil }
+func (t *Target) Close() error { return nil }
 
-func (t *LayoutTarget) init() error {
+func (t *Target) init() error {
 	if err := os.MkdirAll(filepath.Join(t.dir, "blobs", "sha256"), 0o755); err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (t *LayoutTarget) init() error {
 	return atomicfile.WriteFile(p, layout, 0o644)
 }
 
-func (t *LayoutTarget) writeBlob(ctx context.Context, b runtime.Blob, src runtime.Fetcher) error {
+func (t *Target) writeBlob(ctx context.Context, b runtime.Blob, src runtime.Fetcher) error {
 	if ok, err := t.Exists(ctx, b.Desc); err != nil || ok {
 		return err
 	}
@@ -120,7 +120,7 @@ func (t *LayoutTarget) writeBlob(ctx context.Context, b runtime.Blob, src runtim
 	return f.Commit(0o444)
 }
 
-func (t *LayoutTarget) writeIndex(entries []ocispec.Descriptor) error {
+func (t *Target) writeIndex(entries []ocispec.Descriptor) error {
 	old, err := readIndex(t.dir)
 	if err != nil && !errors.Is(err, spec.ErrNotFound) {
 		return err

@@ -28,7 +28,7 @@ type Source struct {
 	ref    string
 	mu     sync.Mutex
 	dir    string
-	lays   []*ocilayout.Layout
+	lays   []*ocilayout.Source
 	synth  map[digest.Digest][]byte // manifests relabel rewrote
 	images []runtime.Image
 }
@@ -92,7 +92,7 @@ func (s *Source) export(ctx context.Context) error {
 }
 
 // exportOne saves ref into the OCI layout out.
-func (s *Source) exportOne(ctx context.Context, ref, out string) (runtime.Image, *ocilayout.Layout, error) {
+func (s *Source) exportOne(ctx context.Context, ref, out string) (runtime.Image, *ocilayout.Source, error) {
 	name, err := s.c.name(ctx, ref)
 	if err != nil {
 		return runtime.Image{}, nil, err

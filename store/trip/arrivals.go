@@ -94,7 +94,7 @@ func (a *arrivals) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadC
 // wait ends the sending (after a.end, or with ctx cancelled) and waits
 // for it; its errors are dropped, since Write sends whatever is missing
 // and reports its own faults.
-func sendAhead(ctx context.Context, ix *format.Index, targets []Target, a *arrivals) (wait func()) {
+func sendAhead(ctx context.Context, ix *format.Index, targets []Destination, a *arrivals) (wait func()) {
 	images := runtimeImages(ix.Images)
 	var wg sync.WaitGroup
 	for _, t := range targets {

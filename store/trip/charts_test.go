@@ -29,10 +29,10 @@ func TestTarget_Roots(t *testing.T) {
 		}
 		return out
 	}
-	if got := names(Target{Charts: true}.roots(images, []format.Chart{chart})); len(got) != 3 {
+	if got := names(Destination{Charts: true}.roots(images, []format.Chart{chart})); len(got) != 3 {
 		t.Errorf("roots for a registry = %v, want all three", got)
 	}
-	got := names(Target{}.roots(images, []format.Chart{chart}))
+	got := names(Destination{}.roots(images, []format.Chart{chart}))
 	if want := []digest.Digest{images[0].Desc.Digest, images[2].Desc.Digest}; !slices.Equal(got, want) {
 		t.Errorf("roots for docker-daemon = %v, want %v", got, want)
 	}

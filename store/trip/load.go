@@ -17,8 +17,9 @@ import (
 	"github.com/ferryhq/ferry/store"
 )
 
-// Target is a place to write loaded images, with the name it was given.
-type Target struct {
+// Destination is a place Load writes images to: the Target, and the name
+// the user gave it (--into).
+type Destination struct {
 	Name   string
 	Target runtime.Target
 	// Charts says the target holds OCI artifacts that are not container
@@ -35,7 +36,7 @@ type LoadOptions struct {
 	// AllowDowngrade moves a tag to an image older than the one it points
 	// at in the store.
 	AllowDowngrade bool
-	Targets        []Target
+	Into           []Destination
 	// ExtrasDir is where the bundle's extra files (ferry's own release,
 	// say) are written; "" leaves them out.
 	ExtrasDir string
@@ -66,12 +67,12 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 			}
 			return err
 		}
-		if err := checkTargetNames(ix, opts.Targets); err != nil {
+		if err := checkTargetNames(ix, opts.Into); err != nil {
 			return err
 		}
 		arrived = newArrivals(h.Blobs, ix)
 		l.arrived = arrived
-		waitSent = sendAhead(ctx, ix, opts.Targets, arrived)
+		waitSent = sendAhead(ctx, ix, opts.Into, arrived)
 		return nil
 	}
 	rep, r, good, err := scan(ctx, path, opts.CheckOptions, admit, l.loadEntry)
@@ -103,7 +104,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		return nil, err
 	}
 	waitSent()
-	for _, t := range opts.Targets {
+	for _, t := range opts.Into {
 		if len(images) == 0 {
 			break
 		}
@@ -194,7 +195,7 @@ func imageNames(images []runtime.Image) []string {
 // image a target cannot name (only a tag, where it needs a repository),
 // or two images it would give one name, refuse the bundle with nothing
 // written anywhere.
-func checkTargetNames(ix *format.Index, targets []Target) error {
+func checkTargetNames(ix *format.Index, targets []Destination) error {
 	images := runtimeImages(ix.Roots())
 	for _, t := range targets {
 		if _, err := runtime.TargetNames(t.Target, t.roots(images, ix.Charts)); err != nil {
@@ -279,7 +280,7 @@ func record(ctx context.Context, h *store.Home, ix *format.Index, path string, r
 
 // roots returns the images to write to t: all of them, or, for a target
 // that does not hold charts, those that are not the roots of charts.
-func (t Target) roots(images []runtime.Image, charts []format.Chart) []runtime.Image {
+func (t Destination) roots(images []runtime.Image, charts []format.Chart) []runtime.Image {
 	if t.Charts || len(charts) == 0 {
 		return images
 	}

@@ -18,9 +18,9 @@ type Base struct {
 	Layers   map[digest.Digest]bool
 }
 
-// LoadBase walks the manifests of a base's images (never their layers)
+// ReadBase walks the manifests of a base's images (never their layers)
 // and collects the layer digests.
-func LoadBase(ctx context.Context, ref string, excluded bool, inputs []Input) (Base, error) {
+func ReadBase(ctx context.Context, ref string, excluded bool, inputs []Input) (Base, error) {
 	b := Base{Ref: ref, Excluded: excluded, Layers: map[digest.Digest]bool{}}
 	for _, in := range inputs {
 		_, err := runtime.Walk(ctx, in.From, in.Image, func(bl runtime.Blob) error {

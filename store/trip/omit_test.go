@@ -72,7 +72,7 @@ func TestPlan_Omit(t *testing.T) {
 			p, layers, nodes := testPlan(t)
 			total := p.Bytes
 			p.Omit(tc.opts(layers, nodes))
-			r := p.Report("plant-7")
+			r := p.DryRun("plant-7")
 			var saved int64
 			for _, b := range p.Blobs {
 				if b.Status == spec.StatusPrerequisite {

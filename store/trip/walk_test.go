@@ -100,7 +100,7 @@ func TestLoad_GraphToTargets(t *testing.T) {
 	h := siteHome(t, s)
 	tgt := &graphTarget{}
 	rep, err := Load(context.Background(), h, path, LoadOptions{CheckOptions: CheckOptions{Trust: TrustCatalog(h.Catalog)},
-		Targets: []Target{{Name: "graph", Target: tgt}}})
+		Into: []Destination{{Name: "graph", Target: tgt}}})
 	if err != nil || rep.Err() != nil {
 		t.Fatalf("Load = %v, %v", err, rep.Err())
 	}

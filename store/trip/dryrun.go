@@ -5,8 +5,8 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// PlanBlob is one blob of an image in a plan, for --dry-run.
-type PlanBlob struct {
+// DryRunBlob is one blob of an image in a plan, as --dry-run prints it.
+type DryRunBlob struct {
 	Digest    digest.Digest `json:"digest"`
 	Size      int64         `json:"size"`
 	MediaType string        `json:"mediaType"`
@@ -15,33 +15,35 @@ type PlanBlob struct {
 	Reason    string        `json:"reason,omitempty"`
 }
 
-// PlanImage is one image of a plan and its blobs.
-type PlanImage struct {
+// DryRunImage is one image of a plan and its blobs, as --dry-run prints
+// them.
+type DryRunImage struct {
 	Name      string        `json:"name"`
 	Digest    digest.Digest `json:"digest"`
 	Platforms []string      `json:"platforms,omitempty"`
 	Chart     bool          `json:"chart,omitempty"` // a Helm chart's artifact
-	Blobs     []PlanBlob    `json:"blobs"`
+	Blobs     []DryRunBlob  `json:"blobs"`
 }
 
-// PlanReport is the plan as --dry-run prints it.
-type PlanReport struct {
-	To      string      `json:"to,omitempty"`
-	Images  []PlanImage `json:"images"`
-	Shipped int         `json:"shippedBlobs"`
-	Omitted int         `json:"omittedBlobs"`
-	Bytes   int64       `json:"bytesShipped"`
-	Saved   int64       `json:"bytesSaved"`
+// DryRun is the plan as --dry-run prints it.
+type DryRun struct {
+	To      string        `json:"to,omitempty"`
+	Images  []DryRunImage `json:"images"`
+	Shipped int           `json:"shippedBlobs"`
+	Omitted int           `json:"omittedBlobs"`
+	Bytes   int64         `json:"bytesShipped"`
+	Saved   int64         `json:"bytesSaved"`
 }
 
-// Report describes the plan per image and per blob, with the reason of
-// each omission, and the totals.
-func (p *Plan) Report(to string) PlanReport {
+// DryRun describes the plan per image and per blob, with the reason of
+// each omission, and the totals: what save --dry-run prints for the site
+// to.
+func (p *Plan) DryRun(to string) DryRun {
 	byDigest := map[digest.Digest]int{}
 	for i, b := range p.Blobs {
 		byDigest[b.Digest] = i
 	}
-	r := PlanReport{To: to, Images: []PlanImage{}, Bytes: p.Bytes, Saved: p.Saved}
+	r := DryRun{To: to, Images: []DryRunImage{}, Bytes: p.Bytes, Saved: p.Saved}
 	for _, b := range p.Blobs {
 		if b.Status == spec.StatusShipped {
 			r.Shipped++
@@ -51,7 +53,7 @@ func (p *Plan) Report(to string) PlanReport {
 	}
 	charts := chartRoots(p.Charts)
 	for i, im := range p.Images {
-		pi := PlanImage{Name: im.Name, Digest: im.Digest, Platforms: im.Platforms, Chart: charts[im.Name+"@"+string(im.Digest)]}
+		pi := DryRunImage{Name: im.Name, Digest: im.Digest, Platforms: im.Platforms, Chart: charts[im.Name+"@"+string(im.Digest)]}
 		for _, gb := range p.graphs[i].Blobs() {
 			d := gb.Desc.Digest
 			b := p.Blobs[byDigest[d]]
@@ -59,7 +61,7 @@ func (p *Plan) Report(to string) PlanReport {
 			if b.Status != spec.StatusShipped {
 				status = "omitted"
 			}
-			pi.Blobs = append(pi.Blobs, PlanBlob{Digest: d, Size: b.Size, MediaType: b.MediaType,
+			pi.Blobs = append(pi.Blobs, DryRunBlob{Digest: d, Size: b.Size, MediaType: b.MediaType,
 				Role: p.Role(d), Status: status, Reason: p.why[d]})
 		}
 		r.Images = append(r.Images, pi)

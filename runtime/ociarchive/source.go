@@ -17,18 +17,18 @@ import (
 	"github.com/ferryhq/ferry/spec"
 )
 
-// Archive is an OCI archive read as a Source.
-type Archive struct {
+// Source is an OCI archive read as a runtime.Source.
+type Source struct {
 	file string
 	tag  string
 	tr   *tarfile.Reader
 }
 
-var _ runtime.Source = (*Archive)(nil)
+var _ runtime.Source = (*Source)(nil)
 
 // FromPath scans the archive at file; tag selects an image by its
 // ref.name as in an OCI layout ("" for all).
-func FromPath(file, tag string) (*Archive, error) {
+func FromPath(file, tag string) (*Source, error) {
 	tr, err := tarfile.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("oci-archive:%s: %w", file, err)
@@ -39,11 +39,11 @@ func FromPath(file, tag string) (*Archive, error) {
 			return nil, fmt.Errorf("oci-archive:%s: not an OCI archive (no %s): %w", file, name, spec.ErrBadInput)
 		}
 	}
-	return &Archive{file: file, tag: tag, tr: tr}, nil
+	return &Source{file: file, tag: tag, tr: tr}, nil
 }
 
 // Resolve returns the images the archive's index.json names.
-func (a *Archive) Resolve(ctx context.Context) ([]runtime.Image, error) {
+func (a *Source) Resolve(ctx context.Context) ([]runtime.Image, error) {
 	where := "oci-archive:" + a.file
 	data, err := a.tr.ReadFile(spec.LayoutIndexEntry, spec.MaxManifestSize)
 	if err != nil {
@@ -57,12 +57,12 @@ func (a *Archive) Resolve(ctx context.Context) ([]runtime.Image, error) {
 }
 
 // Fetch serves the member blobs/<alg>/<hex>.
-func (a *Archive) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+func (a *Source) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	return FetchMember(a.tr, "oci-archive:"+a.file, desc.Digest)
 }
 
 // Close closes the file.
-func (a *Archive) Close() error { return a.tr.Close() }
+func (a *Source) Close() error { return a.tr.Close() }
 
 // FetchMember opens the blob member of d in tr after validating d.
 func FetchMember(tr tarfile.Members, where string, d digest.Digest) (io.ReadCloser, error) {

@@ -17,17 +17,17 @@ import (
 	"github.com/ferryhq/ferry/spec"
 )
 
-// Layout is an OCI image layout read as a Source.
-type Layout struct {
+// Source is an OCI image layout read as a runtime.Source.
+type Source struct {
 	dir string
 	tag string
 }
 
-var _ runtime.Source = (*Layout)(nil)
+var _ runtime.Source = (*Source)(nil)
 
 // FromPath opens the layout in dir; tag selects an image by its
 // org.opencontainers.image.ref.name ("" for all, see Resolve).
-func FromPath(dir, tag string) (*Layout, error) {
+func FromPath(dir, tag string) (*Source, error) {
 	for _, name := range []string{spec.LayoutEntry, spec.LayoutIndexEntry} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
@@ -36,12 +36,12 @@ func FromPath(dir, tag string) (*Layout, error) {
 			return nil, fmt.Errorf("oci:%s: %w", dir, err)
 		}
 	}
-	return &Layout{dir: dir, tag: tag}, nil
+	return &Source{dir: dir, tag: tag}, nil
 }
 
 // Resolve returns the images that the layout's index.json names (see the
 // package function Resolve for the rules).
-func (l *Layout) Resolve(ctx context.Context) ([]runtime.Image, error) {
+func (l *Source) Resolve(ctx context.Context) ([]runtime.Image, error) {
 	idx, err := readIndex(l.dir)
 	if err != nil {
 		return nil, err
@@ -50,7 +50,7 @@ func (l *Layout) Resolve(ctx context.Context) ([]runtime.Image, error) {
 }
 
 // Fetch opens blobs/<alg>/<hex> after validating the digest.
-func (l *Layout) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+func (l *Source) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	p, err := blobPath(l.dir, desc)
 	if err != nil {
 		return nil, err
@@ -62,8 +62,8 @@ func (l *Layout) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadClo
 	return f, err
 }
 
-// Close does nothing: a Layout holds no open files.
-func (l *Layout) Close() error { return nil }
+// Close does nothing: a Source holds no open files.
+func (l *Source) Close() error { return nil }
 
 func blobPath(dir string, desc ocispec.Descriptor) (string, error) {
 	if err := spec.ValidateDigest(desc.Digest); err != nil {
