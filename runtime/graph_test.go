@@ -1,11 +1,9 @@
 package runtime_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"maps"
 	"slices"
@@ -19,32 +17,27 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 )
 
-// memory is a Fetcher over blobs held in a map; it counts fetches.
+// memory is a Fetcher over blobs held in memory; it counts fetches.
 type memory struct {
-	blobs   map[digest.Digest][]byte
+	blobs   runtimetest.Blobs
 	fetches int
 }
 
 func (m *memory) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	m.fetches++
-	b, ok := m.blobs[desc.Digest]
-	if !ok {
-		return nil, fmt.Errorf("%s: %w", desc.Digest, spec.ErrNotFound)
-	}
-	return io.NopCloser(bytes.NewReader(b)), nil
+	return m.blobs.Fetch(ctx, desc)
 }
 
+// put stores v (bytes as they are, anything else as JSON).
 func (m *memory) put(mediaType string, v any) ocispec.Descriptor {
-	b, ok := v.([]byte)
-	if !ok {
-		b, _ = json.Marshal(v)
+	if b, ok := v.([]byte); ok {
+		return m.blobs.Put(mediaType, b)
 	}
-	d := digest.FromBytes(b)
-	m.blobs[d] = b
-	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(b))}
+	return m.blobs.PutJSON(mediaType, v)
 }
 
 // graph is an index of two platforms whose manifests share a layer.
@@ -56,7 +49,7 @@ type graph struct {
 }
 
 func newGraph() graph {
-	m := &memory{blobs: map[digest.Digest][]byte{}}
+	m := &memory{blobs: runtimetest.Blobs{}}
 	g := graph{m: m}
 	g.shared = m.put(ocispec.MediaTypeImageLayerGzip, []byte("shared layer"))
 	manifest := func(p ocispec.Platform, layer string) ocispec.Descriptor {
@@ -211,7 +204,7 @@ func TestGraph_Platforms(t *testing.T) {
 // whose diff_ids do not fit its layers gives none.
 func TestGraph_Configs(t *testing.T) {
 	ctx := context.Background()
-	m := &memory{blobs: map[digest.Digest][]byte{}}
+	m := &memory{blobs: runtimetest.Blobs{}}
 	l1, l2 := m.put(ocispec.MediaTypeImageLayerGzip, []byte("one")), m.put(ocispec.MediaTypeImageLayerGzip, []byte("two"))
 	when := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	id1, id2 := digest.FromString("tar one"), digest.FromString("tar two")

@@ -12,6 +12,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -49,7 +50,7 @@ func TestOpenBlobs_RemovesTemps(t *testing.T) {
 
 func TestBlobs_Fetch(t *testing.T) {
 	b := newBlobs(t)
-	data := randomBytes(5, 100)
+	data := runtimetest.RandomBytes(5, 100)
 	desc := descOf("", data)
 	if _, err := b.Fetch(context.Background(), desc); !errors.Is(err, spec.ErrNotFound) {
 		t.Errorf("Fetch(missing) = %v, want ErrNotFound", err)
@@ -71,7 +72,7 @@ func TestBlobs_Fetch(t *testing.T) {
 
 func TestBlobs_Exists(t *testing.T) {
 	b := newBlobs(t)
-	data := randomBytes(6, 100)
+	data := runtimetest.RandomBytes(6, 100)
 	desc := descOf("", data)
 	ingest(t, b, desc, data)
 	tests := []struct {
@@ -92,7 +93,7 @@ func TestBlobs_Exists(t *testing.T) {
 
 func TestBlobs_Verify(t *testing.T) {
 	b := newBlobs(t)
-	data := randomBytes(7, 5000)
+	data := runtimetest.RandomBytes(7, 5000)
 	desc := descOf("", data)
 	ingest(t, b, desc, data)
 	if err := b.Verify(desc.Digest); err != nil {
@@ -127,7 +128,7 @@ func TestBlobs_WalkStatDelete(t *testing.T) {
 	b := newBlobs(t)
 	var want []digest.Digest
 	for i := range 3 {
-		data := randomBytes(uint64(10+i), 10+i)
+		data := runtimetest.RandomBytes(uint64(10+i), 10+i)
 		ingest(t, b, descOf("", data), data)
 		want = append(want, digest.FromBytes(data))
 	}

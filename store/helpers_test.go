@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -15,17 +14,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 )
-
-// randomBytes returns n bytes from a generator seeded with seed.
-func randomBytes(seed uint64, n int) []byte {
-	r := rand.New(rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), byte(seed >> 16)}))
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
 
 func descOf(mediaType string, data []byte) ocispec.Descriptor {
 	return ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(data), Size: int64(len(data))}
@@ -72,7 +62,7 @@ func newTestImage(t testing.TB, name string, seed uint64) testImage {
 	t.Helper()
 	var tarBuf bytes.Buffer
 	tw := tar.NewWriter(&tarBuf)
-	content := randomBytes(seed, 100)
+	content := runtimetest.RandomBytes(seed, 100)
 	tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(content)), Typeflag: tar.TypeReg})
 	tw.Write(content)
 	tw.Close()

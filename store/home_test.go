@@ -11,6 +11,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -74,7 +75,7 @@ func TestHome_GC(t *testing.T) {
 	app, db := newTestImage(t, "app:1", 1), newTestImage(t, "db:1", 2)
 	app.store(t, h)
 	db.store(t, h)
-	orphan := randomBytes(9, 50)
+	orphan := runtimetest.RandomBytes(9, 50)
 	ingest(t, h.Blobs, descOf("", orphan), orphan) // on disk only
 	ghost := BlobRecord{Digest: digest.FromString("ghost"), Size: 5}
 	h.Catalog.Record(ctx, []BlobRecord{ghost}, nil, nil) // in the catalog only
@@ -120,7 +121,7 @@ func TestHome_Check(t *testing.T) {
 	app := newTestImage(t, "app:1", 1)
 	app.store(t, h)
 	layer, config := app.blobs[0].Digest, app.blobs[1].Digest
-	orphan := randomBytes(9, 50)
+	orphan := runtimetest.RandomBytes(9, 50)
 	ingest(t, h.Blobs, descOf("", orphan), orphan)
 	h.Blobs.Delete(config)
 	flipByte(t, h.Blobs, layer, 20)

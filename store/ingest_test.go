@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -42,7 +43,7 @@ func dirEntries(t *testing.T, dir string) []string {
 }
 
 func TestBlobs_Ingest(t *testing.T) {
-	data := randomBytes(1, 3<<20+17)
+	data := runtimetest.RandomBytes(1, 3<<20+17)
 	good := descOf("application/octet-stream", data)
 	tests := []struct {
 		name     string
@@ -126,7 +127,7 @@ func TestBlobs_IngestInvalidDigest(t *testing.T) {
 
 func TestBlobs_IngestExisting(t *testing.T) {
 	b := newBlobs(t)
-	data := randomBytes(2, 1000)
+	data := runtimetest.RandomBytes(2, 1000)
 	desc := descOf("", data)
 	ingest(t, b, desc, data)
 	p, _ := b.path(desc.Digest)
@@ -158,7 +159,7 @@ func TestBlobs_IngestConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	for i := range 32 {
-		data := randomBytes(uint64(i%4), 256<<10) // 4 digests, 8 writers each
+		data := runtimetest.RandomBytes(uint64(i%4), 256<<10) // 4 digests, 8 writers each
 		wg.Go(func() { _, err := b.Ingest(context.Background(), descOf("", data), bytes.NewReader(data)); errs <- err })
 	}
 	wg.Wait()
@@ -186,7 +187,7 @@ func (c *cancelReader) Read(p []byte) (int, error) {
 
 func TestBlobs_IngestCancelled(t *testing.T) {
 	b := newBlobs(t)
-	data := randomBytes(3, 4<<20)
+	data := runtimetest.RandomBytes(3, 4<<20)
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := b.Ingest(ctx, descOf("", data), &cancelReader{r: bytes.NewReader(data), cancel: cancel})
 	if !errors.Is(err, context.Canceled) {
@@ -202,7 +203,7 @@ func TestBlobs_IngestCancelled(t *testing.T) {
 
 func BenchmarkBlobs_Ingest(b *testing.B) {
 	s := newBlobs(b)
-	data := randomBytes(4, 64<<20)
+	data := runtimetest.RandomBytes(4, 64<<20)
 	desc := descOf("", data)
 	b.SetBytes(desc.Size)
 	for b.Loop() {
@@ -217,7 +218,7 @@ func BenchmarkBlobs_Ingest(b *testing.B) {
 
 func BenchmarkBlobs_IngestExisting(b *testing.B) {
 	s := newBlobs(b)
-	data := randomBytes(4, 64<<20)
+	data := runtimetest.RandomBytes(4, 64<<20)
 	desc := descOf("", data)
 	ingest(b, s, desc, data)
 	b.SetBytes(desc.Size)

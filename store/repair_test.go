@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -21,7 +22,7 @@ import (
 // one is kept (Held). Before, any file of the right size was "already
 // held" and the good bytes were thrown away.
 func TestBlobs_IngestRepairs(t *testing.T) {
-	data := randomBytes(3, 3<<20) // more than one read buffer
+	data := runtimetest.RandomBytes(3, 3<<20) // more than one read buffer
 	for _, tc := range []struct {
 		name   string
 		damage func(p string)
@@ -93,7 +94,7 @@ func rewrite(t *testing.T, p string, edit func([]byte) []byte) {
 // edited after this one verified it.
 func TestBlobs_BlobFile(t *testing.T) {
 	b := newBlobs(t)
-	data := randomBytes(4, 5000)
+	data := runtimetest.RandomBytes(4, 5000)
 	desc := descOf("", data)
 	ingest(t, b, desc, data)
 	if _, err := b.BlobFile(desc.Digest); err != nil {
@@ -125,7 +126,7 @@ func TestHome_Repair(t *testing.T) {
 	app, db := newTestImage(t, "app:1", 1), newTestImage(t, "db:1", 2)
 	app.store(t, h)
 	db.store(t, h)
-	orphan := randomBytes(9, 50)
+	orphan := runtimetest.RandomBytes(9, 50)
 	ingest(t, h.Blobs, descOf("", orphan), orphan)
 	layer := app.blobs[0].Digest
 	flipByte(t, h.Blobs, layer, 20)

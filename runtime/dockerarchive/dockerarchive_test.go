@@ -37,17 +37,6 @@ func umoci(t *testing.T, seed int64) (string, runtime.Image) {
 	return dir, runtime.Image{Name: "app:1.0", Desc: desc}
 }
 
-func readJSON(t *testing.T, f runtime.Fetcher, d ocispec.Descriptor, v any) {
-	t.Helper()
-	b, err := runtime.ReadBlob(context.Background(), f, d, spec.MaxManifestSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestArchiveTarget_SkopeoReads(t *testing.T) {
 	runtimetest.NeedTool(t, "skopeo")
 	in, img := umoci(t, 11)
@@ -98,9 +87,7 @@ func TestFromPath_SkopeoLegacy(t *testing.T) {
 	if err != nil || len(imgs) != 1 || imgs[0].Name != "app:1.0" || imgs[0].Desc.MediaType != ocispec.MediaTypeImageManifest {
 		t.Fatalf("Resolve = %v, %v, want one image app:1.0 with an OCI manifest", imgs, err)
 	}
-	var src, got ocispec.Manifest
-	readJSON(t, runtimetest.DirFetcher(in), img.Desc, &src)
-	readJSON(t, a, imgs[0].Desc, &got)
+	src, got := runtimetest.Manifest(t, runtimetest.DirFetcher(in), img.Desc), runtimetest.Manifest(t, a, imgs[0].Desc)
 	if got.Config.Digest != src.Config.Digest || got.Config.MediaType != ocispec.MediaTypeImageConfig {
 		t.Errorf("config = %s %s, want the image ID %s as an OCI config", got.Config.MediaType, got.Config.Digest, src.Config.Digest)
 	}
@@ -154,8 +141,7 @@ func TestFromPath_Docker25(t *testing.T) {
 }
 
 func writeDocker25(t *testing.T, layout string, img runtime.Image, file string) {
-	var m ocispec.Manifest
-	readJSON(t, runtimetest.DirFetcher(layout), img.Desc, &m)
+	m := runtimetest.Manifest(t, runtimetest.DirFetcher(layout), img.Desc)
 	item := dockerarchive.ManifestItem{Config: "blobs/sha256/" + m.Config.Digest.Encoded(), RepoTags: []string{"app:1.0"}}
 	for _, l := range m.Layers {
 		item.Layers = append(item.Layers, "blobs/sha256/"+l.Digest.Encoded())
@@ -234,8 +220,7 @@ func TestArchiveTarget_Index(t *testing.T) {
 // names them by their file digests, as the OCI manifest did.
 func TestFromPath_LegacyGzip(t *testing.T) {
 	in, img := umoci(t, 15)
-	var m ocispec.Manifest
-	readJSON(t, runtimetest.DirFetcher(in), img.Desc, &m)
+	m := runtimetest.Manifest(t, runtimetest.DirFetcher(in), img.Desc)
 	item := dockerarchive.ManifestItem{Config: m.Config.Digest.Encoded() + ".json", RepoTags: []string{"docker.io/library/app:1.0", "app:2"}}
 	file := filepath.Join(t.TempDir(), "legacy.tar")
 	f, err := os.Create(file)
@@ -270,8 +255,7 @@ func TestFromPath_LegacyGzip(t *testing.T) {
 	if err != nil || len(imgs) != 2 || imgs[0].Name != "app:1.0" || imgs[1].Name != "app:2" {
 		t.Fatalf("Resolve = %v, %v, want app:1.0 and app:2", imgs, err)
 	}
-	var got ocispec.Manifest
-	readJSON(t, a, imgs[0].Desc, &got)
+	got := runtimetest.Manifest(t, a, imgs[0].Desc)
 	for i, l := range got.Layers {
 		if l.Digest != m.Layers[i].Digest || l.MediaType != ocispec.MediaTypeImageLayerGzip || l.Size != m.Layers[i].Size {
 			t.Errorf("layer %d = %+v, want %s %s", i, l, ocispec.MediaTypeImageLayerGzip, m.Layers[i].Digest)

@@ -2,7 +2,6 @@ package podman_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -37,33 +36,6 @@ func TestConformance(t *testing.T) {
 		"RoundTrip": "podman stores layers uncompressed, so the fixture's gzip layers come back with new " +
 			"digests; TestTarget_RoundTrip checks names, config digests and DiffIDs instead",
 	})
-}
-
-// layers returns the config digest and layer digests of a manifest.
-func manifestOf(t *testing.T, f runtime.Fetcher, desc ocispec.Descriptor) ocispec.Manifest {
-	t.Helper()
-	b, err := runtime.ReadBlob(context.Background(), f, desc, spec.MaxManifestSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func diffIDs(t *testing.T, f runtime.Fetcher, config ocispec.Descriptor) []digest.Digest {
-	t.Helper()
-	b, err := runtime.ReadBlob(context.Background(), f, config, spec.MaxManifestSize)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c ocispec.Image
-	if err := json.Unmarshal(b, &c); err != nil {
-		t.Fatal(err)
-	}
-	return c.RootFS.DiffIDs
 }
 
 // TestTarget_RoundTrip: images ferry loads are listed by podman with
@@ -109,7 +81,7 @@ func TestTarget_RoundTrip(t *testing.T) {
 		if err != nil || len(got) != 1 || got[0].Name != "example.com/ferry/app:v1" {
 			t.Fatalf("Resolve = %v, %v, want example.com/ferry/app:v1", got, err)
 		}
-		want, have := manifestOf(t, lay, imgs[0].Desc), manifestOf(t, src, got[0].Desc)
+		want, have := runtimetest.Manifest(t, lay, imgs[0].Desc), runtimetest.Manifest(t, src, got[0].Desc)
 		if have.Config.Digest != want.Config.Digest {
 			t.Errorf("config = %s, want %s", have.Config.Digest, want.Config.Digest)
 		}
@@ -121,7 +93,7 @@ func TestTarget_RoundTrip(t *testing.T) {
 				t.Errorf("layer %s typed %s, want %s: its bytes are uncompressed", l.Digest, l.MediaType, ocispec.MediaTypeImageLayer)
 			}
 		}
-		if ids := diffIDs(t, lay, want.Config); !slices.Equal(layers, ids) {
+		if ids := runtimetest.Config(t, lay, *want.Config).DiffIDs(); !slices.Equal(layers, ids) {
 			t.Errorf("layers = %v, want the DiffIDs %v", layers, ids)
 		}
 		out := filepath.Join(t.TempDir(), "out")

@@ -2,7 +2,6 @@ package runtimetest
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"testing"
 
@@ -10,7 +9,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
-	"github.com/ferryhq/ferry/spec"
 )
 
 // RunImageIDs is Run for a runtime that stores images its own way and
@@ -62,13 +60,27 @@ func imageIDs(t *testing.T, f runtime.Fetcher, imgs []runtime.Image) []string {
 // digest: the image ID Docker shows.
 func ConfigDigest(t testing.TB, f runtime.Fetcher, desc ocispec.Descriptor) digest.Digest {
 	t.Helper()
-	b, err := runtime.ReadBlob(context.Background(), f, desc, spec.MaxManifestSize)
+	return Manifest(t, f, desc).Config.Digest
+}
+
+// Manifest reads the image manifest desc with runtime's typed reader, or
+// fails the test.
+func Manifest(t testing.TB, f runtime.Fetcher, desc ocispec.Descriptor) *runtime.Node {
+	t.Helper()
+	m, err := runtime.ReadManifest(context.Background(), f, desc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m ocispec.Manifest
-	if err := json.Unmarshal(b, &m); err != nil {
+	return m
+}
+
+// Config reads the image config desc with runtime's typed reader, or
+// fails the test.
+func Config(t testing.TB, f runtime.Fetcher, desc ocispec.Descriptor) *runtime.Config {
+	t.Helper()
+	c, err := runtime.ReadConfig(context.Background(), f, desc)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return m.Config.Digest
+	return c
 }

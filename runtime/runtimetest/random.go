@@ -71,13 +71,24 @@ func RandomImage(blobs Blobs, seed int64, layers, layerBytes int) ocispec.Descri
 	return blobs.PutJSON(ocispec.MediaTypeImageManifest, m)
 }
 
+// RandomBytes returns n pseudo-random bytes from seed: the same seed and
+// n give the same bytes.
+func RandomBytes(seed uint64, n int) []byte {
+	return randomFrom(rand.New(rand.NewPCG(seed, uint64(n))), n)
+}
+
+func randomFrom(rng *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
 // randomTar is a tar of the directory data/ and one file in it, data/name,
 // of n pseudo-random bytes from rng, every header fixed.
 func randomTar(name string, rng *rand.Rand, n int) []byte {
-	content := make([]byte, n)
-	for i := range content {
-		content[i] = byte(rng.Uint32())
-	}
+	content := randomFrom(rng, n)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: "data/", Mode: 0o755, ModTime: fixed, Format: tar.FormatPAX})

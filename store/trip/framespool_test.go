@@ -46,7 +46,7 @@ func TestSave_FrameSpool(t *testing.T) {
 			}
 			want := save("plain.ferry", nil)
 			sp := NewFrameSpool(dir, c)
-			for d, data := range set.data {
+			for d, data := range set.Blobs {
 				got, n, err := sp.Keep(bytes.NewReader(data))
 				if err != nil || got != d || n != int64(len(data)) {
 					t.Fatalf("Keep = %s %d %v, want %s %d", got, n, err, d, len(data))

@@ -2,7 +2,6 @@ package trip
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -68,7 +67,7 @@ func TestLoad_HostileGraphs(t *testing.T) {
 		{name: "a layer the index does not list", want: "not listed",
 			bad: func(b *blobSet) ocispec.Descriptor {
 				m := b.image("bad", nil)
-				delete(b.data, b.manifest(m).Layers[1].Digest)
+				delete(b.Blobs, b.manifest(m).Layers[1].Digest)
 				return m
 			}},
 	} {
@@ -106,10 +105,10 @@ func TestLoad_HostileGraphs(t *testing.T) {
 	}
 }
 
-// manifest decodes a manifest of b.
-func (b *blobSet) manifest(d ocispec.Descriptor) ocispec.Manifest {
-	var m ocispec.Manifest
-	if err := json.Unmarshal(b.data[d.Digest], &m); err != nil {
+// manifest reads a manifest of b.
+func (b *blobSet) manifest(d ocispec.Descriptor) *runtime.Node {
+	m, err := runtime.ReadManifest(context.Background(), b, d)
+	if err != nil {
 		panic(err)
 	}
 	return m

@@ -5,9 +5,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
-	"fmt"
-	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -19,6 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 )
@@ -36,31 +34,24 @@ func signer(t testing.TB, seed byte) ssh.Signer {
 // blobSet is a source of test images held in memory: a runtime.Fetcher
 // that also remembers each blob's media type.
 type blobSet struct {
-	data map[digest.Digest][]byte
-	mt   map[digest.Digest]string
+	runtimetest.Blobs
+	mt map[digest.Digest]string
 }
 
 func newBlobSet() *blobSet {
-	return &blobSet{data: map[digest.Digest][]byte{}, mt: map[digest.Digest]string{}}
-}
-
-func (b *blobSet) Fetch(_ context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
-	data, ok := b.data[d.Digest]
-	if !ok {
-		return nil, fmt.Errorf("blob %s: %w", d.Digest, spec.ErrNotFound)
-	}
-	return io.NopCloser(bytes.NewReader(data)), nil
+	return &blobSet{Blobs: runtimetest.Blobs{}, mt: map[digest.Digest]string{}}
 }
 
 // put stores v (bytes as they are, anything else as JSON).
 func (b *blobSet) put(mediaType string, v any) ocispec.Descriptor {
-	data, ok := v.([]byte)
-	if !ok {
-		data, _ = json.Marshal(v)
+	var d ocispec.Descriptor
+	if data, ok := v.([]byte); ok {
+		d = b.Put(mediaType, data)
+	} else {
+		d = b.PutJSON(mediaType, v)
 	}
-	d := digest.FromBytes(data)
-	b.data[d], b.mt[d] = data, mediaType
-	return ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: int64(len(data))}
+	b.mt[d.Digest] = mediaType
+	return d
 }
 
 // image stores a linux/amd64 image of two layers, distinct per seed, and
@@ -94,7 +85,7 @@ func (b *blobSet) bundleIndex(images map[string]ocispec.Descriptor) *format.Inde
 		d := images[name]
 		ix.Images = append(ix.Images, format.Image{Name: name, Digest: d.Digest, MediaType: d.MediaType, Size: d.Size})
 	}
-	for d, data := range b.data {
+	for d, data := range b.Blobs {
 		ix.Blobs = append(ix.Blobs, format.Blob{Digest: d, Size: int64(len(data)), MediaType: b.mt[d],
 			Kind: spec.KindBlob, Status: spec.StatusShipped})
 	}
@@ -111,7 +102,7 @@ func (b *blobSet) write(t testing.TB, dir string, ix *format.Index, s ssh.Signer
 		t.Fatal(err)
 	}
 	for _, bl := range ix.Shipped() {
-		if err := w.WriteBlob(bl.Digest, bytes.NewReader(b.data[bl.Digest])); err != nil {
+		if err := w.WriteBlob(bl.Digest, bytes.NewReader(b.Blobs[bl.Digest])); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -130,6 +121,20 @@ func (b *blobSet) write(t testing.TB, dir string, ix *format.Index, s ssh.Signer
 // bundle only a hostile sender makes.
 func (b *blobSet) writeRaw(t testing.TB, dir string, ix *format.Index, s ssh.Signer) string {
 	t.Helper()
+	return writeTar(t, filepath.Join(dir, "raw.ferry"), b.entries(t, ix, s))
+}
+
+// tarEntry is one member of a bundle as a test writes it, whatever its
+// header says.
+type tarEntry struct {
+	hdr  tar.Header
+	data []byte
+}
+
+// entries are the members of the bundle of ix, signed by s, with every
+// shipped blob of b: the index, its signature, then the blobs.
+func (b *blobSet) entries(t testing.TB, ix *format.Index, s ssh.Signer) []tarEntry {
+	t.Helper()
 	ix.From.Fingerprint = format.Fingerprint(s.PublicKey())
 	raw, err := format.Canonical(ix)
 	if err != nil {
@@ -139,19 +144,31 @@ func (b *blobSet) writeRaw(t testing.TB, dir string, ix *format.Index, s ssh.Sig
 	if err != nil {
 		t.Fatal(err)
 	}
+	es := []tarEntry{fileEntry(spec.IndexEntry, raw), fileEntry(spec.SignatureEntry, sig)}
+	for _, bl := range ix.Shipped() {
+		es = append(es, fileEntry(spec.BlobPrefix+bl.Digest.Encoded(), b.Blobs[bl.Digest]))
+	}
+	return es
+}
+
+func fileEntry(name string, data []byte) tarEntry {
+	return tarEntry{tar.Header{Name: name, Size: int64(len(data)), Mode: 0o644, Typeflag: tar.TypeReg}, data}
+}
+
+// writeTar writes es to path as a plain tar, each header as it is (a
+// header that lies about its size ends the stream there).
+func writeTar(t testing.TB, path string, es []tarEntry) string {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	add := func(name string, data []byte) {
-		tw.WriteHeader(&tar.Header{Name: name, Size: int64(len(data)), Mode: 0o644, Typeflag: tar.TypeReg})
-		tw.Write(data)
-	}
-	add(spec.IndexEntry, raw)
-	add(spec.SignatureEntry, sig)
-	for _, bl := range ix.Shipped() {
-		add(spec.BlobPrefix+bl.Digest.Encoded(), b.data[bl.Digest])
+	for _, e := range es {
+		h := e.hdr
+		if err := tw.WriteHeader(&h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(e.data)
 	}
 	tw.Close()
-	path := filepath.Join(dir, "raw.ferry")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}

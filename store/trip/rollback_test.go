@@ -44,9 +44,9 @@ func (sd sender) bundleIndex(seq uint64, to string, images map[string]ocispec.De
 // with the entry of blob d holding other bytes of the same size: a
 // scratch on the medium.
 func (sd sender) damaged(ix *format.Index, d digest.Digest) string {
-	good := sd.b.data[d]
-	sd.b.data[d] = append([]byte("X"), good[1:]...)
-	defer func() { sd.b.data[d] = good }()
+	good := sd.b.Blobs[d]
+	sd.b.Blobs[d] = append([]byte("X"), good[1:]...)
+	defer func() { sd.b.Blobs[d] = good }()
 	return sd.b.writeRaw(sd.t, sd.t.TempDir(), ix, sd.s)
 }
 
