@@ -1,7 +1,6 @@
 package runtimetest
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -39,38 +38,23 @@ func StartContainerd(t testing.TB) *Containerd {
 	if err := os.WriteFile(cfg, []byte(cd.config()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var log bytes.Buffer
-	cmd := exec.Command(bin, "--config", cfg)
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start containerd: %v", err)
+	var log syncBuffer
+	d, err := startDaemon("containerd", exec.Command(bin, "--config", cfg), &log)
+	if err != nil {
+		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(StopTimeout):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	deadline := time.Now().Add(StartTimeout)
-	for {
-		if c, err := net.Dial("unix", cd.Address); err == nil {
+	t.Cleanup(func() { d.stop(os.Interrupt) })
+	err = d.waitReady(50*time.Millisecond, func() error {
+		c, err := net.Dial("unix", cd.Address)
+		if err == nil {
 			c.Close()
-			return cd
 		}
-		select {
-		case err := <-done:
-			t.Fatalf("containerd exited: %v\n%s", err, log.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("containerd did not open %s in %s\n%s", cd.Address, StartTimeout, log.String())
-		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
 	}
+	return cd
 }
 
 func (cd *Containerd) config() string {

@@ -69,19 +69,16 @@ func LaunchDockerd() (d *Dockerd, stop func() error, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := exec.Command(bin, "--storage-driver=vfs", "--iptables=false", "--bridge=none",
+	proc, err := startDaemon("dockerd", exec.Command(bin, "--storage-driver=vfs", "--iptables=false", "--bridge=none",
 		"--data-root", filepath.Join(root, "data"), "--exec-root", filepath.Join(root, "exec"),
 		"--host", d.Host, "--pidfile", filepath.Join(root, "dockerd.pid"),
-		"--containerd-namespace", ns, "--containerd-plugins-namespace", ns+"-plugins")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("start dockerd: %w", err)
+		"--containerd-namespace", ns, "--containerd-plugins-namespace", ns+"-plugins"), logf)
+	if err != nil {
+		logf.Close()
+		return nil, nil, err
 	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(done) }()
-	stop = func() error { return d.stop(cmd, done) }
-	if err := d.waitReady(done, StartTimeout); err != nil {
+	stop = func() error { return d.stop(proc) }
+	if err := proc.waitReady(100*time.Millisecond, d.ping); err != nil {
 		log, _ := os.ReadFile(filepath.Join(root, "dockerd.log"))
 		stop()
 		return nil, nil, fmt.Errorf("dockerd at %s: %v\n%s", d.Host, err, dockerdLogTail(log, 4000))
@@ -89,24 +86,17 @@ func LaunchDockerd() (d *Dockerd, stop func() error, err error) {
 	return d, stop, nil
 }
 
-func (d *Dockerd) waitReady(done <-chan struct{}, limit time.Duration) error {
-	cl := d.HTTPClient()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return fmt.Errorf("dockerd exited")
-		default:
-		}
-		if resp, err := cl.Get("http://docker/_ping"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+// ping asks the engine whether it is up.
+func (d *Dockerd) ping() error {
+	resp, err := d.HTTPClient().Get("http://docker/_ping")
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("no answer to /_ping within %s", limit)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/_ping: %s", resp.Status)
+	}
+	return nil
 }
 
 // HTTPClient talks to the engine's socket: use http://docker/PATH.
@@ -119,14 +109,8 @@ func (d *Dockerd) HTTPClient() *http.Client {
 	}}
 }
 
-func (d *Dockerd) stop(cmd *exec.Cmd, done <-chan struct{}) error {
-	cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-done:
-	case <-time.After(StopTimeout):
-		cmd.Process.Kill()
-		<-done
-	}
+func (d *Dockerd) stop(proc *daemon) error {
+	proc.stop(syscall.SIGTERM)
 	// dockerd stops the containerd it started; make sure of it.
 	if b, err := os.ReadFile(filepath.Join(d.Root, "exec", "containerd", "containerd.pid")); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {

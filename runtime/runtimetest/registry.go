@@ -130,18 +130,13 @@ func (r *Registry) start(bin, cfg string, useTLS bool) (stop func(), err error) 
 	}
 	cmd := exec.Command(bin, "serve", cfg)
 	cmd.Env = registryEnv()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	proc, err := startDaemon("docker-registry", cmd, logf)
+	if err != nil {
 		logf.Close()
 		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); logf.Close(); close(exited) }()
-	stop = func() {
-		cmd.Process.Kill()
-		<-exited
-	}
-	if err := r.waitReady(useTLS, exited); err != nil {
+	stop = func() { proc.stop(os.Kill) }
+	if err := proc.waitReady(20*time.Millisecond, r.ready(useTLS)); err != nil {
 		stop()
 		log, _ := os.ReadFile(r.LogPath)
 		return nil, fmt.Errorf("%v\n%s", err, log)
@@ -149,25 +144,19 @@ func (r *Registry) start(bin, cfg string, useTLS bool) (stop func(), err error) 
 	return stop, nil
 }
 
-func (r *Registry) waitReady(useTLS bool, exited <-chan struct{}) error {
+// ready asks the registry for /v2/.
+func (r *Registry) ready(useTLS bool) func() error {
 	client, url := r.Client(useTLS), "http://"+r.Host+"/v2/"
 	if useTLS {
 		url = "https://" + r.Host + "/v2/"
 	}
-	deadline := time.Now().Add(StartTimeout)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return fmt.Errorf("exited early")
-		default:
-		}
-		if resp, err := client.Get(url); err == nil {
+	return func() error {
+		resp, err := client.Get(url)
+		if err == nil {
 			resp.Body.Close()
-			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		return err
 	}
-	return fmt.Errorf("no answer on %s within %s", url, StartTimeout)
 }
 
 // Client is an HTTP client that trusts the registry's CA.
