@@ -53,7 +53,8 @@ func expectEOF(dec *json.Decoder) error {
 
 // ParseIndex decodes and validates an index. It is strict, as a parser of
 // signed bytes should be: at most spec.MaxIndexSize bytes, one JSON value
-// in canonical form, a schemaVersion this build reads (checked first, so a
+// in canonical form that decodes and encodes back to itself (field names
+// exactly as spelled here), a schemaVersion this build reads (checked first, so a
 // newer bundle is refused as spec.ErrUnsupportedVersion naming its
 // version), no field it does not know, and Validate. An image entry whose
 // name spec.ValidateImageName refuses is moved to Refused: it costs that
@@ -77,6 +78,12 @@ func ParseIndex(data []byte) (*Index, error) {
 	var ix Index
 	if err := dec.Decode(&ix); err != nil {
 		return nil, fmt.Errorf("%w: %v", spec.ErrCorrupt, err)
+	}
+	// encoding/json matches field names without regard to case, so bytes
+	// that are canonical JSON may still name a field "diGest": what was
+	// decoded must encode back to exactly the bytes that were signed.
+	if again, err := Canonical(&ix); err != nil || !bytes.Equal(again, data) {
+		return nil, fmt.Errorf("%w: not canonical: a field name or value differs from what this index encodes to", spec.ErrCorrupt)
 	}
 	ix.refuseImages()
 	if err := ix.Validate(); err != nil {

@@ -132,6 +132,7 @@ func TestParseIndex(t *testing.T) {
 		{"not canonical: spaces", append([]byte("{ "), raw[1:]...), spec.ErrCorrupt, "not canonical"},
 		{"not canonical: newline", append(bytes.Clone(raw), '\n'), spec.ErrCorrupt, "not canonical"},
 		{"trailing data", append(bytes.Clone(raw), []byte("{}")...), spec.ErrCorrupt, "data after the JSON value"},
+		{"field name in another case", bytes.Replace(raw, []byte(`"digest"`), []byte(`"diGest"`), 1), spec.ErrCorrupt, "not canonical"},
 		{"duplicate key", append([]byte(`{"id":"x",`), raw[1:]...), spec.ErrCorrupt, "not canonical"},
 		{"not JSON", []byte("\x00\x01"), spec.ErrCorrupt, "invalid character"},
 		{"too large", make([]byte, spec.MaxIndexSize+1), spec.ErrTooLarge, "4194305 bytes"},
