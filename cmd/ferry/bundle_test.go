@@ -171,6 +171,7 @@ func TestMain(m *testing.M) {
 	// Run as the ferry command itself, for tests that need a process of
 	// their own (to kill it).
 	if os.Getenv("FERRY_TEST_AS_FERRY") == "1" {
+		quietStdLogger()
 		os.Exit(Main(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	code := m.Run()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -63,5 +64,27 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestChartImages_HelmWarningsSpeakAsFerry: a value Helm ignores is said
+// on stderr as ferry says things (no timestamp, its origin named), and
+// the images are still listed.
+func TestChartImages_HelmWarningsSpeakAsFerry(t *testing.T) {
+	chart, err := filepath.Abs(testChart("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := ferryCmd(t.TempDir(), t.TempDir(), "chart", "images", chart, "--set", "replicaCount.x=1")
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chart images --set replicaCount.x=1: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "ferry: helm: warning:") || regexp.MustCompile(`\d{4}/\d\d/\d\d \d\d:`).MatchString(stderr.String()) {
+		t.Errorf("stderr = %q, want Helm's warning prefixed \"ferry: helm: \" and no timestamp", stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "ghcr.io/example/web") {
+		t.Errorf("stdout = %q, want the chart's images", stdout.String())
 	}
 }

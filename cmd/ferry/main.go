@@ -4,14 +4,25 @@ package main
 
 import (
 	"context"
+	"log"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
+	quietStdLogger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// quietStdLogger makes the standard logger speak as ferry does: Helm's
+// values code is the one user of it in ferry's process, and reports a
+// value it ignores ("warning: destination for image is a table…") through
+// log.Printf, which would otherwise print a timestamp and no origin.
+func quietStdLogger() {
+	log.SetFlags(0)
+	log.SetPrefix("ferry: helm: ")
 }
