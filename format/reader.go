@@ -12,6 +12,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/ferryhq/ferry/internal/readahead"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -51,10 +52,10 @@ type Reader struct {
 	seen    map[string]bool
 	pending *tar.Header // entry 2 of an unsigned bundle read with InsecureSkipSignature
 	entries int
-	ver     *spec.Verifier // the current entry's, nil when there is none
-	ra      *readAhead     // the current entry's read-ahead, if it runs
-	curErr  error          // the current entry's fault
-	verdict error          // the current entry's end: io.EOF or a *spec.VerifyError
+	ver     *spec.Verifier    // the current entry's, nil when there is none
+	ra      *readahead.Reader // the current entry's read-ahead, if it runs
+	curErr  error             // the current entry's fault
+	verdict error             // the current entry's end: io.EOF or a *spec.VerifyError
 	buf     []byte
 	bufs    [][]byte // the read-ahead's
 	err     error

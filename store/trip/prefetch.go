@@ -7,8 +7,16 @@ import (
 	"sync"
 
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/internal/readahead"
 	"github.com/ferryhq/ferry/runtime"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// A far blob fetched in its turn is read ahead into readAheadBuffers
+// buffers of readAheadBuffer bytes.
+const (
+	readAheadBuffers = 4
+	readAheadBuffer  = 1 << 20
 )
 
 // prefetchBytes caps the bytes fetched ahead and not yet written: the
@@ -28,6 +36,8 @@ type prefetcher struct {
 	blobs []format.Blob // shipped, in the order they are written
 	dir   string
 	ahead func(format.Blob) int // how many to fetch ahead for this blob's source; 0: none
+
+	bufs [][]byte // the read-ahead's, made once
 
 	mu      sync.Mutex
 	jobs    map[int]*prefetchJob
@@ -65,7 +75,13 @@ func (pf *prefetcher) open(i int) (io.ReadCloser, error) {
 	b := pf.blobs[i]
 	desc := ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size}
 	if job == nil {
-		return pf.fetch.Fetch(pf.ctx, desc)
+		rc, err := pf.fetch.Fetch(pf.ctx, desc)
+		if err != nil || pf.ahead(b) == 0 || b.Size < 2*readAheadBuffer {
+			return rc, err
+		}
+		// Received (and hashed by the registry client) on one core,
+		// verified and written on the other.
+		return &readAheadCloser{Reader: readahead.New(rc, pf.buffers()), rc: rc}, nil
 	}
 	<-job.done
 	pf.mu.Lock()
@@ -82,6 +98,28 @@ func (pf *prefetcher) open(i int) (io.ReadCloser, error) {
 		return pf.fetch.Fetch(pf.ctx, desc)
 	}
 	return os.Open(job.path)
+}
+
+func (pf *prefetcher) buffers() [][]byte {
+	if pf.bufs == nil {
+		for range readAheadBuffers {
+			pf.bufs = append(pf.bufs, make([]byte, readAheadBuffer))
+		}
+	}
+	return pf.bufs
+}
+
+// readAheadCloser is a blob read ahead; Close ends the fetch first, so
+// that a read under way returns, then the read-ahead.
+type readAheadCloser struct {
+	*readahead.Reader
+	rc io.Closer
+}
+
+func (r *readAheadCloser) Close() error {
+	err := r.rc.Close()
+	r.Reader.Close()
+	return err
 }
 
 // startAfter starts fetching the blobs after i, as many at once as their

@@ -67,6 +67,9 @@ func (f *farSet) plan(t *testing.T) *Plan {
 	for _, seed := range []string{"a", "b", "c"} {
 		inputs = append(inputs, Input{Image: runtime.Image{Name: "app:" + seed, Desc: f.image(seed, nil)}, From: f})
 	}
+	big := bytes.Repeat([]byte("a layer read ahead while it is written "), 100000) // over 2 MiB
+	bigImage := f.image("big", func(m *ocispec.Manifest) { m.Layers[1] = f.put(ocispec.MediaTypeImageLayer, big) })
+	inputs = append(inputs, Input{Image: runtime.Image{Name: "big:1", Desc: bigImage}, From: f})
 	p, err := MakePlan(context.Background(), inputs, nil)
 	if err != nil {
 		t.Fatal(err)
