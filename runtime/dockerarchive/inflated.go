@@ -35,11 +35,7 @@ type Inflate func(ctx context.Context, l Layer) (io.ReadCloser, int64, error)
 // out.
 func WriteInflatedTo(ctx context.Context, w io.Writer, where string, images []runtime.Image, src runtime.Fetcher,
 	omit func(Layer) bool, inflate Inflate) ([]ocispec.Descriptor, error) {
-	a, err := build(ctx, where, images, src)
-	if err != nil {
-		return nil, err
-	}
-	keep, omitted, err := OmitLayers(ctx, src, a.blobs, omit)
+	a, keep, omitted, err := buildOmitting(ctx, where, images, src, omit)
 	if err != nil {
 		return nil, err
 	}

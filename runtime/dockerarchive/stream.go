@@ -34,15 +34,23 @@ type Layer struct {
 // may be nil. It returns the layers left out. The same arguments give the
 // same bytes. where names the target in errors.
 func WriteTo(ctx context.Context, w io.Writer, where string, images []runtime.Image, src runtime.Fetcher, omit func(Layer) bool) ([]ocispec.Descriptor, error) {
-	a, err := build(ctx, where, images, src)
-	if err != nil {
-		return nil, err
-	}
-	keep, omitted, err := OmitLayers(ctx, src, a.blobs, omit)
+	a, keep, omitted, err := buildOmitting(ctx, where, images, src, omit)
 	if err != nil {
 		return nil, err
 	}
 	return omitted, tarfile.WriteLayoutTo(ctx, w, a.index, a.files, keep, src)
+}
+
+// buildOmitting builds the archive of images and splits its blobs into
+// those to write and the layers omit leaves out (OmitLayers).
+func buildOmitting(ctx context.Context, where string, images []runtime.Image, src runtime.Fetcher,
+	omit func(Layer) bool) (archive, []runtime.Blob, []ocispec.Descriptor, error) {
+	a, err := build(ctx, where, images, src)
+	if err != nil {
+		return a, nil, nil, err
+	}
+	keep, omitted, err := OmitLayers(ctx, src, a.blobs, omit)
+	return a, keep, omitted, err
 }
 
 // OmitLayers splits blobs (runtime.Collect's output) into those to write
