@@ -19,9 +19,14 @@ const (
 	readAheadBuffer  = 1 << 20
 )
 
-// prefetchBytes caps the bytes fetched ahead and not yet written: the
-// disk a save borrows in the home's tmp/ beyond the bundle itself.
-const prefetchBytes = 1 << 30
+// Only blobs of at most prefetchBlob bytes are fetched ahead, at most
+// prefetchBytes of them at a time (the disk a save borrows in the home's
+// tmp/ beyond the bundle itself): a larger blob streams in its turn, read
+// ahead in memory, since the writer would only wait for its whole file.
+const (
+	prefetchBlob  = 64 << 20
+	prefetchBytes = 256 << 20
+)
 
 // prefetcher fetches the blobs a bundle writes next, from sources that
 // are far (runtime.Distant: a registry), into temporary files while the
@@ -35,7 +40,8 @@ type prefetcher struct {
 	fetch runtime.Fetcher
 	blobs []format.Blob // shipped, in the order they are written
 	dir   string
-	ahead func(format.Blob) int // how many to fetch ahead for this blob's source; 0: none
+	far   func(format.Blob) bool // whether the blob comes over a network
+	ahead func(format.Blob) int  // how many to fetch ahead for this blob's source; 0: none
 
 	bufs [][]byte // the read-ahead's, made once
 
@@ -54,14 +60,18 @@ type prefetchJob struct {
 }
 
 func newPrefetcher(ctx context.Context, p *Plan, blobs []format.Blob, dir string) *prefetcher {
-	return &prefetcher{ctx: ctx, fetch: p, blobs: blobs, dir: dir, jobs: map[int]*prefetchJob{},
-		ahead: func(b format.Blob) int {
-			d, ok := p.from[b.Digest].from.(runtime.Distant)
-			if !ok || dir == "" || p.Role(b.Digest) == RoleManifest { // manifests are in memory
-				return 0
-			}
-			return d.FetchAhead()
-		}}
+	pf := &prefetcher{ctx: ctx, fetch: p, blobs: blobs, dir: dir, jobs: map[int]*prefetchJob{}}
+	pf.far = func(b format.Blob) bool {
+		_, ok := p.from[b.Digest].from.(runtime.Distant)
+		return ok && p.Role(b.Digest) != RoleManifest // manifests are in memory
+	}
+	pf.ahead = func(b format.Blob) int {
+		if !pf.far(b) || dir == "" {
+			return 0
+		}
+		return p.from[b.Digest].from.(runtime.Distant).FetchAhead()
+	}
+	return pf
 }
 
 // open returns blob i's bytes, from its file when it was fetched ahead,
@@ -76,7 +86,7 @@ func (pf *prefetcher) open(i int) (io.ReadCloser, error) {
 	desc := ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size}
 	if job == nil {
 		rc, err := pf.fetch.Fetch(pf.ctx, desc)
-		if err != nil || pf.ahead(b) == 0 || b.Size < 2*readAheadBuffer {
+		if err != nil || !pf.far(b) || b.Size < 2*readAheadBuffer {
 			return rc, err
 		}
 		// Received (and hashed by the registry client) on one core,
@@ -131,7 +141,10 @@ func (pf *prefetcher) startAfter(i int) {
 	for j := pf.started; j < len(pf.blobs); j++ {
 		b := pf.blobs[j]
 		n := pf.ahead(b)
-		if n > 0 && (len(pf.jobs) >= n || (pf.pending > 0 && pf.pending+b.Size > prefetchBytes)) {
+		if b.Size > prefetchBlob {
+			n = 0
+		}
+		if n > 0 && (len(pf.jobs) >= n || pf.pending+b.Size > prefetchBytes) {
 			return
 		}
 		pf.started = j + 1
