@@ -1,6 +1,7 @@
 package atomicfile
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -88,4 +89,28 @@ func TestCreate_TempBeside(t *testing.T) {
 			t.Errorf("IsTemp(%q) = true, want false", n)
 		}
 	}
+}
+
+// TestSmallWriter: a write through it reaches the file whole, in calls
+// of at most SmallWrites bytes.
+func TestSmallWriter(t *testing.T) {
+	var rec recorder
+	p := bytes.Repeat([]byte("x"), 3*SmallWrites+5)
+	if n, err := SmallWriter(&rec).Write(p); err != nil || n != len(p) {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	if !bytes.Equal(rec.buf.Bytes(), p) || rec.max > SmallWrites || rec.calls != 4 {
+		t.Errorf("%d bytes in %d calls of at most %d, want %d in 4 of at most %d", rec.buf.Len(), rec.calls, rec.max, len(p), SmallWrites)
+	}
+}
+
+type recorder struct {
+	buf        bytes.Buffer
+	calls, max int
+}
+
+func (r *recorder) Write(p []byte) (int, error) {
+	r.calls++
+	r.max = max(r.max, len(p))
+	return r.buf.Write(p)
 }

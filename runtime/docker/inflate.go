@@ -13,6 +13,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/runtime/dockerarchive"
 	"github.com/ferryhq/ferry/spec"
@@ -78,7 +79,7 @@ func decompressor(head []byte, r io.Reader) (io.ReadCloser, error) {
 // the tar against the DiffID.
 func inflateTo(f *os.File, dec io.Reader, blob io.Reader, l dockerarchive.Layer) (int64, error) {
 	h := sha256.New()
-	n, err := io.CopyBuffer(io.MultiWriter(f, h), dec, make([]byte, 1<<20))
+	n, err := io.CopyBuffer(io.MultiWriter(atomicfile.SmallWriter(f), h), dec, make([]byte, 1<<20))
 	// The blob read to its end: bad bytes are named as such (a
 	// *spec.VerifyError) before any fault of their decompression.
 	if _, verr := io.Copy(io.Discard, blob); verr != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 )
@@ -60,7 +61,7 @@ func (s *FrameSpool) Keep(r io.Reader) (digest.Digest, int64, error) {
 		}
 		s.enc, s.f = enc, f
 	}
-	e, err := s.enc.Encode(io.NewOffsetWriter(s.f, s.end), r)
+	e, err := s.enc.Encode(atomicfile.SmallWriter(io.NewOffsetWriter(s.f, s.end)), r)
 	if err != nil {
 		return "", 0, fmt.Errorf("spool %s: %w", s.f.Name(), err)
 	}

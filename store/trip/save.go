@@ -127,7 +127,7 @@ func (p *Plan) index(opts SaveOptions) (*format.Index, map[string][]byte, error)
 }
 
 func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files map[string][]byte, opts SaveOptions) error {
-	bw := bufio.NewWriterSize(f, 1<<20)
+	bw := bufio.NewWriterSize(atomicfile.SmallWriter(f), atomicfile.SmallWrites)
 	modTime, _ := time.Parse(time.RFC3339, ix.Created)
 	w := format.NewWriter(bw, format.WriterOptions{Compression: opts.Compression, ModTime: modTime})
 	if err := w.WriteHeader(ix, opts.Signer); err != nil {

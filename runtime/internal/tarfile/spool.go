@@ -9,6 +9,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 )
@@ -41,7 +42,7 @@ func (s *FileSpool) Keep(r io.Reader) (digest.Digest, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h := sha256.New()
-	w := io.NewOffsetWriter(s.f, s.end)
+	w := atomicfile.SmallWriter(io.NewOffsetWriter(s.f, s.end))
 	if s.buf == nil {
 		s.buf = make([]byte, 1<<20)
 	}
