@@ -24,9 +24,9 @@ const (
 	// ReceiptNamespace is the SSHSIG namespace of a receipt's signature.
 	ReceiptNamespace = "ferry-receipt"
 	// LayoutEntry and LayoutIndexEntry are the OCI image layout files that
-	// make an unpacked bundle a valid layout.
-	LayoutEntry      = "oci-layout"
-	LayoutIndexEntry = "index.json"
+	// make an unpacked bundle a valid layout: image-spec's names.
+	LayoutEntry      = ocispec.ImageLayoutFile
+	LayoutIndexEntry = ocispec.ImageIndexFile
 	// BlobPrefix is the directory of blob entries: BlobPrefix + "<64 hex>".
 	BlobPrefix = "blobs/sha256/"
 	// FileExtension is the default extension of a bundle file.

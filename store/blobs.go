@@ -15,6 +15,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/ocilayout"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -68,8 +69,7 @@ func (b *Blobs) shaDir() string { return filepath.Join(b.dir, "blobs", "sha256")
 func (b *Blobs) createLayout() error {
 	p := filepath.Join(b.dir, ocispec.ImageLayoutFile)
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
-		layout := []byte(`{"imageLayoutVersion":"` + ocispec.ImageLayoutVersion + `"}`)
-		if err := b.writeLayoutFile(ocispec.ImageLayoutFile, layout); err != nil {
+		if err := b.writeLayoutFile(ocispec.ImageLayoutFile, ocilayout.LayoutFile()); err != nil {
 			return err
 		}
 	} else if err != nil {

@@ -3,6 +3,7 @@ package ocilayout
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -178,4 +179,31 @@ func Entries(images []runtime.Image, tag string) ([]ocispec.Descriptor, error) {
 		out = Merge(out, []ocispec.Descriptor{Entry(img)})
 	}
 	return out, nil
+}
+
+// LayoutFile is the oci-layout file every layout ferry writes holds
+// (image-spec's ImageLayout at its version): the store's, a bundle's, an
+// archive's.
+func LayoutFile() []byte {
+	b, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
+	return b
+}
+
+// IndexFile is the index.json of a layout that lists images, sorted by
+// name, each named as Entry names it, deterministically: the store's own,
+// a bundle's, an archive's of one image. Two images that would share a
+// ref.name are refused (Entries), and so is an invalid root digest.
+func IndexFile(images []runtime.Image) ([]byte, error) {
+	images = slices.Clone(images)
+	slices.SortStableFunc(images, func(a, b runtime.Image) int { return strings.Compare(a.Name, b.Name) })
+	for _, im := range images {
+		if err := spec.ValidateDigest(im.Desc.Digest); err != nil {
+			return nil, fmt.Errorf("image %s: %w", im, err)
+		}
+	}
+	entries, err := Entries(images, "")
+	if err != nil {
+		return nil, err
+	}
+	return EncodeIndex(entries)
 }

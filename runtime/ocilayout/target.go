@@ -2,7 +2,6 @@ package ocilayout
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -97,8 +96,7 @@ func (t *Target) init() error {
 	if _, err := os.Stat(p); err == nil {
 		return nil
 	}
-	layout, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
-	return atomicfile.WriteFile(p, layout, 0o644)
+	return atomicfile.WriteFile(p, LayoutFile(), 0o644)
 }
 
 func (t *Target) writeBlob(ctx context.Context, b runtime.Blob, src runtime.Fetcher) error {

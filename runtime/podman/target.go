@@ -118,11 +118,7 @@ func (t *Target) load(ctx context.Context, imgs []runtime.Image, src runtime.Fet
 // writeArchive writes img as an OCI archive named by its name, leaving
 // out the layers whose DiffID is in have, and returns those.
 func writeArchive(ctx context.Context, file string, img runtime.Image, src runtime.Fetcher, have map[digest.Digest]bool) ([]ocispec.Descriptor, error) {
-	entries, err := ocilayout.Entries([]runtime.Image{img}, "")
-	if err != nil {
-		return nil, err
-	}
-	index, err := ocilayout.EncodeIndex(entries)
+	index, err := ocilayout.IndexFile([]runtime.Image{img})
 	if err != nil {
 		return nil, err
 	}

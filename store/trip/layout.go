@@ -3,18 +3,15 @@ package trip
 import (
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/runtime"
-	"github.com/ferryhq/ferry/store"
+	"github.com/ferryhq/ferry/runtime/ocilayout"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// ociLayout is the oci-layout file of every bundle.
-var ociLayout = []byte(`{"imageLayoutVersion":"1.0.0"}`)
-
 // layoutIndex is the index.json of a bundle, written as the store writes
-// its own, so that an unpacked bundle is a layout in which
-// `skopeo inspect oci:DIR:TAG` finds each image.
+// its own (ocilayout.IndexFile), so that an unpacked bundle is a layout in
+// which `skopeo inspect oci:DIR:TAG` finds each image.
 func layoutIndex(images []format.Image) ([]byte, error) {
-	return store.LayoutIndex(runtimeImages(images))
+	return ocilayout.IndexFile(runtimeImages(images))
 }
 
 func runtimeImages(images []format.Image) []runtime.Image {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/internal/atomicfile"
+	"github.com/ferryhq/ferry/runtime/ocilayout"
 	"github.com/ferryhq/ferry/spec"
 )
 
@@ -108,7 +109,7 @@ func (p *Plan) index(opts SaveOptions) (*format.Index, map[string][]byte, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	files := map[string][]byte{spec.LayoutEntry: ociLayout, spec.LayoutIndexEntry: li}
+	files := map[string][]byte{spec.LayoutEntry: ocilayout.LayoutFile(), spec.LayoutIndexEntry: li}
 	ix := &format.Index{
 		SchemaVersion: spec.BundleSchemaVersion,
 		MediaType:     spec.IndexMediaType,

@@ -3,7 +3,6 @@ package tarfile
 import (
 	"archive/tar"
 	"context"
-	"encoding/json"
 	"fmt"
 	"path"
 	"slices"
@@ -12,8 +11,8 @@ import (
 
 	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/ocilayout"
 	"github.com/ferryhq/ferry/spec"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // File is a small member written from memory.
@@ -47,8 +46,7 @@ func WriteLayout(ctx context.Context, name string, index []byte, files []File, b
 }
 
 func writeLayout(ctx context.Context, tw *tar.Writer, index []byte, files []File, blobs []runtime.Blob, src runtime.Fetcher) error {
-	layout, _ := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
-	head := append([]File{{spec.LayoutEntry, layout}, {spec.LayoutIndexEntry, index}}, files...)
+	head := append([]File{{spec.LayoutEntry, ocilayout.LayoutFile()}, {spec.LayoutIndexEntry, index}}, files...)
 	for _, m := range head {
 		if err := writeBytes(tw, m.Name, m.Data); err != nil {
 			return err
