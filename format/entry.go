@@ -15,7 +15,7 @@ import (
 type Entry struct {
 	Name      string        // spec.LayoutEntry, spec.LayoutIndexEntry, or the blob's entry name by its kind (kinds.go)
 	Kind      string        // spec.KindFile, or the blob's kind
-	Digest    digest.Digest // of the entry's bytes, as listed
+	Digest    digest.Digest // of the entry's bytes, as listed (for a delta, the delta's; Blob.Digest is the layer's)
 	Size      int64         // as listed, and as the tar header says
 	MediaType string        // blobs only
 	Blob      *Blob         // the index's element, nil for the layout files
@@ -26,7 +26,7 @@ type Entry struct {
 // It wraps spec.ErrCorrupt.
 type EntryError struct {
 	Name   string        // the tar name, as found
-	Digest digest.Digest // the blob's digest, when the name is a valid blob name
+	Digest digest.Digest // the blob's digest (the layer's, for a delta), when the name is listed or a valid blob name
 	Err    error
 }
 

@@ -26,6 +26,9 @@ func FuzzParseIndex(f *testing.F) {
 	withX, _ := withExtra(newFixture(31, 10, 20), "ferry-linux-amd64", true)
 	raw, _ = signedHeader(f, withX, s, "ferry-bundle")
 	f.Add(raw)
+	withD, _ := withDelta(newFixture(33, 10, 20))
+	raw, _ = signedHeader(f, withD, s, "ferry-bundle")
+	f.Add(raw)
 	unknown := newFixture(32, 10, 20).index()
 	unknown.Blobs[1].Kind, unknown.Blobs[1].Unknown = "chunk", json.RawMessage(`{"parts":[1,2],"volume":"a"}`)
 	raw, _ = signedHeader(f, unknown, s, "ferry-bundle")
@@ -64,6 +67,13 @@ func FuzzReader(f *testing.F) {
 	fx := newFixture(31, 10, 300)
 	f.Add(fx.write(f, s, WriterOptions{Compression: CompressionNone}))
 	f.Add(fx.write(f, s, WriterOptions{}))
+	dx := newFixture(34, 10, 300)
+	ix, data := withDelta(dx)
+	withD, err := writeDelta(dx, ix, data, s, WriterOptions{Compression: CompressionNone})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(withD)
 	anyKey := func(*Index, ssh.PublicKey) error { return nil }
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, opts := range []ReaderOptions{{Trust: anyKey}, {InsecureSkipSignature: true}} {

@@ -64,7 +64,7 @@ func hostileStreams(t *testing.T) []hostile {
 		{name: "header size not the listed size", data: stream(head, body[:2], []tarEntry{longer}, body[3:]), wantErr: "size 11, the index lists 10", wantGood: 5},
 		{name: "prerequisite present", data: stream(head, with(6, prereq)), wantErr: "listed as a prerequisite", wantGood: 6},
 		{name: "index entry again", data: stream(head, body, []tarEntry{regular(spec.IndexEntry, raw)}), wantErr: `entry name "ferry-index.json" refused`, wantGood: 6},
-		{name: "unknown blob kind", data: unknownKind(t, f), wantErr: `kind "delta" unknown to this ferry`, wantGood: 5},
+		{name: "unknown blob kind", data: unknownKind(t, f), wantErr: `kind "patch" unknown to this ferry`, wantGood: 5},
 		{name: "unknown schemaVersion", data: futureIndex(t, f, raw), wantErr: "bundle index: schemaVersion 2: unsupported version", wantIs: spec.ErrUnsupportedVersion, fatal: true},
 		{name: "index over the cap", data: stream([]tarEntry{regular(spec.IndexEntry, bytes.Repeat([]byte(" "), spec.MaxIndexSize+1))}), wantErr: "bundle index: entry \"ferry-index.json\" of 4194305 bytes", wantIs: spec.ErrTooLarge, fatal: true},
 		{name: "index declares 1 TiB", data: stream([]tarEntry{bigIndex}), wantErr: "1099511627776 bytes, at most 4194304", wantIs: spec.ErrTooLarge, fatal: true},
@@ -76,11 +76,11 @@ func hostileStreams(t *testing.T) []hostile {
 	}
 }
 
-// unknownKind lists one shipped blob with kind "delta".
+// unknownKind lists one shipped blob with kind "patch", which this ferry does not know.
 func unknownKind(t *testing.T, f *fixture) []byte {
 	_, s := testKey(t, 1)
 	ix := f.index()
-	ix.Blobs[1].Kind = "delta"
+	ix.Blobs[1].Kind = "patch"
 	_, head := signedHeader(t, ix, s, spec.SignatureNamespace)
 	return buildTar(t, append(head, f.bodyEntries()...))
 }

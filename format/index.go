@@ -128,6 +128,9 @@ type Blob struct {
 	Base string `json:"base,omitempty"`
 	// Extra is the field of kind spec.KindExtra: the file's name.
 	Extra *spec.Extra `json:"extra,omitempty"`
+	// Delta is the field of kind spec.KindDelta: how the blob is rebuilt
+	// from its bases (spec/delta-v1.md); the entry holds the delta.
+	Delta *spec.Delta `json:"delta,omitempty"`
 	// Unknown is the field named after a kind this build does not know,
 	// as the index holds it (see UnmarshalJSON).
 	Unknown json.RawMessage `json:"-"`
@@ -249,7 +252,7 @@ func validateBlobs(blobs []Blob) error {
 			}
 		}
 	}
-	return nil
+	return relatedKinds(blobs)
 }
 
 func validateImages(images []Image, blobs []Blob) error {

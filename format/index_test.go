@@ -44,7 +44,7 @@ func TestIndex_Validate(t *testing.T) {
 		{"negative size", func(ix *Index) { ix.Blobs[1].Size = -1 }, spec.ErrCorrupt, "blobs[1].size"},
 		{"duplicate blob", func(ix *Index) { ix.Blobs[1].Digest = ix.Blobs[0].Digest }, spec.ErrCorrupt, "listed twice"},
 		{"bad status", func(ix *Index) { ix.Blobs[0].Status = "maybe" }, spec.ErrCorrupt, `blobs[0].status: "maybe" unknown`},
-		{"unknown kind is valid", func(ix *Index) { ix.Blobs[0].Kind = "delta" }, nil, ""},
+		{"unknown kind is valid", func(ix *Index) { ix.Blobs[0].Kind = "patch" }, nil, ""},
 		{"image not a blob", func(ix *Index) { ix.Images[0].Digest = digest.FromString("x") }, spec.ErrCorrupt, "images[0].digest"},
 		{"file name", func(ix *Index) { ix.Files[0].Name = "../oci-layout" }, spec.ErrCorrupt, "files[0].name"},
 		{"file twice", func(ix *Index) { ix.Files[1] = ix.Files[0] }, spec.ErrCorrupt, "files[1].name: oci-layout listed twice"},

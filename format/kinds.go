@@ -20,6 +20,9 @@ type kindRule struct {
 	// check validates b's fields for the kind: the kind's field present
 	// and valid, no other kind's field.
 	check func(b *Blob) error
+	// related, if set, checks b against the other blobs of its index
+	// (by digest), once each blob passed check.
+	related func(b *Blob, blobs map[digest.Digest]*Blob) error
 }
 
 // kinds declares every entry kind this ferry reads and writes, in one
@@ -30,12 +33,13 @@ type kindRule struct {
 var kinds = map[string]kindRule{
 	spec.KindBlob:  {entry: blobEntry, check: func(b *Blob) error { return onlyField(b, "") }},
 	spec.KindExtra: {entry: extraEntry, check: checkExtra},
+	spec.KindDelta: {entry: deltaEntry, check: checkDelta, related: deltaBases},
 }
 
 // kindFields are the fields named after a kind that a Blob holds, by
 // kind: one per kind that has one.
 func kindFields(b *Blob) map[string]bool {
-	return map[string]bool{spec.KindExtra: b.Extra != nil}
+	return map[string]bool{spec.KindExtra: b.Extra != nil, spec.KindDelta: b.Delta != nil}
 }
 
 // onlyField refuses a blob that holds the field of a kind other than
@@ -73,6 +77,48 @@ func checkExtra(b *Blob) error {
 		return err
 	}
 	return onlyField(b, spec.KindExtra)
+}
+
+// deltaEntry: a delta's entry holds the delta's bytes (spec/delta-v1.md),
+// under the name of the layer it rebuilds.
+func deltaEntry(b *Blob) (string, digest.Digest, int64) {
+	name := spec.DeltaPrefix + b.Digest.Encoded()
+	if b.Delta == nil {
+		return name, "", 0
+	}
+	return name, b.Delta.Digest, b.Delta.Size
+}
+
+// checkDelta: a shipped blob with a valid delta field, whose entry is
+// smaller than the blob (a reader that does not know the kind counts the
+// blob's size toward its budget, bundle-v1 section 7), built on other
+// blobs than itself.
+func checkDelta(b *Blob) error {
+	switch {
+	case b.Delta == nil:
+		return fmt.Errorf("kind %s without its %q field", spec.KindDelta, spec.KindDelta)
+	case b.Status != spec.StatusShipped:
+		return fmt.Errorf("a delta is %s, not %s", spec.Quote(b.Status), spec.StatusShipped)
+	}
+	if err := b.Delta.Validate(); err != nil {
+		return err
+	}
+	if b.Delta.Size > b.Size {
+		return fmt.Errorf("delta of %d bytes for a blob of %d: an entry is never larger than its blob", b.Delta.Size, b.Size)
+	}
+	return onlyField(b, spec.KindDelta)
+}
+
+// deltaBases: every base of a delta is a prerequisite of the same index,
+// so that verify checks the destination holds it before load starts.
+func deltaBases(b *Blob, blobs map[digest.Digest]*Blob) error {
+	for _, d := range b.Delta.Bases {
+		base, ok := blobs[d]
+		if !ok || base.Status != spec.StatusPrerequisite {
+			return fmt.Errorf("delta base %s is not a prerequisite of the bundle", d)
+		}
+	}
+	return nil
 }
 
 // blobFields are the JSON names of Blob's own fields: a kind may not be
@@ -147,5 +193,21 @@ func checkKind(b *Blob, names map[string]bool) error {
 		return fmt.Errorf("entry %s listed twice", spec.Quote(name))
 	}
 	names[name] = true
+	return nil
+}
+
+// relatedKinds runs each kind's check of a blob against the others.
+func relatedKinds(blobs []Blob) error {
+	byDigest := make(map[digest.Digest]*Blob, len(blobs))
+	for i := range blobs {
+		byDigest[blobs[i].Digest] = &blobs[i]
+	}
+	for i := range blobs {
+		if rule, ok := kinds[blobs[i].Kind]; ok && rule.related != nil {
+			if err := rule.related(&blobs[i], byDigest); err != nil {
+				return &fieldError{field: fmt.Sprintf("blobs[%d]", i), err: err}
+			}
+		}
+	}
 	return nil
 }

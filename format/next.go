@@ -100,7 +100,9 @@ func (r *Reader) nextHeader() (*tar.Header, error) {
 func (r *Reader) admit(h *tar.Header) (*Entry, error) {
 	l, ok := r.want[h.Name]
 	d := blobDigest(h.Name)
-	if ok {
+	if ok && l.Blob != nil {
+		d = l.Blob.Digest // a delta's entry is named for the layer it rebuilds
+	} else if ok {
 		d = l.Digest
 	}
 	refuse := func(err error) error { return &EntryError{Name: h.Name, Digest: d, Err: err} }

@@ -223,7 +223,8 @@ func (w *Writer) WriteFile(name string, data []byte) error {
 // WriteBlob streams the entry of blob d from r into the bundle. The index
 // must list d as shipped, of a kind of kinds.go; r must give exactly the
 // bytes that kind's entry holds (for spec.KindBlob and spec.KindExtra,
-// the blob's own: the listed size and digest), or the write fails with a
+// the blob's own: the listed size and digest; for spec.KindDelta, the
+// delta's: Delta.Size and Delta.Digest), or the write fails with a
 // *spec.VerifyError (and the bundle with it).
 func (w *Writer) WriteBlob(d digest.Digest, r io.Reader) error {
 	ed, size, err := w.startBlob(d)
