@@ -40,6 +40,9 @@ type ApplyResult struct {
 	// Mismatched lists, sorted, the blobs the receipt lists at another
 	// size than this home knows them: treated as not held.
 	Mismatched []digest.Digest
+	// Whole lists the layers shipped as deltas that the site does not
+	// hold: from now on they travel whole to it (NoDeltas).
+	Whole []digest.Digest
 }
 
 // ReceiptRecord is the last receipt applied from a site: receipts/<site>.
@@ -92,7 +95,7 @@ func (c *Catalog) ApplyReceipt(ctx context.Context, r ReceiptApply) (ApplyResult
 		for _, d := range res.Mismatched {
 			delete(held, d)
 		}
-		if res.Reset, res.InFlight, err = resetUnheld(inv, held, r.Covered); err != nil {
+		if res.Reset, res.InFlight, res.Whole, err = resetUnheld(top, r.Site, held, r.Covered, now); err != nil {
 			return err
 		}
 		rec := ReceiptRecord{Site: r.Site, Sequence: r.Sequence, Created: r.Created, Applied: now, Reset: res.Reset}
@@ -159,11 +162,13 @@ func mismatched(top, inv *bolt.Bucket, held map[digest.Digest]int64) ([]digest.D
 	return out, nil
 }
 
-// resetUnheld deletes every row of inv whose digest held lacks, unless
-// it is a blob shipped in a bundle newer than covered (still on its way
-// when the site wrote the receipt), and returns how many it deleted and
-// how many it left shipped.
-func resetUnheld(inv *bolt.Bucket, held map[digest.Digest]int64, covered uint64) (reset, inFlight int, err error) {
+// resetUnheld deletes every row of site's inventory whose digest held
+// lacks, unless it is a blob shipped in a bundle newer than covered (still
+// on its way when the site wrote the receipt), and returns how many it
+// deleted and how many it left shipped. A layer it deletes that a delta
+// carried is noted to travel whole (noteFailedDeltas), and returned.
+func resetUnheld(top *bolt.Bucket, site string, held map[digest.Digest]int64, covered uint64, now time.Time) (reset, inFlight int, whole []digest.Digest, err error) {
+	inv := top.Bucket(bucketInventory).Bucket([]byte(site))
 	var drop [][]byte
 	err = inv.ForEach(func(k, v []byte) error {
 		if _, ok := held[digest.Digest(k)]; ok {
@@ -180,12 +185,15 @@ func resetUnheld(inv *bolt.Bucket, held map[digest.Digest]int64, covered uint64)
 		drop = append(drop, slices.Clone(k)) // k is valid only in ForEach
 		return nil
 	})
+	if err == nil {
+		whole, err = noteFailedDeltas(top, site, drop, now)
+	}
 	for _, k := range drop {
 		if err == nil {
 			err = inv.Delete(k)
 		}
 	}
-	return len(drop), inFlight, err
+	return len(drop), inFlight, whole, err
 }
 
 // confirm marks d confirmed at size (the receipt's; 0 keeps a known

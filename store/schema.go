@@ -21,7 +21,7 @@
 //	│   └── <id>      = BundleRecord JSON
 //	├── inventory                        what each other site holds (used from v2)
 //	│   └── <site>                       one bucket per site
-//	│       └── <digest> = Holding JSON  {digest,size,state: confirmed|shipped,bundle,sequence,time}
+//	│       └── <digest> = Holding JSON  {digest,size,state: confirmed|shipped,bundle,sequence,time,layer,repository,delta}
 //	├── diffids                          layer DiffID → blob digest (used from v2)
 //	│   └── <diffID>  = "sha256:<hex>"
 //	├── receipts                         (v2) the last receipt applied per site
@@ -30,8 +30,11 @@
 //	│   └── <from>    = Sender JSON      {recorded: {sequence,bundle,to,damaged}, arrived: {…}}
 //	├── made                             (v2) sequence index of bundles made here
 //	│   └── <to>      = {sequence,bundle} highest sequence made; <to> is "*" for no site
-//	└── tags                             (v3) what each image name pointed at before
-//	    └── <name>    = TagHistory JSON  {name, replaced: [{digest,by,from,bundle,sequence,time}]}
+//	├── tags                             (v3) what each image name pointed at before
+//	│   └── <name>    = TagHistory JSON  {name, replaced: [{digest,by,from,bundle,sequence,time}]}
+//	└── nodelta                          layers whose delta a site did not take (created on first use)
+//	    └── <site>
+//	        └── <digest> = NoDelta JSON  {digest,bundle,sequence,time}
 //
 // Keys are byte strings; values are JSON objects except under meta and
 // diffids. Every write happens in one bbolt transaction per command step
