@@ -106,12 +106,35 @@ func (in *Input) check() error {
 
 // Open returns the rebuilt blob as a reader that fails, instead of ending,
 // when any check of Apply fails: store.Blobs.Ingest of it keeps the blob
-// only when it is exactly the layer. Close it to stop early.
+// only when it is exactly the layer. Close stops Apply if it is still
+// running and returns once it has: delta is not read after Close, so
+// the caller may go on reading the stream it came from.
 func Open(ctx context.Context, delta io.Reader, in Input) io.ReadCloser {
+	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(Apply(ctx, pw, delta, in)) }()
-	return pr
+	o := &opened{PipeReader: pr, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		pw.CloseWithError(Apply(ctx, pw, delta, in))
+	}()
+	return o
 }
+
+// opened is Open's reader.
+type opened struct {
+	*io.PipeReader
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func (o *opened) Close() error {
+	o.PipeReader.CloseWithError(errClosed)
+	o.cancel()
+	<-o.done
+	return nil
+}
+
+var errClosed = errors.New("delta: rebuilt blob closed")
 
 // rebuild is the tar being rebuilt: hashed and counted, then compressed
 // by the recipe into the blob, hashed and counted too.

@@ -2,8 +2,12 @@ package delta
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store/delta/deltatest"
@@ -172,4 +176,41 @@ func TestApply_Refuses(t *testing.T) {
 			t.Errorf("%s: load = %v, want %v", tc.name, err, tc.want)
 		}
 	}
+}
+
+// watched is a reader that fails the test when it is read after stop.
+type watched struct {
+	t       *testing.T
+	r       io.Reader
+	stopped atomic.Bool
+}
+
+func (w *watched) Read(p []byte) (int, error) {
+	if w.stopped.Load() {
+		w.t.Errorf("the delta was read after Close returned")
+	}
+	return w.r.Read(p)
+}
+
+// TestOpen_Close: Close, early or late, returns only once Apply stopped
+// reading the delta, so that the caller may go on with its stream.
+func TestOpen_Close(t *testing.T) {
+	v1 := deltatest.App(1, 60, 40<<10)
+	tr := newTrip(t, layerOf(t, v1, deltatest.GoGzip, t1), layerOf(t, v1.Next(2, 3, 2, 2), deltatest.GoGzip, t2))
+	res, d, err := tr.build(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, read := range []int64{0, 1000, int64(len(tr.next)) + 1} {
+		w := &watched{t: t, r: bytes.NewReader(d)}
+		rc := Open(context.Background(), w, tr.input(res.Delta))
+		n, _ := io.Copy(io.Discard, io.LimitReader(rc, read))
+		rc.Close()
+		w.stopped.Store(true)
+		if _, err := rc.Read(make([]byte, 1)); err == nil {
+			t.Errorf("Read after Close (having read %d bytes) = nil", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	scratchEmpty(t, tr.siteDir)
 }
