@@ -40,6 +40,10 @@ var _ runtime.Fetcher = (*Blobs)(nil)
 // OpenBlobs removes only its own leftovers.
 const tmpPrefix = "ferry-"
 
+// scratchPrefix starts the names of the scratch directories of tmp/
+// (Home.Scratch), removed whole when the store is opened.
+const scratchPrefix = tmpPrefix + "scratch-"
+
 // OpenBlobs opens the layout at layoutDir, creating it if missing, and
 // removes leftover temp files from tmpDir. Only one process may use a
 // tmpDir at a time: a home takes the catalog lock first.
@@ -88,6 +92,12 @@ func (b *Blobs) removeTemps() error {
 		return err
 	}
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), scratchPrefix) && e.IsDir() {
+			if err := os.RemoveAll(filepath.Join(b.tmp, e.Name())); err != nil {
+				return err
+			}
+			continue
+		}
 		if strings.HasPrefix(e.Name(), tmpPrefix) && e.Type().IsRegular() {
 			if err := os.Remove(filepath.Join(b.tmp, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err

@@ -148,3 +148,16 @@ func (h *Home) SyncIndex() error {
 // filesystem (emptied of ferry's leftovers on open): where transports
 // spool what they must.
 func (h *Home) TmpDir() string { return filepath.Join(h.Dir, tmpDir) }
+
+// Scratch makes a directory in the home's tmp/ for the work files of one
+// step (the base files a delta uses), on the home's disk rather than in
+// memory. The caller removes it; if the process dies first, the next
+// open of the home does. A home opened read-only (or on a read-only
+// medium) gets one in the system's temporary directory.
+func (h *Home) Scratch() (string, error) {
+	dir, err := os.MkdirTemp(h.TmpDir(), scratchPrefix+"*")
+	if err != nil {
+		return os.MkdirTemp("", scratchPrefix+"*")
+	}
+	return dir, nil
+}

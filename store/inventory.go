@@ -31,14 +31,20 @@ type Holding struct {
 	Bundle   string        `json:"bundle"`   // id of the bundle that carried it, or ReceiptBundle when only a receipt says so
 	Sequence uint64        `json:"sequence"` // that bundle's sequence (0 for ReceiptBundle)
 	Time     time.Time     `json:"time"`     // when this home set the state
-	// Layer marks a layer this home shipped, and Repository names the
-	// repository of the image that brought it ("" when that image's name
-	// has none): save looks among them for the bases of a delta.
-	Layer      bool   `json:"layer,omitempty"`
-	Repository string `json:"repository,omitempty"`
+	// Layer is set for a layer this home shipped: save looks among them
+	// for the bases of a delta.
+	Layer *LayerOf `json:"layer,omitempty"`
 	// Delta marks a layer shipped as a delta entry (spec/delta-v1.md): if
 	// a receipt shows the site does not hold it, its next trip is whole.
 	Delta bool `json:"delta,omitempty"`
+}
+
+// LayerOf is what this home knows of a layer it shipped.
+type LayerOf struct {
+	MediaType string `json:"mediaType"`
+	// Repository is that of the image that brought it ("" when that
+	// image's name has none).
+	Repository string `json:"repository,omitempty"`
 }
 
 // SiteSummary is what this home knows of a site, for ferry site show.
@@ -174,7 +180,7 @@ func ship(inv *bolt.Bucket, h Holding, r BundleRecord, now time.Time) error {
 		return err
 	}
 	row := Holding{Digest: h.Digest, Size: h.Size, State: StateShipped, Bundle: r.ID, Sequence: r.Sequence,
-		Time: cmp.Or(h.Time, now), Layer: h.Layer, Repository: h.Repository, Delta: h.Delta}
+		Time: cmp.Or(h.Time, now), Layer: h.Layer, Delta: h.Delta}
 	return putJSON(inv, []byte(h.Digest), row)
 }
 

@@ -14,25 +14,26 @@ import (
 func TestCatalog_NoDeltas(t *testing.T) {
 	ctx := context.Background()
 	c := catalogWithSites(t, "plant", "other")
+	app := &LayerOf{MediaType: "application/vnd.oci.image.layer.v1.tar+gzip", Repository: "example.com/app"}
 	rows := []Holding{
-		{Digest: blob("rebuilt"), Size: 7, Layer: true, Repository: "example.com/app", Delta: true},
-		{Digest: blob("failed"), Size: 6, Layer: true, Repository: "example.com/app", Delta: true},
-		{Digest: blob("lost"), Size: 4, Layer: true},
+		{Digest: blob("rebuilt"), Size: 7, Layer: app, Delta: true},
+		{Digest: blob("failed"), Size: 6, Layer: app, Delta: true},
+		{Digest: blob("lost"), Size: 4, Layer: &LayerOf{MediaType: "application/vnd.oci.image.layer.v1.tar"}},
 	}
 	if err := c.RecordShipment(ctx, "plant", made("b1", 1), rows); err != nil {
 		t.Fatal(err)
 	}
-	c.RecordShipment(ctx, "plant", made("b2", 2), []Holding{{Digest: blob("flying"), Size: 6, Layer: true, Delta: true}})
+	c.RecordShipment(ctx, "plant", made("b2", 2), []Holding{{Digest: blob("flying"), Size: 6, Layer: app, Delta: true}})
 	c.RecordShipment(ctx, "other", made("b3", 3), []Holding{{Digest: blob("failed"), Size: 6, Delta: true}})
 	var layers []Holding
 	c.Inventory("plant", func(h Holding) error {
-		if h.Layer && h.Repository == "example.com/app" {
+		if h.Layer != nil && h.Layer.Repository == "example.com/app" {
 			layers = append(layers, h)
 		}
 		return nil
 	})
-	if len(layers) != 2 {
-		t.Errorf("inventory rows of example.com/app's layers = %+v, want rebuilt and failed", layers)
+	if len(layers) != 3 {
+		t.Errorf("inventory rows of example.com/app's layers = %+v, want rebuilt, failed and flying", layers)
 	}
 	got, err := c.ApplyReceipt(ctx, ReceiptApply{Site: "plant", Sequence: 1, Held: held("rebuilt"), Covered: 1})
 	if err != nil || !reflect.DeepEqual(got.Whole, []digest.Digest{blob("failed")}) {

@@ -21,7 +21,7 @@
 //	│   └── <id>      = BundleRecord JSON
 //	├── inventory                        what each other site holds (used from v2)
 //	│   └── <site>                       one bucket per site
-//	│       └── <digest> = Holding JSON  {digest,size,state: confirmed|shipped,bundle,sequence,time,layer,repository,delta}
+//	│       └── <digest> = Holding JSON  {digest,size,state: confirmed|shipped,bundle,sequence,time,layer,delta}
 //	├── diffids                          layer DiffID → blob digest (used from v2)
 //	│   └── <diffID>  = "sha256:<hex>"
 //	├── receipts                         (v2) the last receipt applied per site
