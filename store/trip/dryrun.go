@@ -1,6 +1,7 @@
 package trip
 
 import (
+	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/opencontainers/go-digest"
 )
@@ -13,6 +14,21 @@ type DryRunBlob struct {
 	Role      string        `json:"role"`
 	Status    string        `json:"status"` // shipped or omitted
 	Reason    string        `json:"reason,omitempty"`
+	// Delta is set for a layer shipped as a delta entry.
+	Delta *DryRunDelta `json:"delta,omitempty"`
+}
+
+// DryRunDelta is a layer's delta, as --dry-run prints it.
+type DryRunDelta struct {
+	Size   int64           `json:"size"` // of the delta entry
+	Saved  int64           `json:"bytesSaved"`
+	Bases  []digest.Digest `json:"bases"`
+	Recipe spec.Recipe     `json:"recipe"`
+	// Files counts the layer's regular files; Copied and Patched those
+	// rebuilt from a base's file as it is or patched.
+	Files   int `json:"files"`
+	Copied  int `json:"copied"`
+	Patched int `json:"patched"`
 }
 
 // DryRunImage is one image of a plan and its blobs, as --dry-run prints
@@ -62,9 +78,20 @@ func (p *Plan) DryRun(to string) DryRun {
 				status = "omitted"
 			}
 			pi.Blobs = append(pi.Blobs, DryRunBlob{Digest: d, Size: b.Size, MediaType: b.MediaType,
-				Role: p.Role(d), Status: status, Reason: p.why[d]})
+				Role: p.Role(d), Status: status, Reason: p.why[d], Delta: p.dryRunDelta(b)})
 		}
 		r.Images = append(r.Images, pi)
 	}
 	return r
+}
+
+// dryRunDelta describes the delta layer b ships as, nil for none.
+func (p *Plan) dryRunDelta(b format.Blob) *DryRunDelta {
+	ld, ok := p.deltas[b.Digest]
+	if !ok || b.Kind != spec.KindDelta {
+		return nil
+	}
+	r := ld.result
+	return &DryRunDelta{Size: r.Delta.Size, Saved: b.Size - r.Delta.Size, Bases: r.Delta.Bases, Recipe: r.Delta.Recipe,
+		Files: r.Stats.Files, Copied: r.Stats.Copied, Patched: r.Stats.Patched}
 }

@@ -42,6 +42,10 @@ func (r *Report) summarize() {
 // faultKind groups an entry's fault with its like: the cause without the
 // numbers that differ from entry to entry.
 func faultKind(err error) string {
+	var de *DeltaError
+	if errors.As(err, &de) {
+		return "delta not rebuilt: " + de.Why
+	}
 	var ve *spec.VerifyError
 	if errors.As(err, &ve) {
 		if errors.Is(ve, spec.ErrDigestMismatch) {

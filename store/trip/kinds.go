@@ -24,21 +24,25 @@ import (
 
 // loadEntry consumes one verified entry of a bundle being loaded: an
 // image blob is ingested into the store, an extra is written to
-// opts.ExtrasDir, the layout files are read and dropped (the store keeps
-// its own). An error that is a *spec.VerifyError costs that entry only.
+// opts.ExtrasDir, a delta's layer is rebuilt into the store, the layout
+// files are read and dropped (the store keeps its own). An error that is
+// a *spec.VerifyError or a *DeltaError costs that entry only.
 func (l *loader) loadEntry(ctx context.Context, e *format.Entry, src io.Reader) error {
 	switch e.Kind {
 	case spec.KindBlob:
 		return l.blob(ctx, e, src)
 	case spec.KindExtra:
 		return l.extra(e, src)
+	case spec.KindDelta:
+		return l.delta(ctx, e, src)
 	}
 	return discard(src)
 }
 
 // verifyEntry reads one entry for Verify: the manifests and indexes are
-// kept to walk each image's graph, every other entry is hashed only.
-func (v *verifier) verifyEntry(_ context.Context, e *format.Entry, src io.Reader) error {
+// kept to walk each image's graph, a delta is checked (verifier.delta),
+// every other entry is hashed only.
+func (v *verifier) verifyEntry(ctx context.Context, e *format.Entry, src io.Reader) error {
 	if e.Kind == spec.KindBlob && isManifest(e.MediaType) && e.Size <= spec.MaxManifestSize {
 		var buf bytes.Buffer
 		if _, err := io.Copy(&buf, src); err != nil {
@@ -47,37 +51,56 @@ func (v *verifier) verifyEntry(_ context.Context, e *format.Entry, src io.Reader
 		v.manifests.blobs[e.Digest] = buf.Bytes()
 		return nil
 	}
-	if e.Kind == spec.KindExtra {
+	switch e.Kind {
+	case spec.KindExtra:
 		v.extras = append(v.extras, extraFile(e, ""))
+	case spec.KindDelta:
+		return v.delta(ctx, e, src)
 	}
 	return discardBuf(src, v.buf)
 }
 
 // saveEntry writes the entry of the i-th shipped blob: an image blob from
 // the source the plan fetched it from (or pf fetched ahead), an extra from
-// its file.
+// its file, a delta from the file Deltas built and proved.
 func (p *Plan) saveEntry(ctx context.Context, w *format.Writer, b format.Blob, extras map[digest.Digest]Extra,
 	pf *prefetcher, i int, opts SaveOptions) error {
+	if b.Kind == spec.KindDelta {
+		return writeFile(w, b, p.deltas[b.Digest].path, opts.Progress)
+	}
 	if b.Kind == spec.KindExtra {
 		x, ok := extras[b.Digest]
 		if !ok {
 			return fmt.Errorf("extra %s: no file given for it: %w", b.Digest, spec.ErrNotFound)
 		}
-		f, err := os.Open(x.Path)
-		if err != nil {
+		if err := writeFile(w, b, x.Path, opts.Progress); err != nil {
 			return fmt.Errorf("extra %s: %w", x.Name, err)
 		}
-		defer f.Close()
-		return countWrite(w, b, f, opts.Progress)
+		return nil
 	}
 	return p.writeBlob(ctx, w, b, pf, i, opts)
 }
 
-// verifier holds what Verify's entries leave for the end of the scan.
+// writeFile writes b's entry from the file at path.
+func writeFile(w *format.Writer, b format.Blob, path string, prog Progress) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return countWrite(w, b, f, prog)
+}
+
+// verifier holds what Verify's entries need and leave for the end of
+// the scan.
 type verifier struct {
 	manifests memFetcher
 	buf       []byte
 	extras    []ExtraFile
+	h         *store.Home   // nil without a home
+	ix        *format.Index // once admitted
+	rebuild   bool          // CheckOptions.RebuildDeltas
+	rebuilt   int
 }
 
 // loader holds what Load's entries need.
@@ -86,10 +109,14 @@ type loader struct {
 	batch     *store.Batch // ingests each blob, committed in the background
 	arrived   *arrivals    // told of each blob ingested, for targets that take blobs ahead
 	extrasDir string
+	ix        *format.Index // once admitted
 	stored    int
 	held      int
+	rebuilt   int // layers rebuilt from deltas
 	repaired  []digest.Digest
 	extras    []ExtraFile
+	// scratchDir holds the base files of the deltas (loader.scratch).
+	scratchDir string
 }
 
 func (l *loader) blob(ctx context.Context, e *format.Entry, src io.Reader) error {
@@ -97,18 +124,22 @@ func (l *loader) blob(ctx context.Context, e *format.Entry, src io.Reader) error
 	got, err := l.batch.Ingest(ctx, desc, src) // l.arrived hears when it is named
 	if err != nil {
 		l.arrived.arrived(e.Digest, false)
-	}
-	switch {
-	case err != nil:
 		return err
-	case got == store.Stored:
-		l.stored++
-	case got == store.Held:
-		l.held++
-	case got == store.Repaired:
-		l.repaired = append(l.repaired, e.Digest)
 	}
+	l.count(got, e.Digest)
 	return nil
+}
+
+// count tells the report what Ingest did with blob d.
+func (l *loader) count(got store.Ingested, d digest.Digest) {
+	switch got {
+	case store.Stored:
+		l.stored++
+	case store.Held:
+		l.held++
+	case store.Repaired:
+		l.repaired = append(l.repaired, d)
+	}
 }
 
 // extra writes an extra file whole, under its name in the extras

@@ -50,6 +50,7 @@ type LoadOptions struct {
 // is non-nil when anything was.
 func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*Report, error) {
 	l := &loader{h: h, extrasDir: opts.ExtrasDir}
+	defer l.closeScratch()
 	// Each blob is synced and named in the background while the next is
 	// read; the catalog hears of none before Flush.
 	l.batch = h.Blobs.NewBatch(func(d digest.Digest, err error) { l.arrived.arrived(d, err == nil) })
@@ -71,7 +72,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 			return err
 		}
 		arrived = newArrivals(h.Blobs, ix)
-		l.arrived = arrived
+		l.arrived, l.ix = arrived, ix
 		waitSent = sendAhead(ctx, ix, opts.Into, arrived)
 		return nil
 	}
@@ -85,7 +86,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 	if err != nil {
 		return nil, err
 	}
-	rep.Stored, rep.Held, rep.Repaired, rep.Extras = l.stored, l.held, l.repaired, l.extras
+	rep.Stored, rep.Held, rep.Rebuilt, rep.Repaired, rep.Extras = l.stored, l.held, l.rebuilt, l.repaired, l.extras
 	ix := r.Index()
 	rep.Images = checkImages(ctx, ix, h.Blobs, func(d digest.Digest) bool {
 		if good[d] {

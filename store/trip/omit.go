@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
@@ -16,16 +17,22 @@ type Base struct {
 	Ref      string
 	Excluded bool // --exclude rather than --since
 	Layers   map[digest.Digest]bool
+	// found keeps, for a --since base, each layer's descriptor, source and
+	// repository: the bases of deltas (Plan.Deltas).
+	found map[digest.Digest]candidate
 }
 
 // ReadBase walks the manifests of a base's images (never their layers)
 // and collects the layer digests.
 func ReadBase(ctx context.Context, ref string, excluded bool, inputs []Input) (Base, error) {
-	b := Base{Ref: ref, Excluded: excluded, Layers: map[digest.Digest]bool{}}
+	b := Base{Ref: ref, Excluded: excluded, Layers: map[digest.Digest]bool{}, found: map[digest.Digest]candidate{}}
 	for _, in := range inputs {
+		repo := repositoryOf(in.Image.Name)
 		_, err := runtime.Walk(ctx, in.From, in.Image, func(bl runtime.Blob) error {
 			if bl.Role == runtime.RoleLayer {
 				b.Layers[bl.Desc.Digest] = true
+				b.found[bl.Desc.Digest] = candidate{desc: bl.Desc, from: in.From, repos: []string{repo},
+					held: format.Blob{Base: ref}}
 			}
 			return nil
 		})

@@ -59,13 +59,21 @@ type Plan struct {
 	from   map[digest.Digest]planned
 	role   map[digest.Digest]runtime.Role
 	why    map[digest.Digest]string
+	// What Deltas left for Save: the deltas by layer, the layers it
+	// fetched from far sources (shipped from there if whole), and the
+	// directory that holds them (removed by Close).
+	deltas map[digest.Digest]layerDelta
+	spools map[digest.Digest]string
+	work   string
+	note   func(string) // DeltaOptions.Note
 }
 
 // MakePlan walks every input's graph once, keeping each blob once; every
 // blob is shipped until Omit says otherwise. platforms, when non-empty,
 // keeps only those platforms of an image index (runtime.SelectPlatforms).
 func MakePlan(ctx context.Context, inputs []Input, platforms []string) (*Plan, error) {
-	p := &Plan{from: map[digest.Digest]planned{}, role: map[digest.Digest]runtime.Role{}, why: map[digest.Digest]string{}}
+	p := &Plan{from: map[digest.Digest]planned{}, role: map[digest.Digest]runtime.Role{}, why: map[digest.Digest]string{},
+		deltas: map[digest.Digest]layerDelta{}, spools: map[digest.Digest]string{}}
 	seen := map[string]bool{}
 	for _, in := range inputs {
 		img, err := runtime.SelectPlatforms(ctx, in.From, in.Image, platforms)

@@ -9,6 +9,7 @@ import (
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/internal/readahead"
 	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/spec"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -63,7 +64,9 @@ func newPrefetcher(ctx context.Context, p *Plan, blobs []format.Blob, dir string
 	pf := &prefetcher{ctx: ctx, fetch: p, blobs: blobs, dir: dir, jobs: map[int]*prefetchJob{}}
 	pf.far = func(b format.Blob) bool {
 		_, ok := p.from[b.Digest].from.(runtime.Distant)
-		return ok && p.Role(b.Digest) != RoleManifest // manifests are in memory
+		_, spooled := p.spools[b.Digest]
+		// manifests are in memory; a delta and a layer fetched for one are files of the home
+		return ok && p.Role(b.Digest) != RoleManifest && !spooled && b.Kind == spec.KindBlob
 	}
 	pf.ahead = func(b format.Blob) int {
 		if !pf.far(b) || dir == "" {

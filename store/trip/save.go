@@ -67,6 +67,10 @@ type SaveResult struct {
 	Index *format.Index
 	Path  string
 	Size  int64
+	// Layers maps each layer the bundle ships (whole or as a delta) to
+	// the repository of an image it is a layer of ("" for none), for the
+	// shipping log (RecordMade).
+	Layers map[digest.Digest]string
 }
 
 // Save writes the bundle that carries plan, through a temporary file
@@ -85,7 +89,7 @@ func Save(ctx context.Context, plan *Plan, opts SaveOptions) (*SaveResult, error
 		if err := plan.write(ctx, cw, ix, files, opts); err != nil {
 			return nil, fmt.Errorf("save to standard output: %w", err)
 		}
-		return &SaveResult{Index: ix, Path: "-", Size: cw.n}, nil
+		return &SaveResult{Index: ix, Path: "-", Size: cw.n, Layers: plan.shippedLayers()}, nil
 	}
 	err = atomicfile.Write(opts.Path, 0o644, func(f *os.File) error {
 		return plan.write(ctx, f, ix, files, opts)
@@ -97,7 +101,7 @@ func Save(ctx context.Context, plan *Plan, opts SaveOptions) (*SaveResult, error
 	if err != nil {
 		return nil, err
 	}
-	return &SaveResult{Index: ix, Path: opts.Path, Size: st.Size()}, nil
+	return &SaveResult{Index: ix, Path: opts.Path, Size: st.Size(), Layers: plan.shippedLayers()}, nil
 }
 
 func (p *Plan) index(opts SaveOptions) (*format.Index, map[string][]byte, error) {
@@ -172,6 +176,9 @@ func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, p
 		}
 		return w.WriteEncoded(e, frames)
 	}
+	if path, ok := p.spools[b.Digest]; ok { // fetched for a delta, which was declined
+		return writeFile(w, b, path, prog)
+	}
 	rc, err := pf.open(i)
 	if err != nil {
 		return fmt.Errorf("blob %s: %w", b.Digest, err)
@@ -183,7 +190,11 @@ func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, p
 // countWrite writes b's entry from r, telling prog.
 func countWrite(w *format.Writer, b format.Blob, r io.Reader, prog Progress) error {
 	if prog != nil {
-		prog.Blob(b.Digest, b.Size)
+		size := b.Size
+		if b.Delta != nil {
+			size = b.Delta.Size // the entry's bytes, not its layer's
+		}
+		prog.Blob(b.Digest, size)
 		r = &countingReader{r: r, p: prog}
 	}
 	if err := w.WriteBlob(b.Digest, r); err != nil {
@@ -239,4 +250,26 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
 	c.n += int64(n)
 	return n, err
+}
+
+// shippedLayers maps each layer the plan ships to the first repository of
+// the images it is a layer of.
+func (p *Plan) shippedLayers() map[digest.Digest]string {
+	repos := p.layerRepositories()
+	out := map[digest.Digest]string{}
+	for _, b := range p.Blobs {
+		if b.Status == spec.StatusShipped && p.Role(b.Digest) == RoleLayer && b.Kind != spec.KindExtra {
+			out[b.Digest] = firstOf(repos[b.Digest])
+		}
+	}
+	return out
+}
+
+func firstOf(repos []string) string {
+	for _, r := range repos {
+		if r != "" {
+			return r
+		}
+	}
+	return ""
 }

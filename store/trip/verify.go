@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/runtime"
@@ -20,7 +21,10 @@ import (
 // signature, each entry against the index, and each image's graph against
 // the entries. With a home h it also reports what Load would refuse: a
 // bundle addressed elsewhere, a replay, a prerequisite the store lacks
-// (naming the bundle that should have brought it). It writes nothing.
+// (naming the bundle that should have brought it), and a delta whose
+// recipe this ferry cannot follow; with opts.RebuildDeltas it rebuilds
+// each delta's layer from the store's bases and checks it. It writes
+// nothing to the store or the catalog.
 func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, h *store.Home) (*Report, error) {
 	manifests := memFetcher{blobs: map[digest.Digest][]byte{}}
 	held := func(digest.Digest) bool { return false }
@@ -28,12 +32,13 @@ func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, 
 		manifests.held = h.Blobs
 		held = func(d digest.Digest) bool { _, err := h.Blobs.Stat(d); return err == nil }
 	}
-	v := &verifier{manifests: manifests, buf: make([]byte, 1<<20)}
-	rep, r, good, err := scan(ctx, path, opts, nil, v.verifyEntry)
+	v := &verifier{manifests: manifests, buf: make([]byte, 1<<20), h: h, rebuild: opts.RebuildDeltas}
+	admit := func(ix *format.Index, _ ssh.PublicKey) error { v.ix = ix; return nil }
+	rep, r, good, err := scan(ctx, path, opts, admit, v.verifyEntry)
 	if err != nil {
 		return nil, err
 	}
-	rep.Extras = v.extras
+	rep.Extras, rep.Rebuilt = v.extras, v.rebuilt
 	ix := r.Index()
 	prerequisite := map[digest.Digest]bool{}
 	for _, b := range ix.Blobs {
