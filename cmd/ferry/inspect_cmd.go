@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/ferryhq/ferry/spec"
@@ -51,11 +52,15 @@ func (c *InspectCmd) Run(g *Globals) error {
 		switch {
 		case b.Extra != nil:
 			what = "extra " + spec.Quote(b.Extra.Name)
+		case b.Delta != nil:
+			what += fmt.Sprintf(" as a delta of %s on %d base(s) %v, recipe %s", humanBytes(b.Delta.Size), len(b.Delta.Bases), b.Delta.Bases, recipeText(b.Delta.Recipe))
 		case b.Kind != spec.KindBlob:
 			what += " (kind " + spec.Quote(b.Kind) + ", unknown to this ferry)"
 		}
 		g.printf("  %-12s %s %10s %s\n", b.Status, b.Digest, humanBytes(b.Size), what)
-		if b.Status == spec.StatusShipped {
+		if b.Status == spec.StatusShipped && b.Delta != nil {
+			shipped += b.Delta.Size
+		} else if b.Status == spec.StatusShipped {
 			shipped += b.Size
 		} else {
 			omitted += b.Size

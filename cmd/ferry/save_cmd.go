@@ -29,7 +29,8 @@ type SaveCmd struct {
 	OnlyConfirmed bool     `help:"With --for, count as held only blobs a receipt confirmed, not those merely shipped."`
 	Platform      []string `complete:"platform" help:"Keep only these platforms of an image index (os/arch[/variant]); repeatable."`
 	Compression   string   `enum:"zstd,none" default:"zstd" help:"Bundle compression: zstd or none."`
-	DryRun        bool     `help:"Print the plan and write nothing."`
+	NoDeltas      bool     `help:"Ship every layer the destination lacks whole. By default, with --for or --since, a layer the destination lacks ships as a delta against layers it holds when the delta rebuilds it exactly (spec/delta-v1.md) and is smaller."`
+	DryRun        bool     `help:"Print the plan and write nothing: per layer shipped whole, as a delta (its bases, recipe, bytes saved) or omitted, and why."`
 	Chart         []string `placeholder:"CHART" help:"Ship this Helm chart and every image it needs: a chart directory, a .tgz, oci://HOST/PATH/NAME, or with --repo a chart name; repeatable (the chart flags below apply to each)."`
 	AddImage      []string `placeholder:"REF" help:"With --chart, ship this image too; repeatable."`
 	SkipImage     []string `placeholder:"REF" help:"With --chart, do not ship this image a chart needs; repeatable."`
@@ -95,6 +96,10 @@ func (c *SaveCmd) Run(g *Globals) error {
 		return err
 	}
 	plan.Omit(omit)
+	defer plan.Close()
+	if err := c.deltas(g, h, plan, omit); err != nil {
+		return err
+	}
 	if c.DryRun {
 		return printPlan(g, plan.DryRun(c.For))
 	}
@@ -127,9 +132,10 @@ func (c *SaveCmd) Run(g *Globals) error {
 	if out == "-" { // the bundle is on stdout: what is said of it goes to stderr
 		g.stdout = g.stderr
 	}
+	deltas, _ := deltaCount(res.Index)
 	if g.JSON {
 		return g.printJSON(map[string]any{"bundle": res.Path, "id": res.Index.ID, "sequence": res.Index.Sequence,
-			"to": res.Index.To, "images": res.Index.Images, "charts": res.Index.Charts, "extras": extras, "blobs": len(res.Index.Blobs), "size": res.Size})
+			"to": res.Index.To, "deltas": deltas, "images": res.Index.Images, "charts": res.Index.Charts, "extras": extras, "blobs": len(res.Index.Blobs), "size": res.Size})
 	}
 	shipped := ""
 	if n := len(res.Index.Charts); n > 0 {
@@ -137,6 +143,9 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	if n := len(extras); n > 0 {
 		shipped += fmt.Sprintf(", %d release file(s) of ferry %s", n, strings.Join(c.WithFerry, " "))
+	}
+	if n, saved := deltaCount(res.Index); n > 0 {
+		shipped += fmt.Sprintf(", %d layer(s) as deltas (%s saved)", n, humanBytes(saved))
 	}
 	g.printf("wrote %s: %d image(s)%s, %d blob(s), %s (bundle %s, sequence %d)\n", res.Path,
 		len(res.Index.Images), shipped, len(res.Index.Blobs), humanBytes(res.Size), res.Index.ID, res.Index.Sequence)
@@ -181,6 +190,19 @@ func (c *SaveCmd) snapshot(g *Globals) error {
 		c.Images = append(c.Images, "docker-daemon:"+ref)
 	}
 	return nil
+}
+
+// deltas ships as deltas the layers the destination lacks that a delta
+// rebuilds exactly (trip.Plan.Deltas): by default with --for or --since.
+func (c *SaveCmd) deltas(g *Globals, h *store.Home, plan *trip.Plan, omit trip.OmitOptions) error {
+	if c.NoDeltas || (c.For == "" && len(c.Since) == 0) {
+		return nil
+	}
+	o := trip.DeltaOptions{Home: h, Site: c.For, OnlyConfirmed: c.OnlyConfirmed, Bases: omit.Bases}
+	if !g.JSON {
+		o.Note = func(msg string) { g.warnf("save: %s\n", msg) }
+	}
+	return plan.Deltas(g.ctx, o)
 }
 
 // omitOptions gathers what the destination holds: the site's inventory
@@ -291,6 +313,18 @@ func defaultBundleName(p *trip.Plan, chartsOnly bool) string {
 	return name + spec.FileExtension
 }
 
+// deltaCount counts the layers ix ships as deltas and the bytes that
+// saves.
+func deltaCount(ix *format.Index) (n int, saved int64) {
+	for _, b := range ix.Blobs {
+		if b.Kind == spec.KindDelta && b.Delta != nil {
+			n++
+			saved += b.Size - b.Delta.Size
+		}
+	}
+	return n, saved
+}
+
 func printPlan(g *Globals, r trip.DryRun) error {
 	if g.JSON {
 		return g.printJSON(r)
@@ -303,6 +337,13 @@ func printPlan(g *Globals, r trip.DryRun) error {
 		}
 		for _, b := range im.Blobs {
 			g.printf("  %-8s %-8s %s %10s  %s\n", b.Status, b.Role, shortDigest(b.Digest), humanBytes(b.Size), b.Reason)
+			if d := b.Delta; d != nil {
+				g.printf("           delta of %s, %s saved; %d of %d files from the bases (%d patched); recipe %s\n",
+					humanBytes(d.Size), humanBytes(d.Saved), d.Copied+d.Patched, d.Files, d.Patched, recipeText(d.Recipe))
+				for _, base := range d.Bases {
+					g.printf("           base %s\n", base)
+				}
+			}
 		}
 	}
 	to := "any site"
@@ -311,4 +352,19 @@ func printPlan(g *Globals, r trip.DryRun) error {
 	}
 	g.printf("plan for %s: %d blob(s) shipped, %s; %d omitted, %s saved\n", to, r.Shipped, humanBytes(r.Bytes), r.Omitted, humanBytes(r.Saved))
 	return nil
+}
+
+// recipeText says how a delta's layer is recompressed.
+func recipeText(r spec.Recipe) string {
+	switch r.Compression {
+	case spec.CompressionNone:
+		return "none (an uncompressed tar)"
+	case spec.CompressionGzip:
+		s := fmt.Sprintf("gzip by %s level %d", spec.Quote(r.Encoder), r.Level)
+		if r.BlockSize > 0 {
+			s += fmt.Sprintf(" in blocks of %s", humanBytes(r.BlockSize))
+		}
+		return s
+	}
+	return fmt.Sprintf("%s by %s level %d, window %s", r.Compression, spec.Quote(r.Encoder), r.Level, humanBytes(r.WindowSize))
 }

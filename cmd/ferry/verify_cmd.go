@@ -15,6 +15,8 @@ import (
 type VerifyCmd struct {
 	Bundles     []string `arg:"" name:"bundle" type:"existingfile" help:"Bundle files; - reads one from standard input."`
 	AllowReplay bool     `help:"Do not report a bundle not newer than the last one loaded from its sender."`
+	// RebuildDeltas needs the home's store, which holds the bases.
+	RebuildDeltas bool `help:"Rebuild the layer of every delta entry from the bases in the home's store and check its digest, writing nothing (slower: each layer is recompressed)."`
 	trustFlags
 }
 
@@ -68,6 +70,10 @@ func (c *VerifyCmd) Run(g *Globals) error {
 		return err
 	}
 	opts.Stdin = g.stdin
+	if c.RebuildDeltas && h == nil {
+		return fmt.Errorf("verify --rebuild-deltas: the bases are in the home's store, and there is no home here: %w", errUsage)
+	}
+	opts.RebuildDeltas = c.RebuildDeltas
 	var reports []*trip.Report
 	var firstErr error
 	for _, path := range c.Bundles {
@@ -122,6 +128,9 @@ func printReport(g *Globals, verb string, r *trip.Report) {
 	g.printf("  bundle %s from %s (%s), sequence %d, %d entries, %s\n", q(r.ID), q(r.From), q(r.Signer), r.Index.Sequence, r.Entries, humanBytes(r.Bytes))
 	if verb == "load" {
 		g.printf("  blobs stored %d, already held %d\n", r.Stored, r.Held)
+	}
+	if r.Rebuilt > 0 {
+		g.printf("  layers rebuilt from deltas %d, each checked against its digest\n", r.Rebuilt)
 	}
 	for _, d := range r.Repaired {
 		g.printf("  REPAIRED blob %s: the store's copy was damaged; the bundle's verified copy replaced it\n", d)

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/ferryhq/ferry/runtime/runtimetest"
+	"github.com/ferryhq/ferry/store/delta/deltatest"
+)
+
+// planned is what the tests read of `ferry --json save --dry-run`.
+type planned struct {
+	Images []struct {
+		Blobs []struct {
+			Digest digest.Digest
+			Role   string
+			Status string
+			Reason string
+			Delta  *struct {
+				Size       int64
+				BytesSaved int64
+				Bases      []digest.Digest
+				Recipe     struct{ Compression, Encoder string }
+			}
+		}
+	}
+	BytesShipped int64
+}
+
+// layerPlan runs save --dry-run --json and returns the plan of layer d.
+func layerPlan(t *testing.T, home string, d digest.Digest, args ...string) (reason string, isDelta bool, bases []digest.Digest) {
+	t.Helper()
+	r := must(t, home, append([]string{"--json", "save", "--dry-run"}, args...)...)
+	var p planned
+	if err := json.Unmarshal([]byte(r.stdout), &p); err != nil {
+		t.Fatalf("save --dry-run --json: %v\n%s", err, r.stdout)
+	}
+	for _, im := range p.Images {
+		for _, b := range im.Blobs {
+			if b.Digest == d {
+				if b.Delta != nil {
+					return b.Reason, true, b.Delta.Bases
+				}
+				return b.Reason, false, nil
+			}
+		}
+	}
+	t.Fatalf("save --dry-run --json does not list layer %s:\n%s", d, r.stdout)
+	return "", false, nil
+}
+
+// deltaTrip is a site that holds v1 of an application (a trip and its
+// receipt), and the layout src that holds v1 and v2.
+type deltaTrip struct {
+	sites
+	src        string
+	v1, v2     digest.Digest // their layers
+	v2bundle   string
+	v1Tree     deltatest.Tree
+	deltaSaved bool
+}
+
+// newDeltaTrip makes v1 (60 files of ~16 KiB) and v2 (3 files changed,
+// 2 added, 2 removed, written again: new file times), both by kind, and
+// takes v1 to the site with a receipt back.
+func newDeltaTrip(t *testing.T, kind string) *deltaTrip {
+	t.Helper()
+	d := &deltaTrip{sites: newSites(t)}
+	d.src = filepath.Join(d.dir, "src")
+	d.v1Tree = deltatest.App(1, 60, 16<<10)
+	d.v1 = appImage(t, d.src, "v1", d.v1Tree, kind, time.Unix(1e9, 0))
+	d.v2 = appImage(t, d.src, "v2", d.v1Tree.Next(2, 3, 2, 2), kind, time.Unix(2e9, 0))
+	b := filepath.Join(d.dir, "trip-1.ferry")
+	must(t, d.hq, "save", "oci:"+d.src+":v1", "--for", "plant-7", "-o", b)
+	must(t, d.site, "load", b)
+	must(t, d.hq, "receipt", "apply", filepath.Join(d.dir, "plant-7-receipt.ferry"))
+	return d
+}
+
+// siteDigest checks that tag at the site is the source's by skopeo, and
+// that skopeo copies it out of the site's store.
+func (d *deltaTrip) siteDigest(t *testing.T, tag string) {
+	t.Helper()
+	at := "oci:" + filepath.Join(d.site, "store") + ":" + tag
+	want := runtimetest.SkopeoDigest(t, "oci:"+d.src+":"+tag)
+	if got := runtimetest.SkopeoDigest(t, at); got != want {
+		t.Errorf("%s at the site = %s by skopeo inspect --raw, want %s", tag, got, want)
+	}
+	out := "oci:" + filepath.Join(t.TempDir(), "copy") + ":" + tag
+	runtimetest.Skopeo(t, "copy", at, out)
+	if got := runtimetest.SkopeoDigest(t, out); got != want {
+		t.Errorf("skopeo copy of %s from the site's store = %s, want %s", tag, got, want)
+	}
+}
+
+// TestDeltas_Writers: for layers written by umoci (pgzip), Go's gzip and
+// klauspost's zstd, a site that holds v1 gets v2's rebuilt layer as a
+// delta: the dry run names its base and recipe, the bundle is a fraction
+// of the layer, load rebuilds it, and skopeo sees the source's digests.
+// A layer written by gzip -n ships whole, and the dry run says why.
+func TestDeltas_Writers(t *testing.T) {
+	runtimetest.NeedTool(t, "skopeo")
+	for _, kind := range []string{byUmoci, deltatest.GoGzip, deltatest.Zstd, byGzipN} {
+		t.Run(strings.ReplaceAll(kind, " ", "_"), func(t *testing.T) {
+			if kind == byUmoci {
+				runtimetest.NeedTool(t, "umoci")
+			}
+			d := newDeltaTrip(t, kind)
+			reason, isDelta, bases := layerPlan(t, d.hq, d.v2, "oci:"+d.src+":v2", "--for", "plant-7")
+			b := filepath.Join(d.dir, "trip-2.ferry")
+			r := must(t, d.hq, "save", "oci:"+d.src+":v2", "--for", "plant-7", "-o", b)
+			layer := fileSize(t, filepath.Join(d.src, "blobs", "sha256", d.v2.Encoded()))
+			if kind == byGzipN {
+				want := "written by an encoder ferry cannot reproduce: shipped whole"
+				if isDelta || !strings.Contains(reason, want) || !strings.Contains(r.stderr, "layer "+string(d.v2)+" "+want) {
+					t.Errorf("gzip -n layer: dry run %q (delta %v), save said %q; want %q", reason, isDelta, r.stderr, want)
+				}
+				if got := fileSize(t, b); got < layer {
+					t.Errorf("bundle of %d bytes for a whole layer of %d", got, layer)
+				}
+			} else {
+				if !isDelta || len(bases) != 1 || bases[0] != d.v1 {
+					t.Fatalf("dry run of v2's layer: %q, delta %v on %v; want a delta on v1's layer %s", reason, isDelta, bases, d.v1)
+				}
+				if got := fileSize(t, b); got > layer/5 {
+					t.Errorf("bundle of %d bytes for a layer of %d: want a delta, under a fifth", got, layer)
+				}
+			}
+			r = must(t, d.site, "load", b)
+			if rebuilt := strings.Contains(r.stdout, "layers rebuilt from deltas 1,"); rebuilt == (kind == byGzipN) {
+				t.Errorf("load of a %s layer: %s", kind, r.stdout)
+			}
+			d.siteDigest(t, "v2")
+		})
+	}
+}
