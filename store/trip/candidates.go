@@ -94,6 +94,12 @@ func isStored(h *store.Home, desc ocispec.Descriptor) bool {
 	return err == nil && n == desc.Size
 }
 
+// isDistant tells a source that downloads what it serves (a registry).
+func isDistant(f runtime.Fetcher) bool {
+	d, ok := f.(runtime.Distant)
+	return ok && d.FetchAhead() > 0
+}
+
 // storeLayers are the layers of the images the store holds, by the media
 // type their blob records have, with the repositories of those images.
 func storeLayers(c *store.Catalog) (map[digest.Digest]candidate, error) {
@@ -161,10 +167,10 @@ func (p *Plan) layerRepositories() map[digest.Digest][]string {
 
 // offer picks the candidates for layer d, of the repositories repos:
 // those the bundle does not ship, the same repository's first, then those
-// nearest in size, at most maxCandidates. A layer that neither the home's
-// store nor a --since or --exclude image serves is offered only from the
-// same repository: it is downloaded from the layer's own source (a
-// registry), which is worth it only for a likely base.
+// nearest in size, at most maxCandidates. A layer read from far (a
+// registry: neither the home's store nor a local source serves it) is
+// offered only from the same repository: downloading it is worth it only
+// for a likely base.
 func (p *Plan) offer(cands []candidate, d digest.Digest, repos []string) []candidate {
 	size := p.Blobs[p.blobIndex(d)].Size
 	shipped := map[digest.Digest]bool{}
@@ -173,7 +179,11 @@ func (p *Plan) offer(cands []candidate, d digest.Digest, repos []string) []candi
 	}
 	var out []candidate
 	for _, c := range cands {
-		reachable := c.local || c.from != nil || sameRepository(c.repos, repos)
+		from := c.from
+		if from == nil {
+			from = p.from[d].from // the layer's own source serves the bases the store lacks
+		}
+		reachable := c.local || !isDistant(from) || sameRepository(c.repos, repos)
 		if c.desc.Digest != d && !shipped[c.desc.Digest] && reachable {
 			out = append(out, c)
 		}

@@ -36,6 +36,11 @@ type DeltaOptions struct {
 	Note func(msg string)
 }
 
+// minSaving: a delta ships only if it saves at least 1/minSaving of its
+// layer's bytes; for less, the layer travels whole, which the site takes
+// without rebuilding anything.
+const minSaving = 8
+
 // layerDelta is what Deltas decided for one layer the destination lacks.
 type layerDelta struct {
 	result *delta.Result // the delta shipped; nil: the layer ships whole
@@ -174,6 +179,11 @@ func (p *Plan) buildDelta(ctx context.Context, d digest.Digest, offered []candid
 	}
 	if err != nil {
 		p.whole(d, "its delta failed: "+err.Error())
+		return nil
+	}
+	if res.Delta.Size > desc.Size-desc.Size/minSaving {
+		os.Remove(path)
+		p.whole(d, fmt.Sprintf("a delta of %d bytes would save under 1/%d of the layer", res.Delta.Size, minSaving))
 		return nil
 	}
 	p.useDelta(i, res, path, offered)
