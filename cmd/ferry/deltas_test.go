@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +137,124 @@ func TestDeltas_Writers(t *testing.T) {
 			if rebuilt := strings.Contains(r.stdout, "layers rebuilt from deltas 1,"); rebuilt == (kind == byGzipN) {
 				t.Errorf("load of a %s layer: %s", kind, r.stdout)
 			}
+			d.siteDigest(t, "v2")
+		})
+	}
+}
+
+// TestDeltas_RebuiltAndSince: the same files packed again with new file
+// times ship as a delta of a few KiB; --since without a site builds
+// deltas on the base image's layers; a site that holds nothing, or
+// --no-deltas, gets the layer whole, and the dry run says why.
+func TestDeltas_RebuiltAndSince(t *testing.T) {
+	runtimetest.NeedTool(t, "skopeo")
+	s := newSites(t)
+	src := filepath.Join(s.dir, "src")
+	tree := deltatest.App(3, 60, 16<<10)
+	v1 := appImage(t, src, "v1", tree, deltatest.GoGzip, time.Unix(1e9, 0))
+	again := appImage(t, src, "v1-again", tree, deltatest.GoGzip, time.Unix(2e9, 0))
+	if reason, isDelta, _ := layerPlan(t, s.hq, v1, "oci:"+src+":v1", "--for", "plant-7"); isDelta ||
+		!strings.Contains(reason, "no layer the destination holds to build a delta on: shipped whole") {
+		t.Errorf("first trip's layer: %q (delta %v), want whole: nothing held", reason, isDelta)
+	}
+	b := filepath.Join(s.dir, "trip-1.ferry")
+	must(t, s.hq, "save", "oci:"+src+":v1", "--for", "plant-7", "-o", b)
+	must(t, s.site, "load", b)
+	if _, isDelta, _ := layerPlan(t, s.hq, again, "oci:"+src+":v1-again", "--for", "plant-7", "--no-deltas"); isDelta {
+		t.Errorf("save --no-deltas plans a delta")
+	}
+	b = filepath.Join(s.dir, "since.ferry")
+	r := must(t, s.hq, "--json", "save", "oci:"+src+":v1-again", "--since", "v1", "-o", b)
+	if !strings.Contains(r.stdout, `"deltas": 1`) {
+		t.Errorf("save --since v1 of the same files packed again = %s, want one delta", r.stdout)
+	}
+	if got := fileSize(t, b); got > 16<<10 {
+		t.Errorf("bundle of the same files with new times = %d bytes, want a few KiB", got)
+	}
+	r = must(t, s.site, "verify", "--rebuild-deltas", b)
+	if !strings.Contains(r.stdout, "layers rebuilt from deltas 1,") {
+		t.Errorf("verify --rebuild-deltas = %s, want one layer rebuilt", r.stdout)
+	}
+	r = must(t, s.hq, "inspect", b)
+	if !strings.Contains(r.stdout, "as a delta of") || !strings.Contains(r.stdout, string(v1)) {
+		t.Errorf("inspect = %s, want the delta and its base %s", r.stdout, v1)
+	}
+	must(t, s.site, "load", b)
+	(&deltaTrip{sites: s, src: src}).siteDigest(t, "v1-again")
+}
+
+// flipEntry flips one byte, at offset at, of the entry name of an
+// uncompressed bundle (save --compression none).
+func flipEntry(t *testing.T, bundle, name string, at int64) {
+	t.Helper()
+	b, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := int64(0); off+512 <= int64(len(b)); {
+		h := b[off : off+512]
+		size, err := strconv.ParseInt(strings.Trim(string(h[124:136]), " \x00"), 8, 64)
+		if err != nil {
+			break
+		}
+		if strings.TrimRight(string(h[:100]), "\x00") == name {
+			b[off+512+at] ^= 0x55
+			if err := os.WriteFile(bundle, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		off += 512 + (size+511)/512*512
+	}
+	t.Fatalf("no entry %s in %s", name, bundle)
+}
+
+// TestDeltas_Damaged: a delta entry with a flipped byte, and a delta
+// whose base is damaged in the site's store, each cost that layer and
+// the image that needs it only, named; nothing unverified enters the
+// store; the receipt does not list the layer, and once applied the next
+// trip ships it whole and the site loads it.
+func TestDeltas_Damaged(t *testing.T) {
+	runtimetest.NeedTool(t, "skopeo")
+	for _, damage := range []string{"entry", "base"} {
+		t.Run(damage, func(t *testing.T) {
+			d := newDeltaTrip(t, deltatest.GoGzip)
+			other := appImage(t, d.src, "other", deltatest.App(9, 5, 4<<10), deltatest.GoGzip, time.Unix(1e9, 0))
+			b := filepath.Join(d.dir, "trip-2.ferry")
+			must(t, d.hq, "save", "oci:"+d.src+":v2", "oci:"+d.src+":other", "--for", "plant-7", "--compression", "none", "-o", b)
+			want := "base layer " + string(d.v1)
+			if damage == "entry" {
+				flipEntry(t, b, "deltas/sha256/"+d.v2.Encoded(), 100)
+				want = "the delta entry is damaged"
+				if r := run(t, d.site, "verify", b); r.code != 1 || !strings.Contains(r.stdout, "deltas/sha256/"+d.v2.Encoded()) {
+					t.Errorf("verify of a flipped delta = %s, want exit 1 naming its entry", r)
+				}
+			} else {
+				damageBlob(t, d.site, string(d.v1))
+			}
+			r := run(t, d.site, "load", b)
+			if r.code != 1 || !strings.Contains(r.stdout, "layer "+string(d.v2)+" not rebuilt from its delta: "+want) ||
+				!strings.Contains(r.stdout, "image v2 ") || !strings.Contains(r.stdout, "LEFT OUT") ||
+				!strings.Contains(r.stdout, "image other "+string(runtimetest.SkopeoDigest(t, "oci:"+d.src+":other"))+" ok") {
+				t.Fatalf("load with a %s damaged: %s\nwant exit 1, the layer named (%q), v2 left out, other ok", damage, r, want)
+			}
+			if _, err := os.Stat(filepath.Join(d.site, "store", "blobs", "sha256", d.v2.Encoded())); err == nil {
+				t.Errorf("the layer of a failed delta is in the site's store")
+			}
+			if _, err := os.Stat(filepath.Join(d.site, "store", "blobs", "sha256", other.Encoded())); err != nil {
+				t.Errorf("the other image's layer is not in the store: %v", err)
+			}
+			must(t, d.hq, "receipt", "apply", filepath.Join(d.dir, "plant-7-receipt.ferry"))
+			if damage == "base" {
+				must(t, d.site, "check", "--read-data", "--repair")
+			}
+			reason, isDelta, _ := layerPlan(t, d.hq, d.v2, "oci:"+d.src+":v2", "--for", "plant-7")
+			if isDelta || !strings.Contains(reason, "did not rebuild at the site: shipped whole") {
+				t.Errorf("next trip plans v2's layer: %q (delta %v), want whole: its delta failed there", reason, isDelta)
+			}
+			b = filepath.Join(d.dir, "trip-3.ferry")
+			must(t, d.hq, "save", "oci:"+d.src+":v2", "--for", "plant-7", "-o", b)
+			must(t, d.site, "load", b)
 			d.siteDigest(t, "v2")
 		})
 	}
