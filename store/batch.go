@@ -26,7 +26,7 @@ const batchCommits = 8
 // only once its bytes are durable; a caller records a blob in the
 // catalog only after Flush.
 type Batch struct {
-	b        *Blobs
+	b        *Store
 	onCommit func(d digest.Digest, err error)
 	slots    chan struct{}
 	wg       sync.WaitGroup
@@ -38,11 +38,11 @@ type Batch struct {
 // NewBatch starts a batch; onCommit, if set, is told of each blob Ingest
 // accepted once it has its name (or failed to get it), from any
 // goroutine.
-func (b *Blobs) NewBatch(onCommit func(d digest.Digest, err error)) *Batch {
+func (b *Store) NewBatch(onCommit func(d digest.Digest, err error)) *Batch {
 	return &Batch{b: b, onCommit: onCommit, slots: make(chan struct{}, batchCommits)}
 }
 
-// Ingest verifies r against desc and writes it, as Blobs.Ingest does; a
+// Ingest verifies r against desc and writes it, as Store.Ingest does; a
 // new blob's commit is left to the background (Stored), an error of it
 // to Flush.
 func (bt *Batch) Ingest(ctx context.Context, desc ocispec.Descriptor, r io.Reader) (Ingested, error) {
@@ -112,7 +112,7 @@ func (bt *Batch) Flush() error {
 }
 
 // fill writes vr to a temporary file for p, verified to its end.
-func (b *Blobs) fill(ctx context.Context, vr io.Reader, p string) (*atomicfile.File, error) {
+func (b *Store) fill(ctx context.Context, vr io.Reader, p string) (*atomicfile.File, error) {
 	f, err := atomicfile.CreateIn(p, b.tmp, tmpPrefix+"ingest-*")
 	if err != nil {
 		return nil, err

@@ -19,7 +19,7 @@ import (
 // verified; a bad one is refused at once and leaves nothing; the tmp
 // directory is empty.
 func TestBatch_Ingest(t *testing.T) {
-	b := newBlobs(t)
+	b := newStore(t)
 	var mu sync.Mutex
 	named := map[digest.Digest]error{}
 	bt := b.NewBatch(func(d digest.Digest, err error) {

@@ -48,7 +48,7 @@ func (p Problem) Harmless() bool { return p.Kind == ProblemUnreferenced }
 // faults that stopped the check itself.
 func (h *Home) Check(ctx context.Context, readData bool, progress func(done, total int64)) ([]Problem, error) {
 	onDisk := map[digest.Digest]int64{}
-	if err := h.Blobs.Walk(func(d digest.Digest, size int64) error { onDisk[d] = size; return nil }); err != nil {
+	if err := h.Store.Walk(func(d digest.Digest, size int64) error { onDisk[d] = size; return nil }); err != nil {
 		return nil, fmt.Errorf("check %s: %w", h.Dir, err)
 	}
 	recorded := map[digest.Digest]int64{}
@@ -136,7 +136,7 @@ func (h *Home) checkData(ctx context.Context, onDisk, recorded map[digest.Digest
 	var done int64
 	var out []Problem
 	for _, d := range todo {
-		err := h.Blobs.verify(ctx, d, func(n int64) { done += n; progress(done, total) })
+		err := h.Store.verify(ctx, d, func(n int64) { done += n; progress(done, total) })
 		var verr *spec.VerifyError
 		switch {
 		case errors.As(err, &verr) && verr.GotDigest == "":

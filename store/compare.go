@@ -23,7 +23,7 @@ import (
 // rest of vr and nothing else go to a temp file that replaces p once vr
 // has verified to its end, and the result is Repaired. An error of vr (a
 // *spec.VerifyError for bad bytes) leaves p as it was.
-func (b *Blobs) compare(ctx context.Context, desc ocispec.Descriptor, vr io.Reader, held *os.File, p string) (Ingested, error) {
+func (b *Store) compare(ctx context.Context, desc ocispec.Descriptor, vr io.Reader, held *os.File, p string) (Ingested, error) {
 	buf, mine := getBuffer(), getBuffer()
 	defer putBuffer(buf)
 	defer putBuffer(mine)
@@ -57,7 +57,7 @@ func (b *Blobs) compare(ctx context.Context, desc ocispec.Descriptor, vr io.Read
 // vr. What the temp file receives is hashed again, so that a file that
 // changed while it was read cannot slip in; it replaces p only when vr
 // verified and the file's own digest is desc's.
-func (b *Blobs) replace(ctx context.Context, desc ocispec.Descriptor, held *os.File, prefix int64, chunk []byte, vr io.Reader, p string) error {
+func (b *Store) replace(ctx context.Context, desc ocispec.Descriptor, held *os.File, prefix int64, chunk []byte, vr io.Reader, p string) error {
 	buf := getBuffer()
 	defer putBuffer(buf)
 	return atomicfile.WriteIn(p, b.tmp, tmpPrefix+"repair-*", 0o444, func(f *os.File) error {

@@ -39,7 +39,7 @@ func (h *Home) GC(ctx context.Context, dryRun bool) (GCResult, error) {
 		if err := ctx.Err(); err != nil {
 			return res, err // the rest are orphan files: the next gc takes them
 		}
-		if err := h.Blobs.Delete(d); err != nil {
+		if err := h.Store.Delete(d); err != nil {
 			return res, fmt.Errorf("gc %s: %w", h.Dir, err)
 		}
 	}
@@ -63,7 +63,7 @@ func (h *Home) garbage() (map[digest.Digest]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = h.Blobs.Walk(func(d digest.Digest, size int64) error {
+	err = h.Store.Walk(func(d digest.Digest, size int64) error {
 		if !used[d] {
 			out[d] = size
 		}
@@ -94,7 +94,7 @@ func (h *Home) DiskUsage() (total int64, perImage, unique map[string]int64, err 
 	sizes := map[digest.Digest]int64{}
 	err = h.Catalog.Blobs(func(r BlobRecord) error { sizes[r.Digest] = r.Size; return nil })
 	if err == nil {
-		err = h.Blobs.Walk(func(d digest.Digest, size int64) error { sizes[d] = size; total += size; return nil })
+		err = h.Store.Walk(func(d digest.Digest, size int64) error { sizes[d] = size; total += size; return nil })
 	}
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("du %s: %w", h.Dir, err)

@@ -43,7 +43,7 @@ func newHome(t testing.TB) *Home {
 	return h
 }
 
-func ingest(t testing.TB, b *Blobs, desc ocispec.Descriptor, data []byte) {
+func ingest(t testing.TB, b *Store, desc ocispec.Descriptor, data []byte) {
 	t.Helper()
 	if _, err := b.Ingest(context.Background(), desc, bytes.NewReader(data)); err != nil {
 		t.Fatalf("Ingest(%s) = %v", desc.Digest, err)
@@ -103,7 +103,7 @@ func (ti testImage) store(t testing.TB, h *Home) {
 	var blobs []BlobRecord
 	var ds []digest.Digest
 	for _, d := range ti.blobs {
-		ingest(t, h.Blobs, d, ti.data[d.Digest])
+		ingest(t, h.Store, d, ti.data[d.Digest])
 		blobs = append(blobs, BlobRecord{Digest: d.Digest, Size: d.Size, MediaType: d.MediaType})
 		ds = append(ds, d.Digest)
 	}

@@ -22,7 +22,7 @@ import (
 // no other process can open it (see OpenCatalog).
 type Home struct {
 	Dir     string
-	Blobs   *Blobs
+	Store   *Store
 	Catalog *Catalog
 }
 
@@ -86,12 +86,12 @@ func OpenHomeReadOnly(dir string) (*Home, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Blobs{dir: filepath.Join(dir, storeDir), tmp: filepath.Join(dir, tmpDir)}
+	b := &Store{dir: filepath.Join(dir, storeDir), tmp: filepath.Join(dir, tmpDir)}
 	if _, err := os.Stat(b.shaDir()); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("store %s: %w", b.dir, err)
 	}
-	return &Home{Dir: dir, Blobs: b, Catalog: c}, nil
+	return &Home{Dir: dir, Store: b, Catalog: c}, nil
 }
 
 // open takes the catalog (and so the home's lock) first, and only then
@@ -101,12 +101,12 @@ func open(dir string) (*Home, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := OpenBlobs(filepath.Join(dir, storeDir), filepath.Join(dir, tmpDir))
+	b, err := Open(filepath.Join(dir, storeDir), filepath.Join(dir, tmpDir))
 	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	return &Home{Dir: dir, Blobs: b, Catalog: c}, nil
+	return &Home{Dir: dir, Store: b, Catalog: c}, nil
 }
 
 // Close releases the home.
@@ -141,7 +141,7 @@ func (h *Home) SyncIndex() error {
 	for _, r := range recs {
 		images = append(images, r.Image())
 	}
-	return h.Blobs.WriteIndex(images)
+	return h.Store.WriteIndex(images)
 }
 
 // TmpDir is the home's directory for temporary files on the store's

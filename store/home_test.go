@@ -76,7 +76,7 @@ func TestHome_GC(t *testing.T) {
 	app.store(t, h)
 	db.store(t, h)
 	orphan := runtimetest.RandomBytes(9, 50)
-	ingest(t, h.Blobs, descOf("", orphan), orphan) // on disk only
+	ingest(t, h.Store, descOf("", orphan), orphan) // on disk only
 	ghost := BlobRecord{Digest: digest.FromString("ghost"), Size: 5}
 	h.Catalog.Record(ctx, []BlobRecord{ghost}, nil, nil) // in the catalog only
 	if err := h.Catalog.DeleteImage("db:1"); err != nil {
@@ -95,7 +95,7 @@ func TestHome_GC(t *testing.T) {
 	if err != nil || !slices.Equal(dry.Removed, want) || dry.Bytes != wantBytes {
 		t.Fatalf("GC(dry run) = %+v, %v, want %v, %d bytes", dry, err, want, wantBytes)
 	}
-	if _, err := h.Blobs.Stat(want[0]); err != nil {
+	if _, err := h.Store.Stat(want[0]); err != nil {
 		t.Errorf("GC(dry run) removed %s: %v", want[0], err)
 	}
 	res, err := h.GC(ctx, false)
@@ -103,7 +103,7 @@ func TestHome_GC(t *testing.T) {
 		t.Fatalf("GC = %+v, %v, want %v", res, err, want)
 	}
 	for _, d := range want {
-		if _, err := h.Blobs.Stat(d); !errors.Is(err, spec.ErrNotFound) {
+		if _, err := h.Store.Stat(d); !errors.Is(err, spec.ErrNotFound) {
 			t.Errorf("after GC, %s on disk (%v)", d, err)
 		}
 		if _, err := h.Catalog.Blob(d); !errors.Is(err, spec.ErrNotFound) {
@@ -122,12 +122,12 @@ func TestHome_Check(t *testing.T) {
 	app.store(t, h)
 	layer, config := app.blobs[0].Digest, app.blobs[1].Digest
 	orphan := runtimetest.RandomBytes(9, 50)
-	ingest(t, h.Blobs, descOf("", orphan), orphan)
-	h.Blobs.Delete(config)
-	flipByte(t, h.Blobs, layer, 20)
+	ingest(t, h.Store, descOf("", orphan), orphan)
+	h.Store.Delete(config)
+	flipByte(t, h.Store, layer, 20)
 	sized := BlobRecord{Digest: digest.FromString("sized"), Size: 12}
 	h.Catalog.Record(ctx, []BlobRecord{sized}, nil, nil)
-	os.WriteFile(filepath.Join(h.Blobs.shaDir(), sized.Digest.Encoded()), make([]byte, 10), 0o444)
+	os.WriteFile(filepath.Join(h.Store.shaDir(), sized.Digest.Encoded()), make([]byte, 10), 0o444)
 
 	want := []Problem{
 		{Digest: digest.FromBytes(orphan), Kind: ProblemUnreferenced, What: "on disk but not in catalog: unreferenced, harmless; ferry gc removes it"},
@@ -206,7 +206,7 @@ func TestHome_SyncIndex(t *testing.T) {
 	if err := h.SyncIndex(); err != nil {
 		t.Fatalf("SyncIndex = %v", err)
 	}
-	data, _ := os.ReadFile(filepath.Join(h.Blobs.Dir(), "index.json"))
+	data, _ := os.ReadFile(filepath.Join(h.Store.Dir(), "index.json"))
 	if !strings.Contains(string(data), string(app.image.Desc.Digest)) {
 		t.Errorf("index.json = %s, lacks %s", data, app.image.Desc.Digest)
 	}

@@ -16,7 +16,7 @@ import (
 // org.opencontainers.image.ref.name the whole name, runtime.RefName), so
 // that `skopeo inspect oci:STORE:NAME` finds the image `ferry ls` lists
 // as NAME.
-func (b *Blobs) WriteIndex(images []runtime.Image) error {
+func (b *Store) WriteIndex(images []runtime.Image) error {
 	data, err := ocilayout.IndexFile(images)
 	if err != nil {
 		return fmt.Errorf("store %s: index.json: %w", b.dir, err)
@@ -29,6 +29,6 @@ func (b *Blobs) WriteIndex(images []runtime.Image) error {
 
 // writeLayoutFile replaces the layout's file name with data, through a
 // temporary file in the store's tmp/.
-func (b *Blobs) writeLayoutFile(name string, data []byte) error {
+func (b *Store) writeLayoutFile(name string, data []byte) error {
 	return atomicfile.WriteFileIn(filepath.Join(b.dir, name), b.tmp, tmpPrefix+"layout-*", data, 0o644)
 }

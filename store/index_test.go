@@ -12,8 +12,8 @@ import (
 	"github.com/ferryhq/ferry/runtime"
 )
 
-func TestBlobs_WriteIndex(t *testing.T) {
-	b := newBlobs(t)
+func TestStore_WriteIndex(t *testing.T) {
+	b := newStore(t)
 	app := newTestImage(t, "example.com/app:1.0", 1)
 	db := newTestImage(t, "db:2", 2)
 	write := func(images ...runtime.Image) []byte {
@@ -44,9 +44,9 @@ func TestBlobs_WriteIndex(t *testing.T) {
 	}
 }
 
-// TestBlobs_WriteIndexSkopeo has skopeo, an independent reader, inspect
+// TestStore_WriteIndexSkopeo has skopeo, an independent reader, inspect
 // an image from the store by the name ferry ls shows.
-func TestBlobs_WriteIndexSkopeo(t *testing.T) {
+func TestStore_WriteIndexSkopeo(t *testing.T) {
 	skopeo, err := exec.LookPath("skopeo")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -54,7 +54,7 @@ func TestBlobs_WriteIndexSkopeo(t *testing.T) {
 		}
 		t.Skipf("skopeo not installed: %v", err)
 	}
-	b := newBlobs(t)
+	b := newStore(t)
 	im := newTestImage(t, "example.com/app:1.0", 3)
 	for _, d := range im.blobs {
 		ingest(t, b, d, im.data[d.Digest])

@@ -46,7 +46,7 @@ const (
 // in place of a good copy. On any error nothing is left behind and the
 // error names the digest; bad bytes give an error wrapping a
 // *spec.VerifyError. Safe to call concurrently, for the same digest too.
-func (b *Blobs) Ingest(ctx context.Context, desc ocispec.Descriptor, r io.Reader) (Ingested, error) {
+func (b *Store) Ingest(ctx context.Context, desc ocispec.Descriptor, r io.Reader) (Ingested, error) {
 	bt := b.NewBatch(nil)
 	got, err := bt.Ingest(ctx, desc, r)
 	if ferr := bt.Flush(); err == nil {

@@ -18,10 +18,10 @@ import (
 	"github.com/ferryhq/ferry/spec"
 )
 
-func newBlobs(t testing.TB) *Blobs {
+func newStore(t testing.TB) *Store {
 	t.Helper()
 	dir := t.TempDir()
-	b, err := OpenBlobs(filepath.Join(dir, "store"), filepath.Join(dir, "tmp"))
+	b, err := Open(filepath.Join(dir, "store"), filepath.Join(dir, "tmp"))
 	if err != nil {
 		t.Fatalf("OpenBlobs = %v", err)
 	}
@@ -42,7 +42,7 @@ func dirEntries(t *testing.T, dir string) []string {
 	return names
 }
 
-func TestBlobs_Ingest(t *testing.T) {
+func TestStore_Ingest(t *testing.T) {
 	data := runtimetest.RandomBytes(1, 3<<20+17)
 	good := descOf("application/octet-stream", data)
 	tests := []struct {
@@ -62,7 +62,7 @@ func TestBlobs_Ingest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := newBlobs(t)
+			b := newStore(t)
 			cr := &countingReader{r: bytes.NewReader(tt.data)}
 			_, err := b.Ingest(context.Background(), tt.desc, cr)
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
@@ -98,7 +98,7 @@ func TestBlobs_Ingest(t *testing.T) {
 	}
 }
 
-func TestBlobs_IngestInvalidDigest(t *testing.T) {
+func TestStore_IngestInvalidDigest(t *testing.T) {
 	for _, d := range []digest.Digest{
 		"sha256:../../x",
 		"sha256:" + digest.Digest(strings.ToUpper(digest.FromString("a").Encoded())),
@@ -109,7 +109,7 @@ func TestBlobs_IngestInvalidDigest(t *testing.T) {
 		"../../etc/passwd",
 	} {
 		t.Run(string(d), func(t *testing.T) {
-			b := newBlobs(t)
+			b := newStore(t)
 			cr := &countingReader{r: strings.NewReader("a")}
 			_, err := b.Ingest(context.Background(), ocispec.Descriptor{Digest: d, Size: 1}, cr)
 			if !errors.Is(err, spec.ErrBadInput) {
@@ -125,8 +125,8 @@ func TestBlobs_IngestInvalidDigest(t *testing.T) {
 	}
 }
 
-func TestBlobs_IngestExisting(t *testing.T) {
-	b := newBlobs(t)
+func TestStore_IngestExisting(t *testing.T) {
+	b := newStore(t)
 	data := runtimetest.RandomBytes(2, 1000)
 	desc := descOf("", data)
 	ingest(t, b, desc, data)
@@ -154,8 +154,8 @@ func TestBlobs_IngestExisting(t *testing.T) {
 	}
 }
 
-func TestBlobs_IngestConcurrent(t *testing.T) {
-	b := newBlobs(t)
+func TestStore_IngestConcurrent(t *testing.T) {
+	b := newStore(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	for i := range 32 {
@@ -185,8 +185,8 @@ func (c *cancelReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-func TestBlobs_IngestCancelled(t *testing.T) {
-	b := newBlobs(t)
+func TestStore_IngestCancelled(t *testing.T) {
+	b := newStore(t)
 	data := runtimetest.RandomBytes(3, 4<<20)
 	ctx, cancel := context.WithCancel(context.Background())
 	_, err := b.Ingest(ctx, descOf("", data), &cancelReader{r: bytes.NewReader(data), cancel: cancel})
@@ -202,7 +202,7 @@ func TestBlobs_IngestCancelled(t *testing.T) {
 }
 
 func BenchmarkBlobs_Ingest(b *testing.B) {
-	s := newBlobs(b)
+	s := newStore(b)
 	data := runtimetest.RandomBytes(4, 64<<20)
 	desc := descOf("", data)
 	b.SetBytes(desc.Size)
@@ -217,7 +217,7 @@ func BenchmarkBlobs_Ingest(b *testing.B) {
 }
 
 func BenchmarkBlobs_IngestExisting(b *testing.B) {
-	s := newBlobs(b)
+	s := newStore(b)
 	data := runtimetest.RandomBytes(4, 64<<20)
 	desc := descOf("", data)
 	ingest(b, s, desc, data)

@@ -57,7 +57,7 @@ func (h *Home) Repair(ctx context.Context, problems []Problem) (RepairResult, er
 		return res, fmt.Errorf("repair %s: %w", h.Dir, err)
 	}
 	for _, d := range res.Blobs {
-		if err := h.Blobs.Delete(d); err != nil {
+		if err := h.Store.Delete(d); err != nil {
 			return res, fmt.Errorf("repair %s: %w", h.Dir, err)
 		}
 	}

@@ -16,12 +16,12 @@ import (
 	"github.com/ferryhq/ferry/spec"
 )
 
-// TestBlobs_IngestRepairs: a blob the store holds damaged (bit rot, an
+// TestStore_IngestRepairs: a blob the store holds damaged (bit rot, an
 // edit of the same size, a cut or a grown file) is replaced by the
 // verified bytes of the next ingest of it, which says Repaired; an intact
 // one is kept (Held). Before, any file of the right size was "already
 // held" and the good bytes were thrown away.
-func TestBlobs_IngestRepairs(t *testing.T) {
+func TestStore_IngestRepairs(t *testing.T) {
 	data := runtimetest.RandomBytes(3, 3<<20) // more than one read buffer
 	for _, tc := range []struct {
 		name   string
@@ -36,7 +36,7 @@ func TestBlobs_IngestRepairs(t *testing.T) {
 		{"emptied", func(p string) { rewrite(t, p, func(b []byte) []byte { return nil }) }, Repaired},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBlobs(t)
+			b := newStore(t)
 			desc := descOf("", data)
 			ingest(t, b, desc, data)
 			p, _ := b.path(desc.Digest)
@@ -54,7 +54,7 @@ func TestBlobs_IngestRepairs(t *testing.T) {
 		})
 	}
 	t.Run("bad bytes never replace", func(t *testing.T) {
-		b := newBlobs(t)
+		b := newStore(t)
 		desc := descOf("", data)
 		ingest(t, b, desc, data)
 		p, _ := b.path(desc.Digest)
@@ -87,13 +87,13 @@ func rewrite(t *testing.T, p string, edit func([]byte) []byte) {
 	}
 }
 
-// TestBlobs_BlobFile: a store hands a target (for a hard link) only a
+// TestStore_BlobFile: a store hands a target (for a hard link) only a
 // file verified since it was last written: one it ingested and that is
 // unchanged, or one it hashes on the spot. A damaged file is refused,
 // saying how to repair, whether another process damaged it or it was
 // edited after this one verified it.
-func TestBlobs_BlobFile(t *testing.T) {
-	b := newBlobs(t)
+func TestStore_BlobFile(t *testing.T) {
+	b := newStore(t)
 	data := runtimetest.RandomBytes(4, 5000)
 	desc := descOf("", data)
 	ingest(t, b, desc, data)
@@ -108,7 +108,7 @@ func TestBlobs_BlobFile(t *testing.T) {
 	if _, err := b.BlobFile(desc.Digest); !errors.As(err, &ve) || !strings.Contains(err.Error(), "--repair") {
 		t.Errorf("BlobFile(edited since ingest) = %v, want a VerifyError naming the repair", err)
 	}
-	fresh, err := OpenBlobs(b.dir, b.tmp) // another process: it verified nothing yet
+	fresh, err := Open(b.dir, b.tmp) // another process: it verified nothing yet
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,9 +127,9 @@ func TestHome_Repair(t *testing.T) {
 	app.store(t, h)
 	db.store(t, h)
 	orphan := runtimetest.RandomBytes(9, 50)
-	ingest(t, h.Blobs, descOf("", orphan), orphan)
+	ingest(t, h.Store, descOf("", orphan), orphan)
 	layer := app.blobs[0].Digest
-	flipByte(t, h.Blobs, layer, 20)
+	flipByte(t, h.Store, layer, 20)
 	problems, err := h.Check(ctx, true, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 // Source is an image of the store, read by name: the store as a
 // runtime.Source.
 type Source struct {
-	*Blobs
+	*Store
 	img runtime.Image
 }
 
@@ -27,7 +27,7 @@ func (h *Home) Source(name string) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{Blobs: h.Blobs, img: rec.Image()}, nil
+	return &Source{Store: h.Store, img: rec.Image()}, nil
 }
 
 // Image returns the record of the image named name: as recorded, or, for

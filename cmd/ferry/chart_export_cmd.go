@@ -27,7 +27,7 @@ func (c *ChartExportCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	write := func(f *os.File) error { return helm.WriteArchive(g.ctx, h.Blobs, rec.Image().Desc, f) }
+	write := func(f *os.File) error { return helm.WriteArchive(g.ctx, h.Store, rec.Image().Desc, f) }
 	if c.Output == "-" {
 		return write(os.Stdout)
 	}

@@ -33,7 +33,7 @@ type Source struct {
 	refs   []string
 	mu     sync.Mutex
 	spool  runtime.Spool // the one it made, to remove
-	a      *dockerarchive.Archive
+	a      *dockerarchive.Source
 	images []runtime.Image
 }
 
@@ -129,7 +129,7 @@ func (s *Source) find(ctx context.Context, imgs []runtime.Image, info imageInfo)
 
 // export streams GET /images/get of the images inspected, by ID (so a
 // tag moved meanwhile changes nothing), into the spool, and reads it.
-func (s *Source) export(ctx context.Context, infos []imageInfo) (*dockerarchive.Archive, error) {
+func (s *Source) export(ctx context.Context, infos []imageInfo) (*dockerarchive.Source, error) {
 	q := url.Values{}
 	for _, info := range infos {
 		if !slices.Contains(q["names"], info.ID) {

@@ -129,9 +129,9 @@ func (t *Target) load(ctx context.Context, images []runtime.Image, src runtime.F
 		var omitted []ocispec.Descriptor
 		var err error
 		if have != nil { // the classic image store: layers sent uncompressed
-			omitted, err = dockerarchive.WriteInflatedTo(ctx, cw, t.where(), images, src, omit, inflate(t.opts.TmpDir, src))
+			omitted, err = dockerarchive.StreamInflated(ctx, cw, t.where(), images, src, omit, inflate(t.opts.TmpDir, src))
 		} else {
-			omitted, err = dockerarchive.WriteTo(ctx, cw, t.where(), images, src, omit)
+			omitted, err = dockerarchive.Stream(ctx, cw, t.where(), images, src, omit)
 		}
 		stats.Omitted = omitted
 		pw.CloseWithError(err)

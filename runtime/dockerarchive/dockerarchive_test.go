@@ -37,7 +37,7 @@ func umoci(t *testing.T, seed int64) (string, runtime.Image) {
 	return dir, runtime.Image{Name: "app:1.0", Desc: desc}
 }
 
-func TestArchiveTarget_SkopeoReads(t *testing.T) {
+func TestTarget_SkopeoReads(t *testing.T) {
 	runtimetest.NeedTool(t, "skopeo")
 	in, img := umoci(t, 11)
 	dir := t.TempDir()
@@ -174,9 +174,9 @@ func writeDocker25(t *testing.T, layout string, img runtime.Image, file string) 
 	}
 }
 
-// TestArchiveTarget_Index: an index is written as its host platform
+// TestTarget_Index: an index is written as its host platform
 // manifest, and an index without one is refused naming the platforms.
-func TestArchiveTarget_Index(t *testing.T) {
+func TestTarget_Index(t *testing.T) {
 	in, img := umoci(t, 14)
 	other := img.Desc
 	other.Platform = &ocispec.Platform{OS: "linux", Architecture: "s390x"}

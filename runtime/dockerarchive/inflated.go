@@ -20,11 +20,11 @@ import (
 // compressed and goes as it is.
 type Inflate func(ctx context.Context, l Layer) (io.ReadCloser, int64, error)
 
-// WriteInflatedTo streams to w a legacy docker archive of images (names
+// StreamInflated streams to w a legacy docker archive of images (names
 // as RepoTags gives them, an index replaced by its HostPlatform
 // manifest): manifest.json, the configs, and each layer uncompressed by
 // inflate (named blobs/sha256/<its DiffID>), leaving out each layer for
-// which omit returns true at every place it is used, as WriteTo does.
+// which omit returns true at every place it is used, as Stream does.
 // It is for Docker's classic image store, whose load decompresses a layer
 // with Go's gzip in one thread after the whole archive has arrived:
 // inflated by the sender, the next layer while the engine receives the
@@ -33,7 +33,7 @@ type Inflate func(ctx context.Context, l Layer) (io.ReadCloser, int64, error)
 // names. inflate is called for the layers in order, from one goroutine,
 // one layer ahead of the one being written. It returns the layers left
 // out.
-func WriteInflatedTo(ctx context.Context, w io.Writer, where string, images []runtime.Image, src runtime.Fetcher,
+func StreamInflated(ctx context.Context, w io.Writer, where string, images []runtime.Image, src runtime.Fetcher,
 	omit func(Layer) bool, inflate Inflate) ([]ocispec.Descriptor, error) {
 	a, keep, omitted, err := buildOmitting(ctx, where, images, src, omit)
 	if err != nil {

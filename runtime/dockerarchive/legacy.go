@@ -12,7 +12,7 @@ import (
 	"github.com/ferryhq/ferry/spec"
 )
 
-func (a *Archive) loadLegacy() ([]runtime.Image, error) {
+func (a *Source) loadLegacy() ([]runtime.Image, error) {
 	data, err := a.tr.ReadFile(ManifestEntry, spec.MaxManifestSize)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.where, err)
@@ -46,7 +46,7 @@ func (a *Archive) loadLegacy() ([]runtime.Image, error) {
 // (runtime.LayerMediaType), encoded by encoding/json in ocispec.Manifest's field order.
 // The same archive gives the same bytes, and so does the same image
 // exported by another engine: Docker exports a layer as the same tar.
-func (a *Archive) synthesise(it ManifestItem) (ocispec.Descriptor, error) {
+func (a *Source) synthesise(it ManifestItem) (ocispec.Descriptor, error) {
 	config, err := a.tr.ReadFile(it.Config, spec.MaxManifestSize)
 	if err != nil {
 		return ocispec.Descriptor{}, err
@@ -75,7 +75,7 @@ func (a *Archive) synthesise(it ManifestItem) (ocispec.Descriptor, error) {
 // hashLayer describes a layer member (reading it once, from a file; from
 // a stream it was hashed as it went by): digest, size, and media type by
 // its first bytes.
-func (a *Archive) hashLayer(name string) (ocispec.Descriptor, error) {
+func (a *Source) hashLayer(name string) (ocispec.Descriptor, error) {
 	d, err := a.tr.Describe(name)
 	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("layer %s: %w", name, err)

@@ -26,14 +26,14 @@ type Layer struct {
 	ChainID digest.Digest
 }
 
-// WriteTo streams to w the archive an ArchiveTarget writes (names as
+// Stream streams to w the archive a Target writes (names as
 // RepoTags gives them, an index replaced by its engine platform manifest),
 // leaving out each layer blob for which omit returns true at every place
 // it is used. manifest.json still names the omitted members: docker load
 // opens a layer member only when its layer store lacks that ChainID. omit
 // may be nil. It returns the layers left out. The same arguments give the
 // same bytes. where names the target in errors.
-func WriteTo(ctx context.Context, w io.Writer, where string, images []runtime.Image, src runtime.Fetcher, omit func(Layer) bool) ([]ocispec.Descriptor, error) {
+func Stream(ctx context.Context, w io.Writer, where string, images []runtime.Image, src runtime.Fetcher, omit func(Layer) bool) ([]ocispec.Descriptor, error) {
 	a, keep, omitted, err := buildOmitting(ctx, where, images, src, omit)
 	if err != nil {
 		return nil, err

@@ -15,24 +15,24 @@ import (
 	"github.com/ferryhq/ferry/spec"
 )
 
-// ArchiveTarget writes images as a new docker archive.
-type ArchiveTarget struct {
+// Target writes images as a new docker archive.
+type Target struct {
 	file string
 	ref  string
 }
 
 var (
-	_ runtime.Target = (*ArchiveTarget)(nil)
-	_ runtime.Namer  = (*ArchiveTarget)(nil)
+	_ runtime.Target = (*Target)(nil)
+	_ runtime.Namer  = (*Target)(nil)
 )
 
 // NewTarget returns a Target that writes the archive file; ref, if set,
 // is the name (RepoTag) of the one image written.
-func NewTarget(file, ref string) *ArchiveTarget { return &ArchiveTarget{file: file, ref: ref} }
+func NewTarget(file, ref string) *Target { return &Target{file: file, ref: ref} }
 
 // Names returns the RepoTag each image gets (RepoTags; ref for the one
 // image when the target has one).
-func (t *ArchiveTarget) Names(images []runtime.Image) ([]string, error) {
+func (t *Target) Names(images []runtime.Image) ([]string, error) {
 	images, err := t.named(images)
 	if err != nil {
 		return nil, err
@@ -40,9 +40,9 @@ func (t *ArchiveTarget) Names(images []runtime.Image) ([]string, error) {
 	return RepoTags(t.where(), images)
 }
 
-func (t *ArchiveTarget) where() string { return "docker-archive:" + t.file }
+func (t *Target) where() string { return "docker-archive:" + t.file }
 
-func (t *ArchiveTarget) named(images []runtime.Image) ([]runtime.Image, error) {
+func (t *Target) named(images []runtime.Image) ([]runtime.Image, error) {
 	if t.ref == "" {
 		return images, nil
 	}
@@ -60,7 +60,7 @@ func (t *ArchiveTarget) named(images []runtime.Image) ([]runtime.Image, error) {
 // written to a temporary file and renamed; an existing file is replaced.
 // Images that would share a RepoTag are refused before anything is
 // written.
-func (t *ArchiveTarget) Write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
+func (t *Target) Write(ctx context.Context, images []runtime.Image, src runtime.Fetcher) error {
 	images, err := t.named(images)
 	if err != nil {
 		return err
@@ -210,4 +210,4 @@ func item(img runtime.Image, manifest []byte) (ManifestItem, error) {
 func blobName(d ocispec.Descriptor) string { return spec.BlobPrefix + d.Digest.Encoded() }
 
 // Close does nothing.
-func (t *ArchiveTarget) Close() error { return nil }
+func (t *Target) Close() error { return nil }

@@ -42,7 +42,7 @@ func toArchive(t *testing.T, layout, tag, file, totag string) {
 	}
 }
 
-func TestArchiveTarget_SkopeoReads(t *testing.T) {
+func TestTarget_SkopeoReads(t *testing.T) {
 	runtimetest.NeedTool(t, "skopeo")
 	dir := t.TempDir()
 	in, file := filepath.Join(dir, "in"), filepath.Join(dir, "out.tar")
@@ -79,7 +79,7 @@ func TestRoundTrip_KeepsDigest(t *testing.T) {
 	}
 }
 
-func TestArchiveTarget_Deterministic(t *testing.T) {
+func TestTarget_Deterministic(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
 	runtimetest.UmociImage(t, in, "v1", 5, 2, 700)

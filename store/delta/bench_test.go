@@ -35,7 +35,7 @@ func benchLayers(dir string) (*benchFixture, error) {
 	}
 	fx.sender, fx.sendDir = openStore(filepath.Join(dir, "sender"))
 	fx.site, fx.siteDir = openStore(filepath.Join(dir, "site"))
-	for _, s := range []*store.Blobs{fx.sender, fx.site} {
+	for _, s := range []*store.Store{fx.sender, fx.site} {
 		if fx.base, err = ingestFile(s, filepath.Join(dir, "base")); err != nil {
 			return nil, err
 		}
@@ -46,7 +46,7 @@ func benchLayers(dir string) (*benchFixture, error) {
 
 type benchFixture struct {
 	dir              string
-	sender, site     *store.Blobs
+	sender, site     *store.Store
 	sendDir, siteDir string
 	base, next       ocispec.Descriptor
 }
@@ -62,7 +62,7 @@ func describeFile(p string) (ocispec.Descriptor, error) {
 	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: d, Size: fi.Size()}, err
 }
 
-func ingestFile(s *store.Blobs, p string) (ocispec.Descriptor, error) {
+func ingestFile(s *store.Store, p string) (ocispec.Descriptor, error) {
 	desc, err := describeFile(p)
 	if err != nil {
 		return desc, err

@@ -21,8 +21,8 @@ func Example() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "delta-example-")
 	defer os.RemoveAll(dir)
-	open := func(name string) *store.Blobs {
-		b, _ := store.OpenBlobs(filepath.Join(dir, name, "store"), filepath.Join(dir, name, "tmp"))
+	open := func(name string) *store.Store {
+		b, _ := store.Open(filepath.Join(dir, name, "store"), filepath.Join(dir, name, "tmp"))
 		return b
 	}
 	sender, site := open("hq"), open("plant-7")

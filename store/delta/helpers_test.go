@@ -24,14 +24,14 @@ var (
 
 // newStore is a blob store in a temporary home-like directory, and a
 // scratch directory beside it.
-func newStore(t testing.TB) (*store.Blobs, string) {
+func newStore(t testing.TB) (*store.Store, string) {
 	t.Helper()
 	return openStore(t.TempDir())
 }
 
 // openStore opens a store in dir/store with a scratch directory beside it.
-func openStore(dir string) (*store.Blobs, string) {
-	b, err := store.OpenBlobs(filepath.Join(dir, "store"), filepath.Join(dir, "tmp"))
+func openStore(dir string) (*store.Store, string) {
+	b, err := store.Open(filepath.Join(dir, "store"), filepath.Join(dir, "tmp"))
 	if err != nil {
 		panic(err)
 	}
@@ -42,13 +42,13 @@ func openStore(dir string) (*store.Blobs, string) {
 	return b, scratch
 }
 
-func put(t testing.TB, b *store.Blobs, blob []byte) ocispec.Descriptor {
+func put(t testing.TB, b *store.Store, blob []byte) ocispec.Descriptor {
 	t.Helper()
 	return putBlob(b, blob)
 }
 
 // putBlob describes a blob and, unless b is nil, ingests it.
-func putBlob(b *store.Blobs, blob []byte) ocispec.Descriptor {
+func putBlob(b *store.Store, blob []byte) ocispec.Descriptor {
 	desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayerGzip, Digest: digest.FromBytes(blob), Size: int64(len(blob))}
 	if b == nil {
 		return desc
@@ -71,7 +71,7 @@ func layerOf(t testing.TB, tree deltatest.Tree, kind string, mtime time.Time) []
 // trip builds a delta of next against base on a sender's store, then
 // rebuilds it into a site's store that holds base, through Ingest.
 type trip struct {
-	sender, site       *store.Blobs
+	sender, site       *store.Store
 	sendDir, siteDir   string
 	baseDesc, nextDesc ocispec.Descriptor
 	next               []byte

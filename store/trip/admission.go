@@ -37,7 +37,7 @@ func (a Admission) Check(h *store.Home, ix *format.Index) []error {
 		if b.Status != spec.StatusPrerequisite {
 			continue
 		}
-		if _, err := h.Blobs.Stat(b.Digest); err != nil {
+		if _, err := h.Store.Stat(b.Digest); err != nil {
 			errs = append(errs, fmt.Errorf("blob %s: %s: %w", b.Digest, prerequisiteMissing(b), spec.ErrMissingPrereq))
 		}
 	}

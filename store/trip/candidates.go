@@ -90,7 +90,7 @@ func (p *Plan) candidates(o DeltaOptions) ([]candidate, error) {
 
 // isStored tells whether the home's store holds desc.
 func isStored(h *store.Home, desc ocispec.Descriptor) bool {
-	n, err := h.Blobs.Stat(desc.Digest)
+	n, err := h.Store.Stat(desc.Digest)
 	return err == nil && n == desc.Size
 }
 

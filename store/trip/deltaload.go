@@ -60,7 +60,7 @@ func deltaFault(layer digest.Digest, err error, rest io.Reader) error {
 
 // deltaInput describes the rebuild of e's layer from the bases in blobs'
 // store, as the index lists them.
-func deltaInput(e *format.Entry, ix *format.Index, blobs *store.Blobs, scratch string) delta.Input {
+func deltaInput(e *format.Entry, ix *format.Index, blobs *store.Store, scratch string) delta.Input {
 	listed := map[digest.Digest]format.Blob{}
 	for _, b := range ix.Blobs {
 		listed[b.Digest] = b
@@ -86,7 +86,7 @@ func (l *loader) delta(ctx context.Context, e *format.Entry, src io.Reader) erro
 		return err
 	}
 	desc := entryBlob(e)
-	rc := delta.Open(ctx, src, deltaInput(e, l.ix, l.h.Blobs, scratch))
+	rc := delta.Open(ctx, src, deltaInput(e, l.ix, l.h.Store, scratch))
 	got, err := l.batch.Ingest(ctx, desc, rc)
 	rc.Close()
 	if err != nil {
@@ -133,7 +133,7 @@ func (v *verifier) delta(ctx context.Context, e *format.Entry, src io.Reader) er
 		return discardBuf(src, v.buf)
 	}
 	for _, b := range e.Blob.Delta.Bases {
-		if _, err := v.h.Blobs.Stat(b); err != nil {
+		if _, err := v.h.Store.Stat(b); err != nil {
 			return discardBuf(src, v.buf) // a missing prerequisite: Admission says so
 		}
 	}
@@ -142,7 +142,7 @@ func (v *verifier) delta(ctx context.Context, e *format.Entry, src io.Reader) er
 		return err
 	}
 	defer os.RemoveAll(scratch)
-	if err := delta.Apply(ctx, io.Discard, src, deltaInput(e, v.ix, v.h.Blobs, scratch)); err != nil {
+	if err := delta.Apply(ctx, io.Discard, src, deltaInput(e, v.ix, v.h.Store, scratch)); err != nil {
 		return deltaFault(layer, err, src)
 	}
 	v.rebuilt++

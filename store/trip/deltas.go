@@ -74,7 +74,7 @@ func (p *Plan) Deltas(ctx context.Context, o DeltaOptions) error {
 	if p.work, err = o.Home.Scratch(); err != nil {
 		return err
 	}
-	f := &baseFetcher{store: o.Home.Blobs, dir: p.work, from: map[digest.Digest]runtime.Fetcher{}, spooled: map[digest.Digest]string{}}
+	f := &baseFetcher{store: o.Home.Store, dir: p.work, from: map[digest.Digest]runtime.Fetcher{}, spooled: map[digest.Digest]string{}}
 	for _, c := range cands {
 		if c.from != nil {
 			f.from[c.desc.Digest] = c.from
@@ -268,8 +268,8 @@ func (p *Plan) blobIndex(d digest.Digest) int {
 // times: the store's file, or a copy fetched from its source into the work
 // directory, verified, which Save then ships if the delta is declined.
 func (p *Plan) layerFile(ctx context.Context, desc ocispec.Descriptor, h *store.Home) (*os.File, error) {
-	if n, err := h.Blobs.Stat(desc.Digest); err == nil && n == desc.Size {
-		if path, err := h.Blobs.BlobFile(desc.Digest); err == nil {
+	if n, err := h.Store.Stat(desc.Digest); err == nil && n == desc.Size {
+		if path, err := h.Store.BlobFile(desc.Digest); err == nil {
 			return os.Open(path)
 		}
 	}
@@ -310,7 +310,7 @@ func spoolVerified(dir, pattern string, r io.Reader, desc ocispec.Descriptor) (*
 // layer being built, which often serves its repository's earlier layers
 // too), each fetched once into the work directory, verified.
 type baseFetcher struct {
-	store   *store.Blobs
+	store   *store.Store
 	dir     string
 	from    map[digest.Digest]runtime.Fetcher
 	source  runtime.Fetcher // of the layer being built

@@ -163,7 +163,7 @@ func TestDeltas_Trip(t *testing.T) {
 	if !verified.OK() || !loaded.OK() || loaded.Rebuilt != 1 {
 		t.Fatalf("trip 2: verify %+v, load %+v; want both OK, one layer rebuilt", verified.Faults, loaded)
 	}
-	if n, err := d.site.Blobs.Stat(v2Layer); err != nil || n != int64(len(d.src.Blobs[v2Layer])) {
+	if n, err := d.site.Store.Stat(v2Layer); err != nil || n != int64(len(d.src.Blobs[v2Layer])) {
 		t.Errorf("v2's layer in the site's store: %d bytes, %v", n, err)
 	}
 	mustCheck(t, d.site)
@@ -198,7 +198,7 @@ func TestDeltas_Faults(t *testing.T) {
 			if st := statuses(rep); st["app:a"] || !st["app:b"] {
 				t.Errorf("images after the fault = %v, want app:a (v2) left out and app:b loaded", st)
 			}
-			if _, err := d.site.Blobs.Stat(v2Layer); err == nil {
+			if _, err := d.site.Store.Stat(v2Layer); err == nil {
 				t.Errorf("the layer of a failed delta is in the store")
 			}
 			applyReceipt(t, d)
@@ -242,7 +242,7 @@ func flipIn(t *testing.T, path, name string) {
 // damageStored flips a byte of blob d in h's store, keeping its size.
 func damageStored(t *testing.T, h *store.Home, d digest.Digest) {
 	t.Helper()
-	p, err := h.Blobs.BlobFile(d)
+	p, err := h.Store.BlobFile(d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,7 +36,7 @@ func downgrade(ctx context.Context, h *store.Home, sender string, img format.Ima
 			spec.Quote(img.Name), c.Bundle, c.Sequence, sender, c.By, c.Time.Format(time.RFC3339), old.Digest), nil
 	}
 	newT := g.Created()
-	oldT, err := created(ctx, h.Blobs, old.Image())
+	oldT, err := created(ctx, h.Store, old.Image())
 	if err != nil || newT.IsZero() || oldT.IsZero() || !newT.Before(oldT) {
 		return "", nil
 	}

@@ -102,7 +102,7 @@ func TestLoad_WhatAFaultCosts(t *testing.T) {
 						t.Errorf("%s = %v, want an error wrapping %v", what, err, tc.whole)
 					}
 				}
-				if n := storeBlobs(t, h.Blobs); n != 0 || len(recorded(t, h)) != 0 {
+				if n := storeBlobs(t, h.Store); n != 0 || len(recorded(t, h)) != 0 {
 					t.Errorf("a refused bundle left %d blobs and images %v", n, recorded(t, h))
 				}
 				return
@@ -126,7 +126,7 @@ func TestLoad_WhatAFaultCosts(t *testing.T) {
 					t.Errorf("%s: v1 is %+v, want it to lack %s: %v", name, st, lost, tc.lost)
 				}
 			}
-			if held := storeBlobs(t, h.Blobs); held != len(ix.Blobs)-boolInt(tc.lost) {
+			if held := storeBlobs(t, h.Store); held != len(ix.Blobs)-boolInt(tc.lost) {
 				t.Errorf("the store holds %d blobs, want every one of %d but the lost", held, len(ix.Blobs))
 			}
 			rc, err := CreateReceipt(context.Background(), h, time.Now())

@@ -169,7 +169,7 @@ func TestLoad_WholeBundleFaults(t *testing.T) {
 				t.Errorf("Load = %v, want an error saying %q", err, tc.want)
 			}
 			n := 0
-			h.Blobs.Walk(func(digest.Digest, int64) error { n++; return nil })
+			h.Store.Walk(func(digest.Digest, int64) error { n++; return nil })
 			if n != 0 || len(recorded(t, h)) != 0 {
 				t.Errorf("a refused bundle left %d blobs and images %v in the store", n, recorded(t, h))
 			}

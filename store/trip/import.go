@@ -79,7 +79,7 @@ func importImage(ctx context.Context, h *store.Home, in Input, now time.Time, pr
 
 // ingest puts one blob in the store unless it is there already.
 func ingest(ctx context.Context, h *store.Home, f runtime.Fetcher, desc ocispec.Descriptor, prog Progress) error {
-	if n, err := h.Blobs.Stat(desc.Digest); err == nil && n == desc.Size {
+	if n, err := h.Store.Stat(desc.Digest); err == nil && n == desc.Size {
 		return nil
 	}
 	rc, err := f.Fetch(ctx, desc)
@@ -92,6 +92,6 @@ func ingest(ctx context.Context, h *store.Home, f runtime.Fetcher, desc ocispec.
 		prog.Blob(desc.Digest, desc.Size)
 		r = &countingReader{r: rc, p: prog}
 	}
-	_, err = h.Blobs.Ingest(ctx, desc, r)
+	_, err = h.Store.Ingest(ctx, desc, r)
 	return err
 }

@@ -53,7 +53,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 	defer l.closeScratch()
 	// Each blob is synced and named in the background while the next is
 	// read; the catalog hears of none before Flush.
-	l.batch = h.Blobs.NewBatch(func(d digest.Digest, err error) { l.arrived.arrived(d, err == nil) })
+	l.batch = h.Store.NewBatch(func(d digest.Digest, err error) { l.arrived.arrived(d, err == nil) })
 	registered := false
 	// Targets that take blobs ahead get each as soon as it is ingested.
 	ctx, cancel := context.WithCancel(ctx)
@@ -71,7 +71,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		if err := checkTargetNames(ix, opts.Into); err != nil {
 			return err
 		}
-		arrived = newArrivals(h.Blobs, ix)
+		arrived = newArrivals(h.Store, ix)
 		l.arrived, l.ix = arrived, ix
 		waitSent = sendAhead(ctx, ix, opts.Into, arrived)
 		return nil
@@ -88,11 +88,11 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 	}
 	rep.Stored, rep.Held, rep.Rebuilt, rep.Repaired, rep.Extras = l.stored, l.held, l.rebuilt, l.repaired, l.extras
 	ix := r.Index()
-	rep.Images = checkImages(ctx, ix, h.Blobs, func(d digest.Digest) bool {
+	rep.Images = checkImages(ctx, ix, h.Store, func(d digest.Digest) bool {
 		if good[d] {
 			return true
 		}
-		_, err := h.Blobs.Stat(d)
+		_, err := h.Store.Stat(d)
 		return err == nil
 	})
 	readConfigs(ctx, h, rep)
@@ -115,7 +115,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		}
 		names, err := runtime.TargetNames(t.Target, imgs)
 		if err == nil {
-			err = t.Target.Write(ctx, imgs, h.Blobs)
+			err = t.Target.Write(ctx, imgs, h.Store)
 		}
 		if err != nil {
 			return rep, targetError(t.Name, images, err)
@@ -165,7 +165,7 @@ func readConfigs(ctx context.Context, h *store.Home, rep *Report) {
 		if !st.OK {
 			continue
 		}
-		if err := st.graph.ReadConfigs(ctx, h.Blobs); err != nil {
+		if err := st.graph.ReadConfigs(ctx, h.Store); err != nil {
 			st.leaveOut(err.Error())
 		}
 	}
@@ -222,7 +222,7 @@ func record(ctx context.Context, h *store.Home, ix *format.Index, path string, r
 		}
 		rec := store.BlobRecord{Digest: d, Size: listed[d].Size, MediaType: listed[d].MediaType, Added: now}
 		if _, ok := listed[d]; !ok {
-			rec.Size, _ = h.Blobs.Stat(d)
+			rec.Size, _ = h.Store.Stat(d)
 		}
 		blobs[d] = rec
 	}

@@ -29,8 +29,8 @@ func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, 
 	manifests := memFetcher{blobs: map[digest.Digest][]byte{}}
 	held := func(digest.Digest) bool { return false }
 	if h != nil {
-		manifests.held = h.Blobs
-		held = func(d digest.Digest) bool { _, err := h.Blobs.Stat(d); return err == nil }
+		manifests.held = h.Store
+		held = func(d digest.Digest) bool { _, err := h.Store.Stat(d); return err == nil }
 	}
 	v := &verifier{manifests: manifests, buf: make([]byte, 1<<20), h: h, rebuild: opts.RebuildDeltas}
 	admit := func(ix *format.Index, _ ssh.PublicKey) error { v.ix = ix; return nil }

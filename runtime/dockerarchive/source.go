@@ -31,8 +31,8 @@ type ManifestItem struct {
 	Layers   []string
 }
 
-// Archive is a docker archive read as a Source.
-type Archive struct {
+// Source reads images from a docker archive (a runtime.Source).
+type Source struct {
 	where  string
 	tr     tarfile.Members
 	images []runtime.Image
@@ -41,14 +41,14 @@ type Archive struct {
 	members map[digest.Digest]string
 }
 
-var _ runtime.Source = (*Archive)(nil)
+var _ runtime.Source = (*Source)(nil)
 
 // FromPath scans the archive at file and reads its images. ref, if set,
 // selects the images whose name (RepoTags, io.containerd.image.name or
 // ref.name) matches; "app" matches "app:latest" and "docker.io/library/app:latest".
 // Legacy layers are hashed once here.
-func FromPath(file, ref string) (*Archive, error) {
-	a := &Archive{where: "docker-archive:" + file}
+func FromPath(file, ref string) (*Source, error) {
+	a := &Source{where: "docker-archive:" + file}
 	tr, err := tarfile.Open(file)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.where, err)
@@ -64,15 +64,15 @@ func FromPath(file, ref string) (*Archive, error) {
 // FromMembers reads the docker archive whose files m serves (a tar read
 // once from a stream: tarfile.ReadStream), as FromPath reads a file;
 // where names it in errors. Close closes m.
-func FromMembers(where string, m tarfile.Members, ref string) (*Archive, error) {
-	a := &Archive{where: where, tr: m}
+func FromMembers(where string, m tarfile.Members, ref string) (*Source, error) {
+	a := &Source{where: where, tr: m}
 	if err := a.load(ref); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *Archive) load(ref string) error {
+func (a *Source) load(ref string) error {
 	var all []runtime.Image
 	var err error
 	switch {
@@ -90,7 +90,7 @@ func (a *Archive) load(ref string) error {
 	return err
 }
 
-func (a *Archive) loadOCI() ([]runtime.Image, error) {
+func (a *Source) loadOCI() ([]runtime.Image, error) {
 	data, err := a.tr.ReadFile(spec.LayoutIndexEntry, spec.MaxManifestSize)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.where, err)
@@ -133,13 +133,13 @@ func sameName(a, b string) bool {
 }
 
 // Resolve returns the images selected at open.
-func (a *Archive) Resolve(ctx context.Context) ([]runtime.Image, error) {
+func (a *Source) Resolve(ctx context.Context) ([]runtime.Image, error) {
 	return a.images, ctx.Err()
 }
 
 // Fetch serves a synthetic legacy manifest from memory and every other
 // blob from the tar.
-func (a *Archive) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+func (a *Source) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	if a.members == nil {
 		return ociarchive.FetchMember(a.tr, a.where, desc.Digest)
 	}
@@ -154,4 +154,4 @@ func (a *Archive) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCl
 }
 
 // Close closes the file.
-func (a *Archive) Close() error { return a.tr.Close() }
+func (a *Source) Close() error { return a.tr.Close() }

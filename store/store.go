@@ -19,12 +19,12 @@ import (
 	"github.com/ferryhq/ferry/spec"
 )
 
-// Blobs is a content-addressed blob store kept as an OCI image layout:
+// Store is a content-addressed blob store kept as an OCI image layout:
 // oci-layout, index.json and blobs/sha256/<hex>. Blobs enter only through
 // Ingest, which verifies them before they get their name, so a file under
 // blobs/sha256 always holds the bytes its name promises (unless the disk
 // damaged it: see Verify). Safe for concurrent use.
-type Blobs struct {
+type Store struct {
 	dir string // the layout
 	tmp string // ingest temp files, on the same filesystem
 	// verified maps each blob this process has hashed (on ingest or by
@@ -34,21 +34,21 @@ type Blobs struct {
 	verified sync.Map
 }
 
-var _ runtime.Fetcher = (*Blobs)(nil)
+var _ runtime.Fetcher = (*Store)(nil)
 
-// tmpPrefix starts the name of every temp file Blobs makes, so that
-// OpenBlobs removes only its own leftovers.
+// tmpPrefix starts the name of every temp file a Store makes, so that
+// Open removes only its own leftovers.
 const tmpPrefix = "ferry-"
 
 // scratchPrefix starts the names of the scratch directories of tmp/
 // (Home.Scratch), removed whole when the store is opened.
 const scratchPrefix = tmpPrefix + "scratch-"
 
-// OpenBlobs opens the layout at layoutDir, creating it if missing, and
+// Open opens the layout at layoutDir, creating it if missing, and
 // removes leftover temp files from tmpDir. Only one process may use a
 // tmpDir at a time: a home takes the catalog lock first.
-func OpenBlobs(layoutDir, tmpDir string) (*Blobs, error) {
-	b := &Blobs{dir: layoutDir, tmp: tmpDir}
+func Open(layoutDir, tmpDir string) (*Store, error) {
+	b := &Store{dir: layoutDir, tmp: tmpDir}
 	if err := os.MkdirAll(b.shaDir(), 0o755); err != nil {
 		return nil, fmt.Errorf("store %s: %w", layoutDir, err)
 	}
@@ -65,12 +65,12 @@ func OpenBlobs(layoutDir, tmpDir string) (*Blobs, error) {
 }
 
 // Dir is the layout's directory.
-func (b *Blobs) Dir() string { return b.dir }
+func (b *Store) Dir() string { return b.dir }
 
-func (b *Blobs) shaDir() string { return filepath.Join(b.dir, "blobs", "sha256") }
+func (b *Store) shaDir() string { return filepath.Join(b.dir, "blobs", "sha256") }
 
 // createLayout writes oci-layout and an empty index.json if absent.
-func (b *Blobs) createLayout() error {
+func (b *Store) createLayout() error {
 	p := filepath.Join(b.dir, ocispec.ImageLayoutFile)
 	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 		if err := b.writeLayoutFile(ocispec.ImageLayoutFile, ocilayout.LayoutFile()); err != nil {
@@ -86,7 +86,7 @@ func (b *Blobs) createLayout() error {
 	return err
 }
 
-func (b *Blobs) removeTemps() error {
+func (b *Store) removeTemps() error {
 	entries, err := os.ReadDir(b.tmp)
 	if err != nil {
 		return err
@@ -109,7 +109,7 @@ func (b *Blobs) removeTemps() error {
 
 // path validates d and returns its file name. No path is ever built from
 // an unvalidated digest.
-func (b *Blobs) path(d digest.Digest) (string, error) {
+func (b *Store) path(d digest.Digest) (string, error) {
 	if err := spec.ValidateDigest(d); err != nil {
 		return "", err
 	}
@@ -117,7 +117,7 @@ func (b *Blobs) path(d digest.Digest) (string, error) {
 }
 
 // Fetch opens a blob. The error wraps spec.ErrNotFound if it is absent.
-func (b *Blobs) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+func (b *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -152,7 +152,7 @@ func (f *verifiedFile) Promise() (digest.Digest, int64) { return f.d, f.size }
 
 // Exists reports whether the store holds the blob with the descriptor's
 // size.
-func (b *Blobs) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {
+func (b *Store) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {
 	size, err := b.Stat(desc.Digest)
 	if errors.Is(err, spec.ErrNotFound) {
 		return false, nil
@@ -162,7 +162,7 @@ func (b *Blobs) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, erro
 
 // Stat returns a blob's size on disk, or an error wrapping
 // spec.ErrNotFound.
-func (b *Blobs) Stat(d digest.Digest) (int64, error) {
+func (b *Store) Stat(d digest.Digest) (int64, error) {
 	p, err := b.path(d)
 	if err != nil {
 		return 0, err
@@ -178,7 +178,7 @@ func (b *Blobs) Stat(d digest.Digest) (int64, error) {
 }
 
 // Delete removes a blob's file. Deleting an absent blob is not an error.
-func (b *Blobs) Delete(d digest.Digest) error {
+func (b *Store) Delete(d digest.Digest) error {
 	p, err := b.path(d)
 	if err != nil {
 		return err
@@ -191,7 +191,7 @@ func (b *Blobs) Delete(d digest.Digest) error {
 
 // Walk calls fn for every blob file, in digest order. Names that are not
 // 64 lower-case hex digits are skipped.
-func (b *Blobs) Walk(fn func(d digest.Digest, size int64) error) error {
+func (b *Store) Walk(fn func(d digest.Digest, size int64) error) error {
 	entries, err := os.ReadDir(b.shaDir())
 	if err != nil {
 		return fmt.Errorf("store %s: %w", b.dir, err)
@@ -217,13 +217,13 @@ func (b *Blobs) Walk(fn func(d digest.Digest, size int64) error) error {
 
 // Verify re-hashes a blob's file. The error is a *spec.VerifyError when
 // the bytes do not match the name.
-func (b *Blobs) Verify(d digest.Digest) error {
+func (b *Store) Verify(d digest.Digest) error {
 	return b.verify(context.Background(), d, nil)
 }
 
 // verify hashes a blob, calling onRead with the count of each read, and
 // remembers a good one as verified.
-func (b *Blobs) verify(ctx context.Context, d digest.Digest, onRead func(n int64)) error {
+func (b *Store) verify(ctx context.Context, d digest.Digest, onRead func(n int64)) error {
 	p, err := b.path(d)
 	if err != nil {
 		return err
@@ -256,7 +256,7 @@ func (b *Blobs) verify(ctx context.Context, d digest.Digest, onRead func(n int64
 }
 
 // markVerified remembers the file at p as holding d's verified bytes.
-func (b *Blobs) markVerified(d digest.Digest, p string) {
+func (b *Store) markVerified(d digest.Digest, p string) {
 	if fi, err := os.Stat(p); err == nil {
 		b.verified.Store(d, fi)
 	}
@@ -264,7 +264,7 @@ func (b *Blobs) markVerified(d digest.Digest, p string) {
 
 // unchanged reports whether the file fi is the one this process verified
 // for d and has not been written since.
-func (b *Blobs) unchanged(d digest.Digest, fi os.FileInfo) bool {
+func (b *Store) unchanged(d digest.Digest, fi os.FileInfo) bool {
 	v, ok := b.verified.Load(d)
 	old, _ := v.(os.FileInfo)
 	return ok && os.SameFile(old, fi) && old.Size() == fi.Size() && old.ModTime().Equal(fi.ModTime())
@@ -281,7 +281,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // else one it hashes now. A damaged file is refused with an error that
 // wraps its *spec.VerifyError and says how to repair the store. The file
 // is read-only; whoever links it must not make it writable.
-func (b *Blobs) BlobFile(d digest.Digest) (string, error) {
+func (b *Store) BlobFile(d digest.Digest) (string, error) {
 	p, err := b.path(d)
 	if err != nil {
 		return "", err
@@ -306,4 +306,4 @@ func Damaged(err error) error {
 		"that need it, and loading any bundle that carries it restores it", err)
 }
 
-var _ runtime.BlobFiler = (*Blobs)(nil)
+var _ runtime.BlobFiler = (*Store)(nil)

@@ -17,7 +17,7 @@ import (
 )
 
 func TestOpenBlobs_Layout(t *testing.T) {
-	b := newBlobs(t)
+	b := newStore(t)
 	layout, _ := os.ReadFile(filepath.Join(b.Dir(), "oci-layout"))
 	if string(layout) != `{"imageLayoutVersion":"1.0.0"}` {
 		t.Errorf("oci-layout = %s", layout)
@@ -32,7 +32,7 @@ func TestOpenBlobs_Layout(t *testing.T) {
 func TestOpenBlobs_RemovesTemps(t *testing.T) {
 	dir := t.TempDir()
 	layout, tmp := filepath.Join(dir, "store"), filepath.Join(dir, "tmp")
-	if _, err := OpenBlobs(layout, tmp); err != nil {
+	if _, err := Open(layout, tmp); err != nil {
 		t.Fatal(err)
 	}
 	for _, name := range []string{"ferry-ingest-123", "ferry-layout-9", "not-ours"} {
@@ -40,7 +40,7 @@ func TestOpenBlobs_RemovesTemps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := OpenBlobs(layout, tmp); err != nil {
+	if _, err := Open(layout, tmp); err != nil {
 		t.Fatalf("OpenBlobs = %v", err)
 	}
 	if got := dirEntries(t, tmp); !slices.Equal(got, []string{"not-ours"}) {
@@ -48,8 +48,8 @@ func TestOpenBlobs_RemovesTemps(t *testing.T) {
 	}
 }
 
-func TestBlobs_Fetch(t *testing.T) {
-	b := newBlobs(t)
+func TestStore_Fetch(t *testing.T) {
+	b := newStore(t)
 	data := runtimetest.RandomBytes(5, 100)
 	desc := descOf("", data)
 	if _, err := b.Fetch(context.Background(), desc); !errors.Is(err, spec.ErrNotFound) {
@@ -70,8 +70,8 @@ func TestBlobs_Fetch(t *testing.T) {
 	}
 }
 
-func TestBlobs_Exists(t *testing.T) {
-	b := newBlobs(t)
+func TestStore_Exists(t *testing.T) {
+	b := newStore(t)
 	data := runtimetest.RandomBytes(6, 100)
 	desc := descOf("", data)
 	ingest(t, b, desc, data)
@@ -91,8 +91,8 @@ func TestBlobs_Exists(t *testing.T) {
 	}
 }
 
-func TestBlobs_Verify(t *testing.T) {
-	b := newBlobs(t)
+func TestStore_Verify(t *testing.T) {
+	b := newStore(t)
 	data := runtimetest.RandomBytes(7, 5000)
 	desc := descOf("", data)
 	ingest(t, b, desc, data)
@@ -107,7 +107,7 @@ func TestBlobs_Verify(t *testing.T) {
 }
 
 // flipByte damages a stored blob as a failing disk would.
-func flipByte(t testing.TB, b *Blobs, d digest.Digest, off int64) {
+func flipByte(t testing.TB, b *Store, d digest.Digest, off int64) {
 	t.Helper()
 	p, _ := b.path(d)
 	os.Chmod(p, 0o644)
@@ -124,8 +124,8 @@ func flipByte(t testing.TB, b *Blobs, d digest.Digest, off int64) {
 	}
 }
 
-func TestBlobs_WalkStatDelete(t *testing.T) {
-	b := newBlobs(t)
+func TestStore_WalkStatDelete(t *testing.T) {
+	b := newStore(t)
 	var want []digest.Digest
 	for i := range 3 {
 		data := runtimetest.RandomBytes(uint64(10+i), 10+i)
