@@ -63,7 +63,7 @@ func ParseIndex(data []byte) (*Index, error) {
 	if len(data) > spec.MaxIndexSize {
 		return nil, fmt.Errorf("%d bytes, at most %d: %w", len(data), spec.MaxIndexSize, spec.ErrTooLarge)
 	}
-	if err := checkVersion(data); err != nil {
+	if err := checkSchemaVersion(data, spec.BundleSchemaVersion); err != nil {
 		return nil, err
 	}
 	canon, err := canonicalize(data)
@@ -90,28 +90,4 @@ func ParseIndex(data []byte) (*Index, error) {
 		return nil, err
 	}
 	return &ix, nil
-}
-
-// checkVersion reads only the schemaVersion, so that a bundle of another
-// version is refused for its version and not for fields this build does
-// not know.
-func checkVersion(data []byte) error {
-	var probe struct {
-		SchemaVersion *json.Number `json:"schemaVersion"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&probe); err != nil {
-		return fmt.Errorf("%w: %v", spec.ErrCorrupt, err)
-	}
-	if probe.SchemaVersion == nil {
-		return fmt.Errorf("%w: no schemaVersion", spec.ErrCorrupt)
-	}
-	if v := probe.SchemaVersion.String(); v != fmt.Sprint(spec.BundleSchemaVersion) {
-		if len(v) > 20 {
-			v = v[:20] + "…"
-		}
-		return fmt.Errorf("schemaVersion %s: %w (this ferry reads %d)", v, spec.ErrUnsupportedVersion, spec.BundleSchemaVersion)
-	}
-	return nil
 }

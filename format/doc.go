@@ -1,7 +1,14 @@
-// Package format reads and writes ferry bundles as spec/bundle-v1.md
-// describes them: a tar stream, zstd-compressed by default, whose first
-// entry is a canonical JSON index and whose second is the index's detached
-// SSHSIG signature, followed by the OCI layout files and the blobs.
+// Package format owns ferry's signed files, bundles (spec/bundle-v1.md)
+// and receipts (spec/receipt-v1.md): their types, canonical encoding and
+// SSHSIG signatures, the one envelope both are read through, and the
+// bundle's streaming writer and verifying reader.
+//
+// A bundle is a tar stream, zstd-compressed by default, whose first entry
+// is a canonical JSON index and whose second is the index's detached
+// SSHSIG signature, followed by the OCI layout files and the blobs; a
+// receipt is the same envelope around a receipt and its signature, and
+// nothing more. Both are read with one policy for hostile input
+// (envelope.go) and tested against one table of hostile files.
 //
 // The Writer and Reader are shaped like archive/tar's. Both stream: a
 // blob's bytes go straight from one io.Reader to the other side, hashed on

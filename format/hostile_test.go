@@ -99,17 +99,6 @@ func futureIndex(t *testing.T, f *fixture, raw []byte) []byte {
 	return buildTar(t, append([]tarEntry{regular(spec.IndexEntry, raw), regular(spec.SignatureEntry, sig)}, f.bodyEntries()...))
 }
 
-// bigWindow compresses data in a frame whose header asks for a 128 MiB
-// window, twice the decoder's cap.
-func bigWindow(t *testing.T, data []byte) []byte {
-	c := compress(t, data, zstd.WithEncoderLevel(zstd.SpeedFastest))
-	if c[4] != 0x04 {
-		t.Fatalf("frame header descriptor %#x, want 0x04 (no single segment)", c[4])
-	}
-	c[5] = 17 << 3 // window log 10+17: 128 MiB
-	return c
-}
-
 func compress(t *testing.T, data []byte, opts ...zstd.EOption) []byte {
 	var buf bytes.Buffer
 	zw, err := zstd.NewWriter(&buf, opts...)

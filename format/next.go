@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/klauspost/compress/zstd"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/ferryhq/ferry/internal/readahead"
@@ -83,17 +82,7 @@ func (r *Reader) nextHeader() (*tar.Header, error) {
 		r.pending = nil
 		return h, nil
 	}
-	h, err := r.tr.Next()
-	if err == io.EOF && r.tarIn.n == 0 {
-		return nil, fmt.Errorf("bundle: empty stream: %w", spec.ErrCorrupt)
-	}
-	if err == io.EOF && r.tarIn.eof {
-		return nil, &streamError{msg: "bundle truncated: no end-of-archive marker", errs: []error{spec.ErrCorrupt, io.ErrUnexpectedEOF}}
-	}
-	if err != nil && err != io.EOF {
-		return nil, r.fatal(err)
-	}
-	return h, err
+	return r.next()
 }
 
 // admit checks a header against the index.
@@ -229,74 +218,8 @@ func (r *Reader) entryRead(p []byte) ([]byte, error) {
 		}
 		return b, r.verdict
 	case err != nil:
-		r.err = r.fatal(err)
+		r.err = r.fault(err)
 		return b, r.err
 	}
 	return b, nil
-}
-
-// fatal names a fault of the stream: the input's own read error, a
-// truncation, a zstd fault or a tar fault.
-func (r *Reader) fatal(err error) error {
-	switch {
-	case errors.Is(r.tarIn.err, errOverBudget):
-		return &streamError{msg: fmt.Sprintf("bundle: the stream holds more than the %d bytes its index accounts for (an entry that expands without bound?); over the size limit", r.tarIn.limit),
-			errs: []error{spec.ErrCorrupt, spec.ErrTooLarge}}
-	case r.in.err != nil:
-		return fmt.Errorf("bundle: read: %w", r.in.err)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &streamError{msg: "bundle truncated: " + err.Error(), errs: []error{spec.ErrCorrupt, err}}
-	case r.tarIn.err != nil && r.zr != nil:
-		return zstdError(r.tarIn.err)
-	}
-	return &streamError{msg: "bundle: tar: " + err.Error(), errs: []error{spec.ErrCorrupt, err}}
-}
-
-func zstdError(err error) error {
-	errs := []error{spec.ErrCorrupt, err}
-	if errors.Is(err, zstd.ErrWindowSizeExceeded) || errors.Is(err, zstd.ErrDecoderSizeExceeded) {
-		errs = append(errs, spec.ErrTooLarge)
-	}
-	return &streamError{msg: "bundle: zstd: " + err.Error(), errs: errs}
-}
-
-// streamError is a fatal fault of the stream.
-type streamError struct {
-	msg  string
-	errs []error
-}
-
-func (e *streamError) Error() string   { return e.msg }
-func (e *streamError) Unwrap() []error { return e.errs }
-
-// source records how a reader ended: a clean EOF with no bytes, or an
-// error of its own.
-type source struct {
-	r   io.Reader
-	n   int64
-	eof bool
-	err error
-	// limit, when > 0, is the most bytes the stream may hold: past it
-	// Read fails with errOverBudget, so an entry that expands without
-	// bound costs bounded time, not only bounded memory.
-	limit int64
-}
-
-// errOverBudget: the stream holds more bytes than its index accounts for.
-var errOverBudget = errors.New("over budget")
-
-func (s *source) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	s.n += int64(n)
-	if s.limit > 0 && s.n > s.limit && s.err == nil {
-		s.err = errOverBudget
-		return n, errOverBudget
-	}
-	switch {
-	case err == io.EOF && n == 0:
-		s.eof = true
-	case err != nil && err != io.EOF && s.err == nil:
-		s.err = err
-	}
-	return n, err
 }

@@ -2,8 +2,6 @@ package format
 
 import (
 	"archive/tar"
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,9 +13,6 @@ import (
 	"github.com/ferryhq/ferry/internal/readahead"
 	"github.com/ferryhq/ferry/spec"
 )
-
-// zstdMagic starts every zstd frame; anything else is read as plain tar.
-var zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
 
 // ReaderOptions say whom a Reader trusts.
 type ReaderOptions struct {
@@ -38,10 +33,7 @@ type ReaderOptions struct {
 // (tar structure, truncation, zstd, too many entries, the input's own read
 // errors) are sticky: every later call returns the same error.
 type Reader struct {
-	in      *source // the caller's reader, to tell its errors from ours
-	zr      *zstd.Decoder
-	tarIn   *source // what the tar reader reads: decoded bytes
-	tr      *tar.Reader
+	envelope
 	opts    ReaderOptions
 	raw     []byte
 	sig     []byte
@@ -78,11 +70,12 @@ func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 	if opts.Trust == nil && !opts.InsecureSkipSignature {
 		return nil, fmt.Errorf("format: ReaderOptions.Trust is required unless InsecureSkipSignature: %w", spec.ErrBadInput)
 	}
-	br := &Reader{in: &source{r: r}, opts: opts}
-	if err := br.open(); err != nil {
+	env, err := openEnvelope("bundle", r, headerBudget,
+		zstd.WithDecoderLowmem(false), zstd.WithDecoderConcurrency(0), zstd.IgnoreChecksum(true))
+	if err != nil {
 		return nil, err
 	}
-	br.tarIn.limit = headerBudget
+	br := &Reader{envelope: env, opts: opts}
 	if err := br.readHeader(); err != nil {
 		br.Close()
 		return nil, err
@@ -114,30 +107,9 @@ func (r *Reader) budget() int64 {
 	return total
 }
 
-func (r *Reader) open() error {
-	buf := bufio.NewReaderSize(r.in, 64<<10)
-	magic, _ := buf.Peek(len(zstdMagic))
-	var plain io.Reader = buf
-	if bytes.Equal(magic, zstdMagic) {
-		zr, err := zstd.NewReader(buf,
-			zstd.WithDecoderMaxMemory(spec.MaxDecoderMemory),
-			zstd.WithDecoderMaxWindow(spec.MaxDecoderMemory),
-			zstd.WithDecoderLowmem(false),
-			zstd.WithDecoderConcurrency(0),
-			zstd.IgnoreChecksum(true))
-		if err != nil {
-			return err
-		}
-		r.zr, plain = zr, zr
-	}
-	r.tarIn = &source{r: plain}
-	r.tr = tar.NewReader(r.tarIn)
-	return nil
-}
-
 // readHeader reads entries 1 and 2 and checks them.
 func (r *Reader) readHeader() error {
-	raw, err := r.readSmall(spec.IndexEntry, spec.MaxIndexSize)
+	raw, err := r.entry(spec.IndexEntry, spec.MaxIndexSize, spec.ErrCorrupt)
 	if err != nil && r.tarIn.n <= 512 && !errors.Is(err, spec.ErrTooLarge) {
 		// Not even one tar header: most likely not a bundle at all.
 		return fmt.Errorf("not a ferry bundle (no %s entry first): %w", spec.IndexEntry, err)
@@ -164,43 +136,13 @@ func (r *Reader) readHeader() error {
 	if r.key == nil {
 		return nil
 	}
-	if fp := Fingerprint(r.key); ix.From.Fingerprint != fp {
-		return fmt.Errorf("signature: made by key %s, but the index names %s: %w", fp, ix.From.Fingerprint, spec.ErrBadSignature)
+	if err := checkSigner(r.key, ix.From.Fingerprint, "index"); err != nil {
+		return err
 	}
 	if err := r.opts.Trust(ix, r.key); err != nil {
 		return fmt.Errorf("signature: %w", err)
 	}
 	return nil
-}
-
-// readSmall reads the next entry, which must be a regular file called
-// name of at most max bytes. It never allocates by the header's size.
-func (r *Reader) readSmall(name string, max int64) ([]byte, error) {
-	h, err := r.nextHeader()
-	if err == io.EOF {
-		return nil, fmt.Errorf("no %s entry: %w", name, spec.ErrCorrupt)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return r.readSmallEntry(h, name, max)
-}
-
-func (r *Reader) readSmallEntry(h *tar.Header, name string, max int64) ([]byte, error) {
-	if h.Name != name {
-		return nil, fmt.Errorf("entry %q where %s should be: %w", h.Name, name, spec.ErrCorrupt)
-	}
-	if err := checkType(h); err != nil {
-		return nil, fmt.Errorf("entry %q: %w: %w", h.Name, err, spec.ErrCorrupt)
-	}
-	if h.Size > max {
-		return nil, fmt.Errorf("entry %q of %d bytes, at most %d: %w", h.Name, h.Size, max, spec.ErrTooLarge)
-	}
-	data, err := io.ReadAll(io.LimitReader(r.tr, max+1))
-	if err != nil {
-		return nil, r.fatal(err)
-	}
-	return data, nil
 }
 
 func (r *Reader) readSignature() error {
@@ -215,7 +157,7 @@ func (r *Reader) readSignature() error {
 		r.pending = h
 		return nil
 	}
-	sig, err := r.readSmallEntry(h, spec.SignatureEntry, spec.MaxSignatureSize)
+	sig, err := r.small(h, spec.SignatureEntry, spec.MaxSignatureSize, spec.ErrUnsigned)
 	if err != nil {
 		return fmt.Errorf("signature: %w", err)
 	}
@@ -281,10 +223,7 @@ func (r *Reader) Unsupported() []Blob { return r.unknown }
 // Reader. It does not close the underlying reader.
 func (r *Reader) Close() error {
 	r.endEntry()
-	if r.zr != nil {
-		r.zr.Close()
-		r.zr = nil
-	}
+	r.closeDecoder()
 	if r.err == nil || r.err == io.EOF {
 		r.err = errors.New("bundle: reader closed")
 	}

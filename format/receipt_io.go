@@ -2,10 +2,7 @@ package format
 
 import (
 	"archive/tar"
-	"bufio"
-	"bytes"
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -127,8 +124,8 @@ func ReadReceipt(r io.Reader, trust func(rc *Receipt, key ssh.PublicKey) error) 
 	if err != nil {
 		return nil, err
 	}
-	if fp := Fingerprint(key); rc.Fingerprint != fp {
-		return nil, fmt.Errorf("receipt: signature: made by key %s, but the receipt names %s: %w", fp, rc.Fingerprint, spec.ErrBadSignature)
+	if err := checkSigner(key, rc.Fingerprint, "receipt"); err != nil {
+		return nil, fmt.Errorf("receipt: %w", err)
 	}
 	if err := trust(rc, key); err != nil {
 		return nil, fmt.Errorf("receipt: site %s: %w", rc.Site, err)
@@ -141,117 +138,27 @@ func ReadReceipt(r io.Reader, trust func(rc *Receipt, key ssh.PublicKey) error) 
 // Past it reading stops, however well the stream compresses.
 const receiptBudget = spec.MaxReceiptSize + spec.MaxSignatureSize + 1<<20
 
-// receiptTar reads the entries of a receipt.
-type receiptTar struct {
-	in   *source // the caller's reader, to tell its errors from ours
-	dec  *source // the tar stream, decoded, limited to receiptBudget
-	zstd bool
-	tr   *tar.Reader
-}
-
+// readReceiptEntries reads the two entries of a receipt, and checks
+// that nothing follows them.
 func readReceiptEntries(r io.Reader) (raw, sig []byte, err error) {
-	rt := &receiptTar{in: &source{r: r}}
-	buf := bufio.NewReaderSize(rt.in, 64<<10)
-	var plain io.Reader = buf
-	if magic, _ := buf.Peek(len(zstdMagic)); bytes.Equal(magic, zstdMagic) {
-		zr, err := zstd.NewReader(buf,
-			zstd.WithDecoderMaxMemory(spec.MaxDecoderMemory),
-			zstd.WithDecoderMaxWindow(spec.MaxDecoderMemory),
-			zstd.WithDecoderConcurrency(1))
-		if err != nil {
-			return nil, nil, err
-		}
-		defer zr.Close()
-		rt.zstd, plain = true, zr
-	}
-	rt.dec = &source{r: plain, limit: receiptBudget}
-	rt.tr = tar.NewReader(rt.dec)
-	if raw, err = rt.entry(spec.ReceiptEntry, spec.MaxReceiptSize, spec.ErrCorrupt); err != nil {
+	env, err := openEnvelope("", r, receiptBudget, zstd.WithDecoderConcurrency(1))
+	if err != nil {
 		return nil, nil, err
 	}
-	if sig, err = rt.entry(spec.ReceiptSignatureEntry, spec.MaxSignatureSize, spec.ErrUnsigned); err != nil {
+	defer env.closeDecoder()
+	if raw, err = env.entry(spec.ReceiptEntry, spec.MaxReceiptSize, spec.ErrCorrupt); err != nil {
+		return nil, nil, err
+	}
+	if sig, err = env.entry(spec.ReceiptSignatureEntry, spec.MaxSignatureSize, spec.ErrUnsigned); err != nil {
 		return nil, nil, fmt.Errorf("signature: %w", err)
 	}
-	return raw, sig, rt.end()
-}
-
-// entry reads the next entry, which must be a regular file called name of
-// at most max bytes; absent or misnamed, it is the fault missing. It never
-// allocates by the header's size.
-func (rt *receiptTar) entry(name string, max int64, missing error) ([]byte, error) {
-	h, err := rt.next()
+	h, err := env.next()
 	if err == io.EOF {
-		return nil, fmt.Errorf("no %s entry: %w", name, missing)
+		return raw, sig, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if h.Name != name {
-		hint := ""
-		if h.Name == spec.IndexEntry {
-			hint = " (a bundle, not a receipt)"
-		}
-		return nil, fmt.Errorf("entry %q where %s should be%s: %w", clip(h.Name), name, hint, missing)
-	}
-	if err := checkType(h); err != nil {
-		return nil, fmt.Errorf("entry %q: %w: %w", h.Name, err, spec.ErrCorrupt)
-	}
-	if h.Size > max {
-		return nil, fmt.Errorf("entry %q of %d bytes, at most %d: %w", h.Name, h.Size, max, spec.ErrTooLarge)
-	}
-	data, err := io.ReadAll(io.LimitReader(rt.tr, max+1))
-	if err != nil {
-		return nil, rt.fault(err)
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("entry %q over %d bytes: %w", h.Name, max, spec.ErrTooLarge)
-	}
-	return data, nil
-}
-
-// end checks that the signature was the last entry.
-func (rt *receiptTar) end() error {
-	h, err := rt.next()
-	if err == io.EOF {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return fmt.Errorf("entry %q after %s: a receipt holds only %s and its signature: %w",
+	return nil, nil, fmt.Errorf("entry %q after %s: a receipt holds only %s and its signature: %w",
 		clip(h.Name), spec.ReceiptSignatureEntry, spec.ReceiptEntry, spec.ErrCorrupt)
-}
-
-func (rt *receiptTar) next() (*tar.Header, error) {
-	h, err := rt.tr.Next()
-	switch {
-	case err == io.EOF && rt.dec.n == 0 && rt.in.err == nil:
-		return nil, fmt.Errorf("empty stream: %w", spec.ErrCorrupt)
-	case err == io.EOF && rt.dec.eof:
-		return nil, &streamError{msg: "truncated: no end-of-archive marker", errs: []error{spec.ErrCorrupt, io.ErrUnexpectedEOF}}
-	case err != nil && err != io.EOF:
-		return nil, rt.fault(err)
-	}
-	return h, err
-}
-
-// fault names a fault of the stream: the input's own read error, the
-// budget, a truncation, a zstd fault or a tar fault.
-func (rt *receiptTar) fault(err error) error {
-	switch {
-	case errors.Is(rt.dec.err, errOverBudget):
-		return &streamError{msg: fmt.Sprintf("the stream holds more than %d bytes; over the size limit", rt.dec.limit),
-			errs: []error{spec.ErrCorrupt, spec.ErrTooLarge}}
-	case rt.in.err != nil:
-		return fmt.Errorf("read: %w", rt.in.err)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &streamError{msg: "truncated: " + err.Error(), errs: []error{spec.ErrCorrupt, err}}
-	case rt.dec.err != nil && rt.zstd:
-		errs := []error{spec.ErrCorrupt, rt.dec.err}
-		if errors.Is(rt.dec.err, zstd.ErrWindowSizeExceeded) || errors.Is(rt.dec.err, zstd.ErrDecoderSizeExceeded) {
-			errs = append(errs, spec.ErrTooLarge)
-		}
-		return &streamError{msg: "zstd: " + rt.dec.err.Error(), errs: errs}
-	}
-	return &streamError{msg: "tar: " + err.Error(), errs: []error{spec.ErrCorrupt, err}}
 }

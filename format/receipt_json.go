@@ -3,7 +3,6 @@ package format
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/ferryhq/ferry/spec"
@@ -48,7 +47,7 @@ func ParseReceipt(data []byte) (*Receipt, error) {
 	if err != nil || rc.SchemaVersion != spec.ReceiptSchemaVersion {
 		// The version first: a receipt of another version is refused for
 		// its version, not for fields this build does not know.
-		if verr := checkReceiptVersion(data); verr != nil {
+		if verr := checkSchemaVersion(data, spec.ReceiptSchemaVersion); verr != nil {
 			return nil, fmt.Errorf("receipt: %w", verr)
 		}
 	}
@@ -66,30 +65,6 @@ func ParseReceipt(data []byte) (*Receipt, error) {
 		return nil, fmt.Errorf("receipt: %w", err)
 	}
 	return &rc, nil
-}
-
-// checkReceiptVersion reads only the schemaVersion.
-func checkReceiptVersion(data []byte) error {
-	var probe struct {
-		SchemaVersion *json.Number `json:"schemaVersion"`
-	}
-	if err := json.Unmarshal(data, &probe); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Field == "" {
-			return fmt.Errorf("%w: not a JSON object", spec.ErrCorrupt)
-		}
-		if errors.As(err, &te) {
-			return fmt.Errorf("%w: schemaVersion: a JSON %s, not a number", spec.ErrCorrupt, te.Value)
-		}
-		return fmt.Errorf("%w: %s", spec.ErrCorrupt, clipErr(err))
-	}
-	if probe.SchemaVersion == nil {
-		return fmt.Errorf("%w: no schemaVersion", spec.ErrCorrupt)
-	}
-	if v := probe.SchemaVersion.String(); v != fmt.Sprint(spec.ReceiptSchemaVersion) {
-		return fmt.Errorf("schemaVersion %s: %w (this ferry reads %d)", clip(v), spec.ErrUnsupportedVersion, spec.ReceiptSchemaVersion)
-	}
-	return nil
 }
 
 // notCanonical says why data, which decodes, is not its canonical form:

@@ -17,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -212,14 +211,9 @@ type refusedReceipt struct {
 
 func refusedReceipts(t *testing.T) []refusedReceipt {
 	_, s := testKey(t, 3)
-	_, other := testKey(t, 4)
-	rc := testReceipt(30)
-	data := writeReceipt(t, rc, s)
-	good := receiptEntries(t, data)
-	raw, sig := good[0].data, good[1].data
+	good := receiptEntries(t, writeReceipt(t, testReceipt(30), s))
+	raw := good[0].data
 	plain := buildTar(t, good)
-	modified := bytes.Clone(plain)
-	modified[bytes.Index(modified, []byte(`"site":"plant-7"`))+14] = '8'
 	resigned := func(edit func(*Receipt)) []byte {
 		rc := testReceipt(30)
 		rc.Blobs = slices.Clone(rc.Blobs)
@@ -227,50 +221,17 @@ func refusedReceipts(t *testing.T) []refusedReceipt {
 		edit(rc)
 		return signedReceipt(t, rawReceipt(t, rc, s), s, spec.ReceiptNamespace)
 	}
-	bigSig := tarEntry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: spec.ReceiptSignatureEntry, Size: spec.MaxSignatureSize + 1, Mode: 0o644}}
-	bigRaw := tarEntry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: spec.ReceiptEntry, Size: spec.MaxReceiptSize + 1, Mode: 0o644}}
-	link := tarEntry{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: spec.ReceiptEntry, Linkname: "/etc/shadow"}}
 	return []refusedReceipt{
-		{"modified receipt byte", modified, spec.ErrBadSignature, "signature by"},
-		{"missing signature", buildTar(t, good[:1]), spec.ErrUnsigned, "no ferry-receipt.json.sig entry"},
-		{"wrong namespace", signedReceipt(t, raw, s, spec.SignatureNamespace), spec.ErrBadSignature, `namespace "ferry-bundle", want "ferry-receipt"`},
-		{"untrusted key", writeReceipt(t, testReceipt(3), other), spec.ErrUnknownSite, "not the one registered for plant-7"},
-		{"fingerprint of another key", signedReceipt(t, raw, other, spec.ReceiptNamespace), spec.ErrBadSignature, "but the receipt names"},
 		{"unsorted blobs", resigned(func(rc *Receipt) { rc.Blobs[3], rc.Blobs[4] = rc.Blobs[4], rc.Blobs[3] }), spec.ErrCorrupt, "blobs[4]: sha256:"},
 		{"duplicate blob", resigned(func(rc *Receipt) { rc.Blobs[4] = rc.Blobs[3] }), spec.ErrCorrupt, "listed twice"},
 		{"duplicate sender", resigned(func(rc *Receipt) { rc.Loaded[1].From = rc.Loaded[0].From }), spec.ErrCorrupt, "loaded[1].from: hq listed twice"},
-		{"unknown schema version", signedReceipt(t, bytes.Replace(raw, []byte(`"schemaVersion":1`), []byte(`"schemaVersion":2,"x":[]`), 1), s, spec.ReceiptNamespace),
-			spec.ErrUnsupportedVersion, "receipt: schemaVersion 2: unsupported version"},
 		{"unknown field", signedReceipt(t, append([]byte(`{"aaa":1,`), raw[1:]...), s, spec.ReceiptNamespace), spec.ErrCorrupt, `unknown field "aaa"`},
 		{"not canonical", signedReceipt(t, append(bytes.Clone(raw), '\n'), s, spec.ReceiptNamespace), spec.ErrCorrupt, "not canonical JSON"},
 		{"extra entry", buildTar(t, append(good, regular(spec.LayoutEntry, []byte("{}")))), spec.ErrCorrupt, `entry "oci-layout" after ferry-receipt.json.sig`},
-		{"signature first", buildTar(t, []tarEntry{good[1], good[0]}), spec.ErrCorrupt, `entry "ferry-receipt.json.sig" where ferry-receipt.json should be`},
 		{"a bundle", newFixture(5, 10).write(t, s, WriterOptions{}), spec.ErrCorrupt, "(a bundle, not a receipt)"},
-		{"symlink", buildTar(t, []tarEntry{link, good[1]}), spec.ErrCorrupt, "type symlink refused"},
-		{"oversized receipt entry", buildTar(t, []tarEntry{bigRaw}), spec.ErrTooLarge, "at most 67108864"},
-		{"oversized signature entry", buildTar(t, []tarEntry{good[0], bigSig}), spec.ErrTooLarge, "signature: entry"},
-		{"signature not armored", buildTar(t, []tarEntry{good[0], regular(spec.ReceiptSignatureEntry, raw)}), spec.ErrBadSignature, "not an armored SSH signature"},
-		{"empty", nil, spec.ErrCorrupt, "empty stream"},
-		{"no end-of-archive marker", plain[:len(plain)-1024], spec.ErrCorrupt, "no end-of-archive marker"},
 		{"truncated", plain[:len(plain)-2000], spec.ErrCorrupt, "truncated"},
-		{"truncated zstd", data[:len(data)/2], spec.ErrCorrupt, "receipt: "},
-		{"zstd window over the cap", receiptBigWindow(t, plain), spec.ErrTooLarge, "zstd:"},
-		{"not a tar", []byte("hello, world"), spec.ErrCorrupt, "receipt: "},
 		{"bad JSON", signedReceipt(t, []byte("{"), s, spec.ReceiptNamespace), spec.ErrCorrupt, "receipt: corrupt"},
-		{"signature of other bytes", buildTar(t, []tarEntry{regular(spec.ReceiptEntry, append(bytes.Clone(raw[:len(raw)-1]), ' ', '}')), regular(spec.ReceiptSignatureEntry, sig)}),
-			spec.ErrBadSignature, "does not match"},
 	}
-}
-
-// receiptBigWindow compresses data in a frame that asks for a 128 MiB
-// window, twice the decoder's cap.
-func receiptBigWindow(t *testing.T, data []byte) []byte {
-	c := compress(t, data, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithSingleSegment(false))
-	if c[4]&0x20 != 0 {
-		t.Fatalf("frame header descriptor %#x, want no single segment (a window descriptor)", c[4])
-	}
-	c[5] = 17 << 3 // window log 10+17: 128 MiB
-	return c
 }
 
 func TestReadReceipt_Refuses(t *testing.T) {
@@ -286,28 +247,13 @@ func TestReadReceipt_Refuses(t *testing.T) {
 	}
 }
 
-// TestReadReceipt_ReadError: the input's own error is returned as such,
-// not as a corrupt receipt.
-func TestReadReceipt_ReadError(t *testing.T) {
+// TestReadReceipt_NoTrust: a caller must say whom it trusts.
+func TestReadReceipt_NoTrust(t *testing.T) {
 	_, s := testKey(t, 3)
-	usb := errors.New("usb stick removed")
 	data := writeReceipt(t, testReceipt(30), s)
-	for _, r := range []io.Reader{iotest.ErrReader(usb), io.MultiReader(bytes.NewReader(data[:len(data)/2]), iotest.ErrReader(usb))} {
-		if _, err := ReadReceipt(r, trustSite(s.PublicKey())); !errors.Is(err, usb) || errors.Is(err, spec.ErrCorrupt) {
-			t.Errorf("ReadReceipt = %v, want the reader's error only", err)
-		}
-	}
 	if _, err := ReadReceipt(bytes.NewReader(data), nil); !errors.Is(err, spec.ErrBadInput) {
 		t.Errorf("ReadReceipt(nil trust) = %v, want ErrBadInput", err)
 	}
-}
-
-// zeroFrames is a zstd stream that decodes to n zero bytes (n a multiple
-// of 16 MiB): one small frame, repeated.
-func zeroFrames(t *testing.T, n int64) []byte {
-	t.Helper()
-	frame := compress(t, make([]byte, 16<<20), zstd.WithEncoderLevel(zstd.SpeedFastest))
-	return bytes.Repeat(frame, int(n/(16<<20)))
 }
 
 // TestReadReceipt_ZstdBomb: a few hundred KiB that expand to 4 GiB, in the
@@ -317,19 +263,7 @@ func TestReadReceipt_ZstdBomb(t *testing.T) {
 	_, s := testKey(t, 3)
 	good := receiptEntries(t, writeReceipt(t, testReceipt(30), s))
 	const n = 4 << 30
-	bomb := func(before []tarEntry, name string) []byte {
-		var head bytes.Buffer
-		tw := tar.NewWriter(&head)
-		for _, e := range before {
-			tw.WriteHeader(&e.hdr)
-			tw.Write(e.data)
-		}
-		tw.Flush()
-		tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: n, Mode: 0o644})
-		out := compress(t, head.Bytes())
-		out = append(out, zeroFrames(t, n)...)
-		return append(out, compress(t, make([]byte, 1024))...)
-	}
+	bomb := func(before []tarEntry, name string) []byte { return zstdBomb(t, before, name, n) }
 	tests := []struct {
 		name    string
 		data    []byte
