@@ -1,5 +1,6 @@
-// Package store is a ferry home: the blob store, an OCI image layout that
-// skopeo, umoci and crane read as is, and the catalog that indexes it.
+// Package store owns a ferry home: its blob store (Store, an OCI image
+// layout that skopeo, umoci and crane read as is, into which blobs enter
+// only verified) and the catalog that indexes it (Catalog).
 //
 // The catalog is a bbolt file, catalog.db, beside the blob store. Its
 // bucket tree at schema version 3 (spec/catalog-v1.md is the normative

@@ -1,5 +1,7 @@
-// Package ocilayout reads and writes OCI image layouts on disk: the
-// oci:DIR[:NAME] transport.
+// Package ocilayout reads and writes OCI image layouts on disk (the
+// oci:DIR[:NAME] transport) and owns the oci-layout and index.json files
+// of every layout ferry writes, each image named by the one
+// org.opencontainers.image.ref.name rule (Entry).
 package ocilayout
 
 import (

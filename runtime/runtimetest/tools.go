@@ -1,7 +1,8 @@
-// Package runtimetest holds what the transport packages' tests share: the
+// Package runtimetest owns what the transport packages' tests share: the
 // conformance suite that every runtime.Target and runtime.Source passes
-// (Run), and helpers that make images with umoci and read them with
-// skopeo, independent implementations that keep ferry honest.
+// (Run) on images made in this process (RandomImage, so it needs no
+// tool), the real daemons and registries the tests start, and umoci and
+// skopeo as the independent writer and reader of the round-trip tests.
 package runtimetest
 
 import (
