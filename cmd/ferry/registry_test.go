@@ -114,3 +114,43 @@ func TestRegistry_LoadDamaged(t *testing.T) {
 		t.Errorf("the damaged image v1 was tagged (%d manifest PUTs)", n)
 	}
 }
+
+// TestRegistry_SaveRefusesOtherBytes: a registry that serves a layer's
+// bytes changed gets no bundle written: save exits 1 naming the layer.
+// When it changes them on one connection only, which it cuts, and serves
+// them right when asked again, the bundle holds the right bytes.
+func TestRegistry_SaveRefusesOtherBytes(t *testing.T) {
+	runtimetest.NeedTool(t, "skopeo")
+	runtimetest.NeedTool(t, "umoci")
+	src := filepath.Join(t.TempDir(), "src")
+	runtimetest.UmociImage(t, src, "v1", 3, 1, 3<<20) // read ahead as it arrives: over 2 MiB
+	reg := runtimetest.StartRegistry(t, runtimetest.RegistryOptions{})
+	pushTo(t, src, "v1", reg.Host+"/team/app:v1")
+	var man struct {
+		Layers []struct {
+			Digest digest.Digest
+			Size   int64
+		}
+	}
+	manifestOf(t, src, "v1", &man)
+	layer := man.Layers[0]
+	s := newSites(t)
+	out := filepath.Join(s.dir, "bad.ferry")
+	proxy := runtimetest.StartCutProxy(t, reg.Host, layer.Digest, layer.Size, 1000)
+	proxy.Garble = true
+	r := run(t, s.hq, "save", "docker://"+proxy.Host+"/team/app:v1", "-o", out)
+	if r.code != 1 || !strings.Contains(r.stderr, string(layer.Digest)) {
+		t.Errorf("save from a registry serving other bytes = %s, want exit 1 naming %s", r, layer.Digest)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("save from a registry serving other bytes wrote a bundle")
+	}
+
+	proxy = runtimetest.StartCutProxy(t, reg.Host, layer.Digest, layer.Size/2, 1)
+	proxy.Garble = true
+	if r := run(t, s.hq, "save", "docker://"+proxy.Host+"/team/app:v1", "-o", out); r.code == 0 {
+		must(t, s.site, "verify", out) // every blob hashes to what the index lists
+	} else if !strings.Contains(r.stderr, string(layer.Digest)) {
+		t.Errorf("save through a registry that garbled and cut one connection = %s, want success or exit 1 naming %s", r, layer.Digest)
+	}
+}

@@ -56,3 +56,36 @@ func TestFetch_CutConnectionGivesUp(t *testing.T) {
 		t.Errorf("the layout has an index.json after a failed copy")
 	}
 }
+
+// A registry that serves other bytes for a blob on a connection that is
+// then cut, and the right ones when asked again: what is delivered is
+// the start of one and the rest of the other, and the copy refuses it,
+// naming the blob (every byte delivered is hashed, not only those of the
+// last connection).
+func TestFetch_ResumedOverOtherBytesFails(t *testing.T) {
+	reg := runtimetest.StartRegistry(t, runtimetest.RegistryOptions{})
+	pushUmoci(t, reg.Host, "ns/big:1", 8, 1, 256<<10)
+	_, img := open(t, reg.Host+"/ns/big:1", fast)
+	layer := layers(t, mustOpen(t, reg.Host+"/ns/big:1"), img)[0]
+	for _, c := range []struct {
+		what  string
+		after int64
+		cuts  int
+	}{
+		{"other first bytes, then cut and resumed", layer.Size / 2, 1},
+		{"other bytes on every connection, whole", layer.Size, 1000},
+	} {
+		proxy := runtimetest.StartCutProxy(t, reg.Host, layer.Digest, c.after, c.cuts)
+		proxy.Garble = true
+		src, img := open(t, proxy.Host+"/ns/big:1", fast)
+		dir := filepath.Join(t.TempDir(), "out")
+		err := copyToLayout(src, img, dir)
+		var ve *spec.VerifyError
+		if !errors.As(err, &ve) || ve.Want != layer.Digest {
+			t.Errorf("%s: copy = %v, want a *spec.VerifyError for %s", c.what, err, layer.Digest)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "blobs", "sha256", layer.Digest.Encoded())); err == nil {
+			t.Errorf("%s: the bad blob %s is in the layout", c.what, layer.Digest)
+		}
+	}
+}

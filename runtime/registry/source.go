@@ -25,6 +25,7 @@ type Source struct {
 	host   string         // the registry read, for messages
 	c      *client
 	puller *remote.Puller
+	blobs  *blobs // of ref's repository
 
 	mu   sync.Mutex
 	root map[digest.Digest][]byte // the manifest Resolve read
@@ -58,7 +59,7 @@ func FromReference(ref string, opts Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Source{name: runtime.Normalize(given), ref: read, host: host, c: c, puller: p}, nil
+	return &Source{name: runtime.Normalize(given), ref: read, host: host, c: c, puller: p, blobs: newBlobs(c, read.Context())}, nil
 }
 
 // Resolve reads the manifest or index the reference names and returns it
@@ -87,10 +88,10 @@ func (s *Source) Resolve(ctx context.Context) ([]runtime.Image, error) {
 // Fetch opens a blob of the image's repository: manifests and indexes
 // from the manifest endpoint, every other blob streamed from the blob
 // endpoint and resumed when the connection is cut (up to Options.Retries
-// times). go-containerregistry hashes a blob stream as it reads it, and
-// the caller verifies the bytes against desc (as every Fetcher's). At
-// most Options.Jobs blob streams are open at once; Fetch waits for one
-// to be closed.
+// times). A blob stream is hashed as it is read and fails at EOF unless
+// it is desc's bytes (spec.SelfVerifying: spec.Verify does not hash it
+// again). At most Options.Jobs blob streams are open at once; Fetch waits
+// for one to be closed.
 func (s *Source) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	if err := spec.ValidateDigest(desc.Digest); err != nil {
 		return nil, err
@@ -103,19 +104,13 @@ func (s *Source) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadClo
 		}
 		return io.NopCloser(spec.NewVerifyingReader(bytes.NewReader(b), desc.Digest, desc.Size)), nil
 	}
-	repo := s.ref.Context()
-	open := func() (io.ReadCloser, error) {
-		l, err := s.puller.Layer(ctx, repo.Digest(desc.Digest.String()))
-		if err != nil {
-			return nil, err
-		}
-		return l.Compressed()
-	}
+	open := func() (io.ReadCloser, error) { return s.blobs.open(ctx, desc.Digest) }
 	rr := &resumingReader{ctx: ctx, open: open, opts: s.c.opts}
 	if err := rr.reopen(); err != nil {
 		return nil, s.c.explain(err, s.host, what)
 	}
-	return &blobReader{rr: rr, explain: func(err error) error { return s.c.explain(err, s.host, what) }}, nil
+	return &blobReader{rr: rr, vr: spec.NewVerifyingReader(rr, desc.Digest, desc.Size),
+		explain: func(err error) error { return s.c.explain(err, s.host, what) }}, nil
 }
 
 // FetchAhead says a reader of this image's blobs one after another
@@ -147,19 +142,20 @@ func (s *Source) Close() error {
 	return nil
 }
 
-// blobReader is a verified blob stream whose errors name the registry,
-// the image and the blob.
-// blobReader is a blob stream as go-containerregistry serves it: it hashes
-// every byte itself and fails at EOF on a mismatch, and the caller checks
-// the bytes again against the descriptor (runtime.Fetcher's contract), so
-// no third hash runs here.
+// blobReader is a blob stream whose errors name the registry, the image
+// and the blob. It hashes every byte it delivers, across resumed
+// connections, and fails at EOF on a mismatch (spec.SelfVerifying), so
+// that the caller need not hash them again.
 type blobReader struct {
 	rr      *resumingReader
+	vr      *spec.VerifyingReader // over rr
 	explain func(error) error
 }
 
+var _ spec.SelfVerifying = (*blobReader)(nil)
+
 func (b *blobReader) Read(p []byte) (int, error) {
-	n, err := b.rr.Read(p)
+	n, err := b.vr.Read(p)
 	if err != nil && err != io.EOF {
 		if _, ok := err.(*spec.VerifyError); !ok {
 			err = b.explain(err)
@@ -167,5 +163,7 @@ func (b *blobReader) Read(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+func (b *blobReader) Promise() (digest.Digest, int64) { return b.vr.Promise() }
 
 func (b *blobReader) Close() error { return b.rr.Close() }

@@ -19,6 +19,10 @@ import (
 type CutProxy struct {
 	// Host is "127.0.0.1:PORT", to use in place of the registry's host.
 	Host string
+	// Garble, set before the first request, changes the first byte of
+	// the body of each connection the proxy cuts: a registry that serves
+	// other bytes than the digest names.
+	Garble bool
 
 	blob  digest.Digest
 	after int64
@@ -71,7 +75,14 @@ func (p *CutProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header()[k] = v
 	}
 	w.WriteHeader(resp.StatusCode)
-	io.CopyN(w, resp.Body, p.after)
+	n := p.after
+	if p.Garble && n > 0 {
+		var b [1]byte
+		io.ReadFull(resp.Body, b[:])
+		w.Write([]byte{b[0] ^ 0xff})
+		n--
+	}
+	io.CopyN(w, resp.Body, n)
 	w.(http.Flusher).Flush()
 	panic(http.ErrAbortHandler) // closes the connection mid-body
 }

@@ -6,11 +6,13 @@ import (
 	"os"
 	"sync"
 
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/internal/readahead"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // A far blob fetched in its turn is read ahead into readAheadBuffers
@@ -92,8 +94,7 @@ func (pf *prefetcher) open(i int) (io.ReadCloser, error) {
 		if err != nil || !pf.far(b) || b.Size < 2*readAheadBuffer {
 			return rc, err
 		}
-		// Received (and hashed by the registry client) on one core,
-		// verified and written on the other.
+		// Received and hashed on one core, written on the other.
 		return &readAheadCloser{Reader: readahead.New(rc, pf.buffers()), rc: rc}, nil
 	}
 	<-job.done
@@ -126,7 +127,17 @@ func (pf *prefetcher) buffers() [][]byte {
 // that a read under way returns, then the read-ahead.
 type readAheadCloser struct {
 	*readahead.Reader
-	rc io.Closer
+	rc io.ReadCloser
+}
+
+// Promise is the fetched stream's own, when it checks its bytes
+// (spec.SelfVerifying): the read-ahead hands on its bytes, and its
+// verdict at their end, as they are.
+func (r *readAheadCloser) Promise() (digest.Digest, int64) {
+	if sv, ok := r.rc.(spec.SelfVerifying); ok {
+		return sv.Promise()
+	}
+	return "", 0
 }
 
 func (r *readAheadCloser) Close() error {

@@ -1,0 +1,89 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/opencontainers/go-digest"
+)
+
+// blobs opens blob streams of one repository, on go-containerregistry's
+// authenticating transport but not through its layer reader, which hashes
+// every byte: the caller's blobReader hashes what it delivers, once, so a
+// blob crosses sha256 once on its way into a bundle or a store (one core
+// less per GiB than two hashes). At most jobs streams are open at once.
+type blobs struct {
+	c    *client
+	repo name.Repository
+	slot chan struct{}
+
+	once   sync.Once
+	client *http.Client
+	err    error
+}
+
+func newBlobs(c *client, repo name.Repository) *blobs {
+	return &blobs{c: c, repo: repo, slot: make(chan struct{}, c.opts.jobs())}
+}
+
+// transport authenticates for pulling from the repository, once (the
+// registry is pinged and a token fetched, as go-containerregistry does
+// for each of its pullers).
+func (b *blobs) transport(ctx context.Context) (*http.Client, error) {
+	b.once.Do(func() {
+		ua := b.c.opts.UserAgent
+		if ua == "" {
+			ua = "ferry"
+		}
+		var rt http.RoundTripper
+		rt, b.err = transport.NewWithContext(ctx, b.repo.Registry, b.c.auth, transport.NewUserAgent(b.c.tr, ua),
+			[]string{b.repo.Scope(transport.PullScope)})
+		b.client = &http.Client{Transport: rt}
+	})
+	return b.client, b.err
+}
+
+// open requests blob d; its stream is not verified here.
+func (b *blobs) open(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
+	client, err := b.transport(ctx)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case b.slot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	u := url.URL{Scheme: b.repo.Scheme(), Host: b.repo.RegistryStr(), Path: fmt.Sprintf("/v2/%s/blobs/%s", b.repo.RepositoryStr(), d)}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err == nil {
+		var resp *http.Response
+		if resp, err = client.Do(req); err == nil {
+			if err = transport.CheckError(resp, http.StatusOK); err == nil {
+				return &slotBody{ReadCloser: resp.Body, free: func() { <-b.slot }}, nil
+			}
+			resp.Body.Close()
+		}
+	}
+	<-b.slot
+	return nil, err
+}
+
+// slotBody gives its slot back when closed.
+type slotBody struct {
+	io.ReadCloser
+	once sync.Once
+	free func()
+}
+
+func (s *slotBody) Close() error {
+	err := s.ReadCloser.Close()
+	s.once.Do(s.free)
+	return err
+}
