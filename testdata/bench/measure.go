@@ -96,18 +96,18 @@ func summary(ss []sample) (secs float64, rssMiB int64) {
 // print writes the table: one line per peer of each row, ferry's figures
 // repeated, the ratio peer time ÷ ferry time (> 1: ferry is faster).
 func printTable(rows []*row) {
-	fmt.Printf("| %-30s | %-5s | %8s | %6s | %-28s | %8s | %6s | %7s | %-22s |\n",
-		"path", "image", "ferry s", "RSS", "peer", "peer s", "RSS", "ratio", "goal")
-	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", dash(32), dash(7), dash(10), dash(8), dash(30), dash(10), dash(8), dash(9), dash(24))
+	fmt.Printf("| %-30s | %-5s | %10s | %6s | %-31s | %10s | %6s | %7s | %-22s |\n",
+		"path", "image", "ferry", "RSS", "peer", "peer", "RSS", "ratio", "goal")
+	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", dash(32), dash(7), dash(12), dash(8), dash(33), dash(12), dash(8), dash(9), dash(24))
 	for _, r := range rows {
 		fs, frss := summary(r.samples[0])
-		ferry := fmt.Sprintf("%8.2f", fs)
+		ferry := fmt.Sprintf("%8.2f s", fs)
 		if r.bytes > 0 {
 			ferry = fmt.Sprintf("%5.2f GB/s", float64(r.bytes)/fs/1e9)
 		}
 		for i, s := range r.steps[1:] {
 			ps, prss := summary(r.samples[i+1])
-			peer := fmt.Sprintf("%8.2f", ps)
+			peer := fmt.Sprintf("%8.2f s", ps)
 			if r.bytes > 0 {
 				peer = fmt.Sprintf("%5.2f GB/s", float64(r.bytes)/ps/1e9)
 			}
@@ -115,7 +115,7 @@ func printTable(rows []*row) {
 			if i == 0 {
 				goal = r.goal
 			}
-			fmt.Printf("| %-30s | %-5s | %8s | %4d M | %-28s | %8s | %4d M | %6.2fx | %-22s |\n",
+			fmt.Printf("| %-30s | %-5s | %10s | %4d M | %-31s | %10s | %4d M | %6.2fx | %-22s |\n",
 				r.path, r.image, ferry, frss, s.tool, peer, prss, ps/fs, goal)
 		}
 	}
