@@ -21,7 +21,7 @@ import (
 type Inflate func(ctx context.Context, l Layer) (io.ReadCloser, int64, error)
 
 // StreamInflated streams to w a legacy docker archive of images (names
-// as RepoTags gives them, an index replaced by its HostPlatform
+// as RepoTags gives them, an index replaced by its engine platform
 // manifest): manifest.json, the configs, and each layer uncompressed by
 // inflate (named blobs/sha256/<its DiffID>), leaving out each layer for
 // which omit returns true at every place it is used, as Stream does.
