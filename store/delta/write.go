@@ -26,7 +26,7 @@ func writeDelta(layer Layer, p *deltaPlan, dir, path string, d *spec.Delta) (Sta
 	h := sha256.New()
 	out := &countingHash{w: f, h: h, max: math.MaxInt64}
 	zw, err := zstd.NewWriter(out, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithWindowSize(outerWin),
-		zstd.WithEncoderConcurrency(1))
+		zstd.WithEncoderConcurrency(1), zstd.WithLowerEncoderMem(true))
 	if err != nil {
 		return st, err
 	}
