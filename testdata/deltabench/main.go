@@ -5,6 +5,7 @@
 //	go run ./testdata/deltabench build -dir D [-no-patches]   # sender: delta.bin, delta.json
 //	go run ./testdata/deltabench apply -dir D                 # site: rebuilds into D/site
 //	go run ./testdata/deltabench whole -dir D                 # baseline: ingest the layer whole
+//	go run ./testdata/deltabench layout -dir D                # D/oci: images v1 (base) and v2 (next), for trip.sh
 //
 // gen writes base.blob and next.blob (a version with -changed files
 // edited, one added, one removed) and the uncompressed base.tar and
@@ -32,7 +33,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: deltabench gen|build|apply|whole -dir DIR")
+		fmt.Fprintln(os.Stderr, "usage: deltabench gen|build|apply|whole|layout -dir DIR")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -58,6 +59,8 @@ func main() {
 		err = apply(*dir)
 	case "whole":
 		err = whole(*dir)
+	case "layout":
+		err = layout(*dir)
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
