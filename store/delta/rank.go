@@ -47,12 +47,7 @@ func Rank(ctx context.Context, layer Layer, store Fetcher, cands []Candidate, ma
 		return nil, err
 	}
 	cands = slices.Clone(cands)
-	slices.SortStableFunc(cands, func(a, b Candidate) int {
-		if a.SameRepository != b.SameRepository {
-			return boolOrder(a.SameRepository)
-		}
-		return cmp.Compare(sizeDistance(a.Layer.Size, layer.Desc.Size), sizeDistance(b.Layer.Size, layer.Desc.Size))
-	})
+	slices.SortStableFunc(cands, Promising(layer.Desc.Size))
 	var out []Ranked
 	for _, c := range cands[:min(len(cands), maxExamined)] {
 		if err := ctx.Err(); err != nil {
@@ -71,6 +66,17 @@ func Rank(ctx context.Context, layer Layer, store Fetcher, cands []Candidate, ma
 		return cmp.Compare(b.Shared, a.Shared)
 	})
 	return out[:min(len(out), max)], nil
+}
+
+// Promising orders candidates for a layer of size bytes as Rank examines
+// them: the same repository's first, then those nearest in size.
+func Promising(size int64) func(a, b Candidate) int {
+	return func(a, b Candidate) int {
+		if a.SameRepository != b.SameRepository {
+			return boolOrder(a.SameRepository)
+		}
+		return cmp.Compare(sizeDistance(a.Layer.Size, size), sizeDistance(b.Layer.Size, size))
+	}
 }
 
 func boolOrder(first bool) int {

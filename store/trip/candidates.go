@@ -1,8 +1,6 @@
 package trip
 
 import (
-	"cmp"
-	"math"
 	"slices"
 	"strings"
 
@@ -188,13 +186,8 @@ func (p *Plan) offer(cands []candidate, d digest.Digest, repos []string) []candi
 			out = append(out, c)
 		}
 	}
-	same := func(c candidate) bool { return sameRepository(c.repos, repos) }
-	slices.SortStableFunc(out, func(a, b candidate) int {
-		if same(a) != same(b) {
-			return boolFirst(same(a))
-		}
-		return cmp.Compare(sizeDistance(a.desc.Size, size), sizeDistance(b.desc.Size, size))
-	})
+	order := delta.Promising(size)
+	slices.SortStableFunc(out, func(a, b candidate) int { return order(a.rank(repos), b.rank(repos)) })
 	return out[:min(len(out), maxCandidates)]
 }
 
@@ -202,9 +195,14 @@ func (p *Plan) offer(cands []candidate, d digest.Digest, repos []string) []candi
 func rankCandidates(offered []candidate, repos []string) []delta.Candidate {
 	out := make([]delta.Candidate, len(offered))
 	for i, c := range offered {
-		out[i] = delta.Candidate{Layer: c.desc, SameRepository: sameRepository(c.repos, repos)}
+		out[i] = c.rank(repos)
 	}
 	return out
+}
+
+// rank is c as delta.Rank takes it, for a layer of the repositories repos.
+func (c candidate) rank(repos []string) delta.Candidate {
+	return delta.Candidate{Layer: c.desc, SameRepository: sameRepository(c.repos, repos)}
 }
 
 func sameRepository(a, b []string) bool {
@@ -214,15 +212,4 @@ func sameRepository(a, b []string) bool {
 		}
 	}
 	return false
-}
-
-func boolFirst(first bool) int {
-	if first {
-		return -1
-	}
-	return 1
-}
-
-func sizeDistance(a, b int64) float64 {
-	return math.Abs(math.Log(float64(max(a, 1)) / float64(max(b, 1))))
 }

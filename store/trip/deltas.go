@@ -273,12 +273,7 @@ func (p *Plan) layerFile(ctx context.Context, desc ocispec.Descriptor, h *store.
 			return os.Open(path)
 		}
 	}
-	rc, err := p.Fetch(ctx, desc)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	f, err := spoolVerified(p.work, "layer-*", rc, desc)
+	f, err := spool(ctx, p, p.work, "layer-*", desc)
 	if err != nil {
 		return nil, err
 	}
@@ -286,14 +281,19 @@ func (p *Plan) layerFile(ctx context.Context, desc ocispec.Descriptor, h *store.
 	return f, nil
 }
 
-// spoolVerified copies r, which must be desc's bytes, into a new file of
-// dir, and returns it open at its start; nothing is left on a mismatch.
-func spoolVerified(dir, pattern string, r io.Reader, desc ocispec.Descriptor) (*os.File, error) {
+// spool fetches desc from src into a new file of dir, verified, and
+// returns it open at its start; nothing is left on a mismatch.
+func spool(ctx context.Context, src runtime.Fetcher, dir, pattern string, desc ocispec.Descriptor) (*os.File, error) {
+	rc, err := src.Fetch(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
 	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		return nil, err
 	}
-	_, err = io.Copy(f, spec.Verify(r, desc.Digest, desc.Size))
+	_, err = io.Copy(f, spec.Verify(rc, desc.Digest, desc.Size))
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
 	}
@@ -331,12 +331,7 @@ func (f *baseFetcher) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.Re
 	if src == nil {
 		return nil, fmt.Errorf("base %s: %w", desc.Digest, spec.ErrNotFound)
 	}
-	rc, err := src.Fetch(ctx, desc)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	file, err := spoolVerified(f.dir, "base-*", rc, desc)
+	file, err := spool(ctx, src, f.dir, "base-*", desc)
 	if err != nil {
 		return nil, err
 	}
