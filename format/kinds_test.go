@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/ferryhq/ferry/spec"
 )
@@ -112,19 +113,7 @@ func TestExtra_BadFields(t *testing.T) {
 	} {
 		ix, _ := withExtra(newFixture(1, 200, 1200), "ferry-linux-amd64", true)
 		tc.edit(ix)
-		ix.SchemaVersion, ix.MediaType, ix.ID = spec.BundleSchemaVersion, spec.IndexMediaType, "0123456789abcdef0123456789abcdef"
-		ix.From.Fingerprint = Fingerprint(s.PublicKey())
-		raw, err := Canonical(ix)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = ParseIndex(raw)
-		if err == nil || !errors.Is(err, spec.ErrCorrupt) || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: ParseIndex = %v, want ErrCorrupt containing %q", tc.name, err, tc.want)
-		}
-		if err := NewWriter(&bytes.Buffer{}, WriterOptions{}).WriteHeader(ix, s); err == nil {
-			t.Errorf("%s: WriteHeader accepted the index", tc.name)
-		}
+		refusesIndex(t, s, tc.name, ix, tc.want)
 	}
 }
 
@@ -178,5 +167,24 @@ func TestUnknownKind_Field(t *testing.T) {
 		if err := json.Unmarshal([]byte(`{"digest":"sha256:`+strings.Repeat("a", 64)+`","size":1,"mediaType":"x","status":"shipped",`+bad[1:]), &b); err == nil {
 			t.Errorf("Blob %s decoded, want an unknown field refused", bad)
 		}
+	}
+}
+
+// refusesIndex checks that both the reader and the writer refuse ix,
+// signed by s, with spec.ErrCorrupt naming want.
+func refusesIndex(t *testing.T, s ssh.Signer, name string, ix *Index, want string) {
+	t.Helper()
+	ix.SchemaVersion, ix.MediaType, ix.ID = spec.BundleSchemaVersion, spec.IndexMediaType, "0123456789abcdef0123456789abcdef"
+	ix.From.Fingerprint = Fingerprint(s.PublicKey())
+	raw, err := Canonical(ix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ParseIndex(raw)
+	if err == nil || !errors.Is(err, spec.ErrCorrupt) || !strings.Contains(err.Error(), want) {
+		t.Errorf("%s: ParseIndex = %v, want ErrCorrupt containing %q", name, err, want)
+	}
+	if err := NewWriter(&bytes.Buffer{}, WriterOptions{}).WriteHeader(ix, s); err == nil {
+		t.Errorf("%s: WriteHeader accepted the index", name)
 	}
 }

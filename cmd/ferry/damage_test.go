@@ -7,22 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 )
 
 // damageBlob flips one byte of a blob file in a home's store, keeping its
 // size: bit rot, or an edit.
 func damageBlob(t *testing.T, home, d string) {
 	t.Helper()
-	p := filepath.Join(home, "store", "blobs", "sha256", strings.TrimPrefix(d, "sha256:"))
-	os.Chmod(p, 0o644)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0xff
-	if err := os.WriteFile(p, b, 0o444); err != nil {
-		t.Fatal(err)
-	}
+	runtimetest.DamageFile(t, filepath.Join(home, "store", "blobs", "sha256", strings.TrimPrefix(d, "sha256:")))
 }
 
 // layoutIntact fails the test unless every blob file of an OCI layout

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -183,32 +182,6 @@ func TestDeltas_RebuiltAndSince(t *testing.T) {
 	(&deltaTrip{sites: s, src: src}).siteDigest(t, "v1-again")
 }
 
-// flipEntry flips one byte, at offset at, of the entry name of an
-// uncompressed bundle (save --compression none).
-func flipEntry(t *testing.T, bundle, name string, at int64) {
-	t.Helper()
-	b, err := os.ReadFile(bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for off := int64(0); off+512 <= int64(len(b)); {
-		h := b[off : off+512]
-		size, err := strconv.ParseInt(strings.Trim(string(h[124:136]), " \x00"), 8, 64)
-		if err != nil {
-			break
-		}
-		if strings.TrimRight(string(h[:100]), "\x00") == name {
-			b[off+512+at] ^= 0x55
-			if err := os.WriteFile(bundle, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			return
-		}
-		off += 512 + (size+511)/512*512
-	}
-	t.Fatalf("no entry %s in %s", name, bundle)
-}
-
 // TestDeltas_Damaged: a delta entry with a flipped byte, and a delta
 // whose base is damaged in the site's store, each cost that layer and
 // the image that needs it only, named; nothing unverified enters the
@@ -224,7 +197,7 @@ func TestDeltas_Damaged(t *testing.T) {
 			must(t, d.hq, "save", "oci:"+d.src+":v2", "oci:"+d.src+":other", "--for", "plant-7", "--compression", "none", "-o", b)
 			want := "base layer " + string(d.v1)
 			if damage == "entry" {
-				flipEntry(t, b, "deltas/sha256/"+d.v2.Encoded(), 100)
+				runtimetest.FlipTarEntry(t, b, "deltas/sha256/"+d.v2.Encoded(), 100)
 				want = "the delta entry is damaged"
 				if r := run(t, d.site, "verify", b); r.code != 1 || !strings.Contains(r.stdout, "deltas/sha256/"+d.v2.Encoded()) {
 					t.Errorf("verify of a flipped delta = %s, want exit 1 naming its entry", r)

@@ -3,9 +3,7 @@ package trip
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/runtime"
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/ferryhq/ferry/spec"
 	"github.com/ferryhq/ferry/store"
 	"github.com/ferryhq/ferry/store/delta/deltatest"
@@ -184,7 +183,7 @@ func TestDeltas_Faults(t *testing.T) {
 			other, _ := d.src.treeImage(t, deltatest.App(7, 3, 1000), deltatest.GoGzip, time.Unix(1e9, 0))
 			path, _ = d.trip(t, false, v2, other)
 			if damage == "entry" {
-				flipIn(t, path, spec.DeltaPrefix+v2Layer.Encoded())
+				runtimetest.FlipTarEntry(t, path, spec.DeltaPrefix+v2Layer.Encoded(), 100)
 			} else {
 				damageStored(t, d.site, v1Layer)
 			}
@@ -213,32 +212,6 @@ func TestDeltas_Faults(t *testing.T) {
 	}
 }
 
-// flipIn flips one byte, 100 bytes into the entry name of the
-// uncompressed bundle at path.
-func flipIn(t *testing.T, path, name string) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for off := int64(0); off+512 <= int64(len(b)); {
-		h := b[off : off+512]
-		size, err := strconv.ParseInt(strings.Trim(string(h[124:136]), " \x00"), 8, 64)
-		if err != nil {
-			break
-		}
-		if strings.TrimRight(string(h[:100]), "\x00") == name {
-			b[off+512+100] ^= 0x55
-			if err := os.WriteFile(path, b, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			return
-		}
-		off += 512 + (size+511)/512*512
-	}
-	t.Fatalf("no entry %s in %s", name, path)
-}
-
 // damageStored flips a byte of blob d in h's store, keeping its size.
 func damageStored(t *testing.T, h *store.Home, d digest.Digest) {
 	t.Helper()
@@ -246,15 +219,7 @@ func damageStored(t *testing.T, h *store.Home, d digest.Digest) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.Chmod(p, 0o644)
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b[len(b)/2] ^= 0xff
-	if err := os.WriteFile(p, b, 0o444); err != nil {
-		t.Fatal(err)
-	}
+	runtimetest.DamageFile(t, p)
 }
 
 // applyReceipt carries the site's receipt back to hq.
