@@ -217,7 +217,10 @@ func TestDeltas_Damaged(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(d.site, "store", "blobs", "sha256", other.Encoded())); err != nil {
 				t.Errorf("the other image's layer is not in the store: %v", err)
 			}
-			must(t, d.hq, "receipt", "apply", filepath.Join(d.dir, "plant-7-receipt.ferry"))
+			r = must(t, d.hq, "receipt", "apply", filepath.Join(d.dir, "plant-7-receipt.ferry"))
+			if !strings.Contains(r.stdout, "layer "+string(d.v2)+": shipped as a delta, not held: its next trip to plant-7 is whole") {
+				t.Errorf("receipt apply = %s, want it to say v2's layer travels whole next", r.stdout)
+			}
 			if damage == "base" {
 				must(t, d.site, "check", "--read-data", "--repair")
 			}

@@ -90,7 +90,7 @@ func (c *ReceiptApplyCmd) Run(g *Globals) error {
 	}
 	if g.JSON {
 		return g.printJSON(map[string]any{"site": rc.Site, "sequence": rc.Sequence, "created": rc.Created,
-			"confirmed": res.Confirmed, "reset": res.Reset, "inFlight": res.InFlight, "mismatched": res.Mismatched, "stale": res.Stale})
+			"confirmed": res.Confirmed, "reset": res.Reset, "inFlight": res.InFlight, "mismatched": res.Mismatched, "whole": res.Whole, "stale": res.Stale})
 	}
 	if res.Stale {
 		g.printf("receipt %d from %s is not newer than receipt %d already applied: nothing changed\n", rc.Sequence, rc.Site, res.Last)
@@ -103,6 +103,9 @@ func (c *ReceiptApplyCmd) Run(g *Globals) error {
 	}
 	for _, d := range res.Mismatched {
 		g.printf("  blob %s: the receipt lists it at another size than was shipped: not held, it will be sent again\n", d)
+	}
+	for _, d := range res.Whole {
+		g.printf("  layer %s: shipped as a delta, not held: its next trip to %s is whole\n", d, rc.Site)
 	}
 	return nil
 }
