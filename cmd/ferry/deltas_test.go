@@ -178,8 +178,12 @@ func TestDeltas_RebuiltAndSince(t *testing.T) {
 	if !strings.Contains(r.stdout, "as a delta of") || !strings.Contains(r.stdout, string(v1)) {
 		t.Errorf("inspect = %s, want the delta and its base %s", r.stdout, v1)
 	}
-	must(t, s.site, "load", b)
+	into := filepath.Join(s.dir, "into")
+	must(t, s.site, "load", b, "--into", "oci:"+into)
 	(&deltaTrip{sites: s, src: src}).siteDigest(t, "v1-again")
+	if got, want := runtimetest.SkopeoDigest(t, "oci:"+into+":v1-again"), runtimetest.SkopeoDigest(t, "oci:"+src+":v1-again"); got != want {
+		t.Errorf("v1-again written by load --into oci: = %s, want %s", got, want)
+	}
 }
 
 // TestDeltas_Damaged: a delta entry with a flipped byte, and a delta
@@ -233,5 +237,38 @@ func TestDeltas_Damaged(t *testing.T) {
 			must(t, d.site, "load", b)
 			d.siteDigest(t, "v2")
 		})
+	}
+}
+
+// TestDeltas_Registry: images saved from a registry, whose v1 layer the
+// home's store never held: save reads it from the registry (the same
+// repository) to build v2's delta, and load writes v2 into another
+// registry with its digest.
+func TestDeltas_Registry(t *testing.T) {
+	runtimetest.NeedTool(t, "skopeo")
+	s := newSites(t)
+	src := filepath.Join(s.dir, "src")
+	tree := deltatest.App(4, 60, 16<<10)
+	appImage(t, src, "v1", tree, deltatest.GoGzip, time.Unix(1e9, 0))
+	v2 := appImage(t, src, "v2", tree.Next(5, 3, 2, 2), deltatest.GoGzip, time.Unix(2e9, 0))
+	a := runtimetest.StartRegistry(t, runtimetest.RegistryOptions{})
+	b := runtimetest.StartRegistry(t, runtimetest.RegistryOptions{})
+	pushTo(t, src, "v1", a.Host+"/team/app:v1")
+	pushTo(t, src, "v2", a.Host+"/team/app:v2")
+	for i, tag := range []string{"v1", "v2"} {
+		bundle := filepath.Join(s.dir, tag+".ferry")
+		must(t, s.hq, "save", "docker://"+a.Host+"/team/app:"+tag, "--for", "plant-7", "-o", bundle)
+		r := must(t, s.site, "load", bundle, "--into", "docker://"+b.Host+"/site")
+		must(t, s.hq, "receipt", "apply", filepath.Join(s.dir, "plant-7-receipt.ferry"))
+		if rebuilt := strings.Contains(r.stdout, "layers rebuilt from deltas 1,"); rebuilt != (i == 1) {
+			t.Errorf("load of %s: %s; want a layer rebuilt from a delta in v2 only", tag, r.stdout)
+		}
+		raw := runtimetest.Skopeo(t, "inspect", "--raw", "--tls-verify=false", "docker://"+b.Host+"/site/team/app:"+tag)
+		if got, want := digest.FromBytes(raw), runtimetest.SkopeoDigest(t, "oci:"+src+":"+tag); got != want {
+			t.Errorf("%s in the site's registry = %s, want %s", tag, got, want)
+		}
+	}
+	if n := fileSize(t, filepath.Join(s.dir, "v2.ferry")); n > fileSize(t, filepath.Join(src, "blobs", "sha256", v2.Encoded()))/5 {
+		t.Errorf("v2's bundle = %d bytes: want its layer as a delta", n)
 	}
 }
