@@ -162,8 +162,14 @@ func TestDeltas_RebuiltAndSince(t *testing.T) {
 	if _, isDelta, _ := layerPlan(t, s.hq, again, "oci:"+src+":v1-again", "--for", "plant-7", "--no-deltas"); isDelta {
 		t.Errorf("save --no-deltas plans a delta")
 	}
+	r := must(t, s.hq, "save", "oci:"+src+":v1-again", "--since", "v1", "--dry-run")
+	for _, want := range []string{"as a delta on 1 base(s) the destination holds", "base " + string(v1), "recipe gzip by go-flate@", "(1 layer(s) as deltas)"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("save --dry-run = %s, want %q", r.stdout, want)
+		}
+	}
 	b = filepath.Join(s.dir, "since.ferry")
-	r := must(t, s.hq, "--json", "save", "oci:"+src+":v1-again", "--since", "v1", "-o", b)
+	r = must(t, s.hq, "--json", "save", "oci:"+src+":v1-again", "--since", "v1", "-o", b)
 	if !strings.Contains(r.stdout, `"deltas": 1`) {
 		t.Errorf("save --since v1 of the same files packed again = %s, want one delta", r.stdout)
 	}

@@ -350,7 +350,11 @@ func printPlan(g *Globals, r trip.DryRun) error {
 	if r.To != "" {
 		to = "site " + r.To
 	}
-	g.printf("plan for %s: %d blob(s) shipped, %s; %d omitted, %s saved\n", to, r.Shipped, humanBytes(r.Bytes), r.Omitted, humanBytes(r.Saved))
+	deltas := ""
+	if r.Deltas > 0 {
+		deltas = fmt.Sprintf(" (%d layer(s) as deltas)", r.Deltas)
+	}
+	g.printf("plan for %s: %d blob(s) shipped%s, %s; %d omitted, %s saved\n", to, r.Shipped, deltas, humanBytes(r.Bytes), r.Omitted, humanBytes(r.Saved))
 	return nil
 }
 

@@ -230,11 +230,7 @@ func (p *Plan) useDelta(i int, res *delta.Result, path string, offered []candida
 	p.Bytes -= saved
 	p.Saved += saved
 	p.deltas[b.Digest] = layerDelta{result: res, path: path}
-	r := res.Delta.Recipe
-	p.why[b.Digest] = fmt.Sprintf("delta on %d base(s), %s level %d", len(res.Delta.Bases), r.Encoder, r.Level)
-	if r.Compression == spec.CompressionNone {
-		p.why[b.Digest] = fmt.Sprintf("delta on %d base(s), uncompressed", len(res.Delta.Bases))
-	}
+	p.why[b.Digest] = fmt.Sprintf("as a delta on %d base(s) the destination holds", len(res.Delta.Bases))
 	listed := map[digest.Digest]bool{}
 	for _, bl := range p.Blobs {
 		listed[bl.Digest] = true

@@ -47,6 +47,7 @@ type DryRun struct {
 	Images  []DryRunImage `json:"images"`
 	Shipped int           `json:"shippedBlobs"`
 	Omitted int           `json:"omittedBlobs"`
+	Deltas  int           `json:"deltas"` // layers among the shipped blobs that travel as deltas
 	Bytes   int64         `json:"bytesShipped"`
 	Saved   int64         `json:"bytesSaved"`
 }
@@ -61,6 +62,9 @@ func (p *Plan) DryRun(to string) DryRun {
 	}
 	r := DryRun{To: to, Images: []DryRunImage{}, Bytes: p.Bytes, Saved: p.Saved}
 	for _, b := range p.Blobs {
+		if b.Kind == spec.KindDelta {
+			r.Deltas++
+		}
 		if b.Status == spec.StatusShipped {
 			r.Shipped++
 		} else {
