@@ -23,30 +23,35 @@ type blobs struct {
 	repo name.Repository
 	slot chan struct{}
 
-	once   sync.Once
-	client *http.Client
-	err    error
+	mu     sync.Mutex
+	client *http.Client // once authenticated
 }
 
 func newBlobs(c *client, repo name.Repository) *blobs {
 	return &blobs{c: c, repo: repo, slot: make(chan struct{}, c.opts.jobs())}
 }
 
-// transport authenticates for pulling from the repository, once (the
-// registry is pinged and a token fetched, as go-containerregistry does
-// for each of its pullers).
+// transport authenticates for pulling from the repository, once it
+// succeeds (the registry is pinged and a token fetched, as
+// go-containerregistry does for each of its pullers); a failure, such as
+// a canceled ctx, is tried again by the next call.
 func (b *blobs) transport(ctx context.Context) (*http.Client, error) {
-	b.once.Do(func() {
-		ua := b.c.opts.UserAgent
-		if ua == "" {
-			ua = "ferry"
-		}
-		var rt http.RoundTripper
-		rt, b.err = transport.NewWithContext(ctx, b.repo.Registry, b.c.auth, transport.NewUserAgent(b.c.tr, ua),
-			[]string{b.repo.Scope(transport.PullScope)})
-		b.client = &http.Client{Transport: rt}
-	})
-	return b.client, b.err
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.client != nil {
+		return b.client, nil
+	}
+	ua := b.c.opts.UserAgent
+	if ua == "" {
+		ua = "ferry"
+	}
+	rt, err := transport.NewWithContext(ctx, b.repo.Registry, b.c.auth, transport.NewUserAgent(b.c.tr, ua),
+		[]string{b.repo.Scope(transport.PullScope)})
+	if err != nil {
+		return nil, err
+	}
+	b.client = &http.Client{Transport: rt}
+	return b.client, nil
 }
 
 // open requests blob d; its stream is not verified here.
