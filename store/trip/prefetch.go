@@ -10,6 +10,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/format"
+	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/internal/readahead"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
@@ -26,9 +27,13 @@ const (
 // prefetchBytes of them at a time (the disk a save borrows in the home's
 // tmp/ beyond the bundle itself): a larger blob streams in its turn, read
 // ahead in memory, since the writer would only wait for its whole file.
+// So does a blob with less than prefetchAfter bytes to write before it
+// (a layer after its config): there is no time to fetch it ahead in, and
+// its file would only be written and read back.
 const (
 	prefetchBlob  = 64 << 20
 	prefetchBytes = 256 << 20
+	prefetchAfter = 2 << 20
 )
 
 // prefetcher fetches the blobs a bundle writes next, from sources that
@@ -152,12 +157,17 @@ func (pf *prefetcher) startAfter(i int) {
 	pf.mu.Lock()
 	defer pf.mu.Unlock()
 	pf.started = max(pf.started, i+1)
+	var before int64 // bytes written from blob i on, before blob j
+	for _, b := range pf.blobs[i:pf.started] {
+		before += b.Size
+	}
 	for j := pf.started; j < len(pf.blobs); j++ {
 		b := pf.blobs[j]
 		n := pf.ahead(b)
-		if b.Size > prefetchBlob {
+		if b.Size > prefetchBlob || before < prefetchAfter {
 			n = 0
 		}
+		before += b.Size
 		if n > 0 && (len(pf.jobs) >= n || pf.pending+b.Size > prefetchBytes) {
 			return
 		}
@@ -184,7 +194,8 @@ func (pf *prefetcher) run(job *prefetchJob, b format.Blob) {
 	job.path = f.Name()
 	rc, err := pf.fetch.Fetch(pf.ctx, ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size})
 	if err == nil {
-		_, err = io.Copy(f, io.LimitReader(runtime.ContextReader(pf.ctx, rc), b.Size+1))
+		buf := make([]byte, readAheadBuffer)
+		_, err = io.CopyBuffer(atomicfile.SmallWriter(f), io.LimitReader(runtime.ContextReader(pf.ctx, rc), b.Size+1), buf)
 		rc.Close()
 	}
 	if cerr := f.Close(); err == nil {

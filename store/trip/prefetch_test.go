@@ -68,7 +68,11 @@ func (f *farSet) plan(t *testing.T) *Plan {
 		inputs = append(inputs, Input{Image: runtime.Image{Name: "app:" + seed, Desc: f.image(seed, nil)}, From: f})
 	}
 	big := bytes.Repeat([]byte("a layer read ahead while it is written "), 100000) // over 2 MiB
-	bigImage := f.image("big", func(m *ocispec.Manifest) { m.Layers[1] = f.put(ocispec.MediaTypeImageLayer, big) })
+	next := bytes.Repeat([]byte("a layer fetched ahead while the one before is written "), 100000)
+	bigImage := f.image("big", func(m *ocispec.Manifest) {
+		m.Layers[0] = f.put(ocispec.MediaTypeImageLayer, big)
+		m.Layers[1] = f.put(ocispec.MediaTypeImageLayer, next)
+	})
 	inputs = append(inputs, Input{Image: runtime.Image{Name: "big:1", Desc: bigImage}, From: f})
 	p, err := MakePlan(context.Background(), inputs, nil)
 	if err != nil {
@@ -102,18 +106,21 @@ func TestSave_FetchAhead(t *testing.T) {
 	}
 	far := &farSet{blobSet: newBlobSet(), ahead: 3, other: make(chan struct{})}
 	p := far.plan(t)
-	for _, b := range p.Blobs {
-		if p.Role(b.Digest) != RoleManifest {
-			far.first = b.Digest // the first blob fetched in its turn
+	for i, b := range p.Blobs { // in the order they are written
+		if b.Size > prefetchAfter && i < len(p.Blobs)-1 {
+			far.first = b.Digest // fetched in its turn, the blobs after it while it is written
 			break
 		}
+	}
+	if far.first == "" {
+		t.Fatal("the plan has no large blob with blobs after it")
 	}
 	got, err := saveTo(t, p, filepath.Join(dir, "far.ferry"), tmp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if far.noneAhead {
-		t.Errorf("no blob was fetched while the first was written")
+		t.Errorf("no blob was fetched while the large one was written")
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("bundle fetched ahead (%d bytes) differs from the one fetched in turn (%d bytes)", len(got), len(want))
