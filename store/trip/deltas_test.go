@@ -158,6 +158,10 @@ func TestDeltas_Trip(t *testing.T) {
 	if b := planOf(plan, otherLayer); b.Delta != nil || !strings.HasSuffix(b.Reason, "shipped whole") {
 		t.Errorf("an unrelated layer in the plan = %+v, want whole, with the reason", b)
 	}
+	check := CheckOptions{Trust: TrustCatalog(d.site.Catalog), RebuildDeltas: true}
+	if rep, err := Verify(context.Background(), path, check, Admission{}, d.site); err != nil || !rep.OK() || rep.Rebuilt != 1 {
+		t.Errorf("Verify with RebuildDeltas = %+v, %v; want OK, one layer rebuilt", rep, err)
+	}
 	verified, loaded := verifyAndLoad(t, d.site, path)
 	if !verified.OK() || !loaded.OK() || loaded.Rebuilt != 1 {
 		t.Fatalf("trip 2: verify %+v, load %+v; want both OK, one layer rebuilt", verified.Faults, loaded)
@@ -186,6 +190,10 @@ func TestDeltas_Faults(t *testing.T) {
 				runtimetest.FlipTarEntry(t, path, spec.DeltaPrefix+v2Layer.Encoded(), 100)
 			} else {
 				damageStored(t, d.site, v1Layer)
+			}
+			check := CheckOptions{Trust: TrustCatalog(d.site.Catalog), RebuildDeltas: true}
+			if rep, err := Verify(context.Background(), path, check, Admission{}, d.site); err != nil || rep.OK() || len(rep.Faults) != 1 || rep.Faults[0].Digest != v2Layer {
+				t.Errorf("Verify with RebuildDeltas = %+v, %v; want one fault, of v2's layer", rep, err)
 			}
 			rep, faults := deltaFaults(t, d.site, path)
 			if what, ok := faults[v2Layer]; !ok || len(faults) != 1 || !strings.Contains(what, "not rebuilt from its delta") {
