@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/internal/recompress"
@@ -39,6 +40,23 @@ const maxExamined = 16
 // layer's tar once and at most 16 candidates, the same repository's and
 // those nearest in size first, each verified against its digest.
 func Rank(ctx context.Context, layer Layer, store Fetcher, cands []Candidate, max int) ([]Ranked, error) {
+	return (&Ranker{Store: store}).Rank(ctx, layer, cands, max)
+}
+
+// Ranker is Rank for the layers of one save: it keeps each candidate's
+// file paths (8 bytes a path, at most maxKeptPaths in all), so that a
+// candidate offered for several new layers is read once.
+type Ranker struct {
+	Store Fetcher
+	paths map[digest.Digest][]uint64 // a candidate's path hashes, sorted, each once
+	kept  int
+}
+
+// maxKeptPaths caps the paths a Ranker keeps: 8 MiB.
+const maxKeptPaths = 1 << 20
+
+// Rank is the package's Rank, reading candidates through r.
+func (r *Ranker) Rank(ctx context.Context, layer Layer, cands []Candidate, max int) ([]Ranked, error) {
 	if max <= 0 || max > spec.MaxDeltaBases {
 		max = spec.MaxDeltaBases
 	}
@@ -53,11 +71,17 @@ func Rank(ctx context.Context, layer Layer, store Fetcher, cands []Candidate, ma
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		shared, err := sharedBytes(ctx, store, c.Layer, paths)
-		if err != nil || shared == 0 {
+		held, err := r.candidatePaths(ctx, c.Layer)
+		if err != nil {
 			continue // a candidate that cannot be read is no base
 		}
-		out = append(out, Ranked{Candidate: c, Shared: float64(shared) / float64(total)})
+		var shared int64
+		for _, h := range held {
+			shared += paths[h]
+		}
+		if shared > 0 {
+			out = append(out, Ranked{Candidate: c, Shared: float64(shared) / float64(total)})
+		}
 	}
 	slices.SortStableFunc(out, func(a, b Ranked) int {
 		if a.SameRepository != b.SameRepository {
@@ -109,24 +133,36 @@ func layerPaths(layer Layer) (map[uint64]int64, int64, error) {
 	return paths, total, err
 }
 
-// sharedBytes sums the sizes of the new layer's files whose path the
-// candidate has.
-func sharedBytes(ctx context.Context, store Fetcher, desc ocispec.Descriptor, paths map[uint64]int64) (int64, error) {
-	tarball, done, err := openLayer(ctx, store, desc)
-	if err != nil {
-		return 0, err
+// candidatePaths returns the path hashes of the files of candidate desc,
+// each once, sorted: kept from an earlier call, or read now.
+func (r *Ranker) candidatePaths(ctx context.Context, desc ocispec.Descriptor) ([]uint64, error) {
+	if held, ok := r.paths[desc.Digest]; ok {
+		return held, nil
 	}
-	var shared int64
-	seen := map[uint64]bool{} // count each path once
+	tarball, done, err := openLayer(ctx, r.Store, desc)
+	if err != nil {
+		return nil, err
+	}
+	var held []uint64
 	werr := walkTar(tarball, nil, func(f *file, _ string, _ io.Reader) error {
-		if size, ok := paths[f.pathHash]; ok && !seen[f.pathHash] {
-			seen[f.pathHash] = true
-			shared += size
+		if len(held) < maxRefs {
+			held = append(held, f.pathHash)
 		}
 		return nil
 	})
 	if err := done(); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return shared, werr
+	if werr != nil {
+		return nil, werr
+	}
+	slices.Sort(held)
+	held = slices.Compact(held)
+	if r.kept+len(held) <= maxKeptPaths {
+		if r.paths == nil {
+			r.paths = map[digest.Digest][]uint64{}
+		}
+		r.paths[desc.Digest], r.kept = held, r.kept+len(held)
+	}
+	return held, nil
 }

@@ -75,6 +75,7 @@ func (p *Plan) Deltas(ctx context.Context, o DeltaOptions) error {
 		return err
 	}
 	f := &baseFetcher{store: o.Home.Store, dir: p.work, from: map[digest.Digest]runtime.Fetcher{}, spooled: map[digest.Digest]string{}}
+	f.ranker = &delta.Ranker{Store: f}
 	for _, c := range cands {
 		if c.from != nil {
 			f.from[c.desc.Digest] = c.from
@@ -153,7 +154,7 @@ func (p *Plan) buildDelta(ctx context.Context, d digest.Digest, offered []candid
 	layer := delta.Layer{Desc: desc, Blob: blob}
 	f.source = p.from[d].from
 	note("looking for bases among %d layer(s) the destination holds", len(offered))
-	ranked, err := delta.Rank(ctx, layer, f, rankCandidates(offered, repos), maxBases)
+	ranked, err := f.ranker.Rank(ctx, layer, rankCandidates(offered, repos), maxBases)
 	switch {
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -311,6 +312,9 @@ type baseFetcher struct {
 	from    map[digest.Digest]runtime.Fetcher
 	source  runtime.Fetcher // of the layer being built
 	spooled map[digest.Digest]string
+	// ranker ranks candidates through this fetcher, reading each once
+	// for all the layers of the save.
+	ranker *delta.Ranker
 }
 
 func (f *baseFetcher) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
