@@ -102,8 +102,8 @@ func writeFile(p string, fill func(io.Writer) error) error {
 }
 
 // open returns a store in dir/name holding the blob file p.
-func open(dir, name, p string) (*store.Blobs, ocispec.Descriptor, error) {
-	b, err := store.OpenBlobs(filepath.Join(dir, name, "store"), filepath.Join(dir, name, "tmp"))
+func open(dir, name, p string) (*store.Store, ocispec.Descriptor, error) {
+	b, err := store.Open(filepath.Join(dir, name, "store"), filepath.Join(dir, name, "tmp"))
 	if err != nil {
 		return nil, ocispec.Descriptor{}, err
 	}
@@ -201,7 +201,7 @@ func apply(dir string) error {
 // it today.
 func whole(dir string) error {
 	start := time.Now()
-	b, err := store.OpenBlobs(filepath.Join(dir, "whole", "store"), filepath.Join(dir, "whole", "tmp"))
+	b, err := store.Open(filepath.Join(dir, "whole", "store"), filepath.Join(dir, "whole", "tmp"))
 	if err != nil {
 		return err
 	}
