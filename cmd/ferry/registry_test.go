@@ -123,7 +123,7 @@ func TestRegistry_SaveRefusesOtherBytes(t *testing.T) {
 	runtimetest.NeedTool(t, "skopeo")
 	runtimetest.NeedTool(t, "umoci")
 	src := filepath.Join(t.TempDir(), "src")
-	runtimetest.UmociImage(t, src, "v1", 3, 1, 3<<20) // read ahead as it arrives: over 2 MiB
+	runtimetest.UmociImage(t, src, "v1", 3, 1, 17<<20) // over 16 MiB: read ahead as it arrives
 	reg := runtimetest.StartRegistry(t, runtimetest.RegistryOptions{})
 	pushTo(t, src, "v1", reg.Host+"/team/app:v1")
 	var man struct {

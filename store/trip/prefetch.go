@@ -10,17 +10,19 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/format"
-	"github.com/ferryhq/ferry/internal/atomicfile"
 	"github.com/ferryhq/ferry/internal/readahead"
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
 )
 
 // A far blob fetched in its turn is read ahead into readAheadBuffers
-// buffers of readAheadBuffer bytes.
+// buffers of readAheadBuffer bytes when it holds at least readAheadMin:
+// for a smaller one the buffers would cost more memory than the overlap
+// saves time.
 const (
 	readAheadBuffers = 4
 	readAheadBuffer  = 1 << 20
+	readAheadMin     = 16 << 20
 )
 
 // Only blobs of at most prefetchBlob bytes are fetched ahead, at most
@@ -96,7 +98,7 @@ func (pf *prefetcher) open(i int) (io.ReadCloser, error) {
 	desc := ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size}
 	if job == nil {
 		rc, err := pf.fetch.Fetch(pf.ctx, desc)
-		if err != nil || !pf.far(b) || b.Size < 2*readAheadBuffer {
+		if err != nil || !pf.far(b) || b.Size < readAheadMin {
 			return rc, err
 		}
 		// Received and hashed on one core, written on the other.
@@ -194,8 +196,7 @@ func (pf *prefetcher) run(job *prefetchJob, b format.Blob) {
 	job.path = f.Name()
 	rc, err := pf.fetch.Fetch(pf.ctx, ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size})
 	if err == nil {
-		buf := make([]byte, readAheadBuffer)
-		_, err = io.CopyBuffer(atomicfile.SmallWriter(f), io.LimitReader(runtime.ContextReader(pf.ctx, rc), b.Size+1), buf)
+		_, err = io.Copy(f, io.LimitReader(runtime.ContextReader(pf.ctx, rc), b.Size+1))
 		rc.Close()
 	}
 	if cerr := f.Close(); err == nil {

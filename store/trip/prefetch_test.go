@@ -67,7 +67,7 @@ func (f *farSet) plan(t *testing.T) *Plan {
 	for _, seed := range []string{"a", "b", "c"} {
 		inputs = append(inputs, Input{Image: runtime.Image{Name: "app:" + seed, Desc: f.image(seed, nil)}, From: f})
 	}
-	big := bytes.Repeat([]byte("a layer read ahead while it is written "), 100000) // over 2 MiB
+	big := bytes.Repeat([]byte("a layer read ahead while it is written "), 450000) // over readAheadMin
 	next := bytes.Repeat([]byte("a layer fetched ahead while the one before is written "), 100000)
 	bigImage := f.image("big", func(m *ocispec.Manifest) {
 		m.Layers[0] = f.put(ocispec.MediaTypeImageLayer, big)
