@@ -53,6 +53,8 @@ type deltaHomes struct {
 	src      *blobSet
 	dir      string
 	seq      uint64
+	// edit, if set, changes the next trip's plan before it is saved.
+	edit func(p *Plan)
 }
 
 func newDeltaHomes(t *testing.T) *deltaHomes {
@@ -98,6 +100,10 @@ func (d *deltaHomes) trip(t *testing.T, whole bool, images ...runtime.Image) (st
 		if err := p.Deltas(ctx, DeltaOptions{Home: d.hq, Site: "plant-7"}); err != nil {
 			t.Fatalf("Deltas = %v", err)
 		}
+	}
+	if d.edit != nil {
+		d.edit(p)
+		d.edit = nil
 	}
 	d.seq++
 	path := filepath.Join(d.dir, "trip-"+string(rune('0'+d.seq))+".ferry")
@@ -245,4 +251,38 @@ func applyReceipt(t *testing.T, d *deltaHomes) {
 	if _, _, err := ApplyReceipt(ctx, d.hq, path); err != nil {
 		t.Fatalf("ApplyReceipt = %v", err)
 	}
+}
+
+// TestDeltas_UnknownRecipe: a delta whose recipe names an encoder this
+// ferry does not have is refused by Verify (with a home) and by Load as a
+// fault of that layer only, saying that this ferry cannot reproduce it.
+func TestDeltas_UnknownRecipe(t *testing.T) {
+	d := newDeltaHomes(t)
+	v1Tree := deltatest.App(1, 40, 8<<10)
+	v1, _ := d.src.treeImage(t, v1Tree, deltatest.GoGzip, time.Unix(1e9, 0))
+	path, _ := d.trip(t, false, v1)
+	verifyAndLoad(t, d.site, path)
+	v2, v2Layer := d.src.treeImage(t, v1Tree.Next(2, 2, 1, 1), deltatest.GoGzip, time.Unix(2e9, 0))
+	other, _ := d.src.treeImage(t, deltatest.App(7, 3, 1000), deltatest.GoGzip, time.Unix(1e9, 0))
+	d.edit = func(p *Plan) {
+		for i := range p.Blobs {
+			if p.Blobs[i].Delta != nil {
+				p.Blobs[i].Delta.Recipe.Encoder = "go-flate@go9.99"
+			}
+		}
+	}
+	path, _ = d.trip(t, false, v2, other)
+	check := CheckOptions{Trust: TrustCatalog(d.site.Catalog)}
+	rep, err := Verify(context.Background(), path, check, Admission{}, d.site)
+	if err != nil || len(rep.Faults) != 1 || rep.Faults[0].Digest != v2Layer || !strings.Contains(rep.Faults[0].What, "cannot reproduce") {
+		t.Errorf("Verify of a delta with an unknown encoder = %+v, %v; want one fault of v2's layer: cannot reproduce", rep, err)
+	}
+	rep, faults := deltaFaults(t, d.site, path)
+	if len(faults) != 1 || !strings.Contains(faults[v2Layer], "cannot reproduce") {
+		t.Errorf("Load faults = %v, want v2's layer: cannot reproduce", faults)
+	}
+	if st := statuses(rep); st["app:a"] || !st["app:b"] {
+		t.Errorf("images = %v, want app:a (v2) left out and app:b loaded", st)
+	}
+	mustCheck(t, d.site)
 }
