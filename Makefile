@@ -42,6 +42,7 @@ test: cross
 	$(call fuzz,FuzzReader,./format,75)
 	$(call fuzz,FuzzReadReceipt,./format,100)
 	$(call fuzz,FuzzParseReceipt,./format,100)
+	$(call fuzz,FuzzParseSize,./spec,50)
 	$(call fuzz,FuzzParse,./runtime,150)
 	$(call fuzz,FuzzChildren,./runtime,200)
 	$(call fuzz,FuzzParseIndex,./runtime/ocilayout,200)

@@ -70,7 +70,7 @@ func (e *Encoder) Encode(w io.Writer, r io.Reader) (Encoded, error) {
 	h := sha256.New()
 	cw := &countWriter{w: w}
 	e.sink.out = cw
-	n, err := encodeData(&e.sink, io.TeeReader(r, h), e.buf)
+	n, _, err := encodeData(&e.sink, io.TeeReader(r, h), e.buf, frameAuto)
 	if err != nil {
 		e.sink.abort()
 		return Encoded{}, err
@@ -104,38 +104,55 @@ type decoded struct {
 
 func (d decoded) Close() error { d.zr.Close(); return nil }
 
+// frameMode says how an entry's data is framed: as its first bytes say
+// (frameAuto), in raw blocks, or compressed.
+type frameMode int
+
+const (
+	frameAuto frameMode = iota
+	frameRaw
+	frameCompressed
+)
+
 // encodeData writes the data of r and its tar padding into s, in a frame
-// of their own: raw blocks when the data's first bytes say it is already
-// compressed, else compressed; no frame at all for no data. It returns
-// the bytes of data read.
-func encodeData(s *frameSink, r io.Reader, buf []byte) (int64, error) {
+// of their own: raw blocks when mode says so, or, for frameAuto, when the
+// data's first bytes say it is already compressed; else compressed; no
+// frame at all for no data. It returns the bytes of data read and the
+// mode it used.
+func encodeData(s *frameSink, r io.Reader, buf []byte, mode frameMode) (int64, frameMode, error) {
 	n, err := io.ReadFull(r, buf)
 	switch {
 	case err == io.EOF:
-		return 0, nil
+		return 0, mode, nil
 	case err == io.ErrUnexpectedEOF:
 		err = io.EOF
 	case err != nil:
-		return 0, err
+		return 0, mode, err
 	}
-	s.begin(alreadyCompressed(buf[:n]))
+	if mode == frameAuto {
+		mode = frameCompressed
+		if alreadyCompressed(buf[:n]) {
+			mode = frameRaw
+		}
+	}
+	s.begin(mode == frameRaw)
 	total := int64(n)
 	if _, werr := s.Write(buf[:n]); werr != nil {
-		return total, werr
+		return total, mode, werr
 	}
 	if err == nil {
 		m, err := io.CopyBuffer(s, struct{ io.Reader }{r}, buf)
 		total += m
 		if err != nil {
-			return total, err
+			return total, mode, err
 		}
 	}
 	if pad := (blockSize - total%blockSize) % blockSize; pad > 0 {
 		if _, err := s.Write(zeroBlock[:pad]); err != nil {
-			return total, err
+			return total, mode, err
 		}
 	}
-	return total, s.end()
+	return total, mode, s.end()
 }
 
 // blockSize is tar's; zeroBlock pads an entry's data to it.

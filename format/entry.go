@@ -19,6 +19,13 @@ type Entry struct {
 	Size      int64         // as listed, and as the tar header says
 	MediaType string        // blobs only
 	Blob      *Blob         // the index's element, nil for the layout files
+	// Part is, for a part of a chunked blob (spec.KindChunk), its number
+	// from 1, Offset where its bytes start in the blob, and Volume the
+	// volume of the set that carries it; zero for an entry that carries
+	// its blob whole.
+	Part   int
+	Offset int64
+	Volume int
 }
 
 // EntryError is a fault of one entry. It is not fatal: the Reader skips

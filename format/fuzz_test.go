@@ -30,8 +30,11 @@ func FuzzParseIndex(f *testing.F) {
 	raw, _ = signedHeader(f, withD, s, "ferry-bundle")
 	f.Add(raw)
 	unknown := newFixture(32, 10, 20).index()
-	unknown.Blobs[1].Kind, unknown.Blobs[1].Unknown = "chunk", json.RawMessage(`{"parts":[1,2],"volume":"a"}`)
+	unknown.Blobs[1].Kind, unknown.Blobs[1].Unknown = "stripe", json.RawMessage(`{"parts":[1,2],"volume":"a"}`)
 	raw, _ = signedHeader(f, unknown, s, "ferry-bundle")
+	f.Add(raw)
+	_, set := newFixtureData(33, randomBytes(1, 300), randomBytes(2, 300_000)).writeSet(f, s, SetOptions{Size: 200_000})
+	raw, _ = Canonical(set)
 	f.Add(raw)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ix, err := ParseIndex(data)
@@ -74,6 +77,8 @@ func FuzzReader(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(withD)
+	vols, _ := newFixtureData(32, randomBytes(1, 300), randomBytes(2, 300_000)).writeSet(f, s, SetOptions{Size: 200_000})
+	f.Add(vols[0]) // a volume of a set: a part of a chunked blob, a manifest every volume carries
 	anyKey := func(*Index, ssh.PublicKey) error { return nil }
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, opts := range []ReaderOptions{{Trust: anyKey}, {InsecureSkipSignature: true}} {

@@ -23,16 +23,20 @@ type Index struct {
 	// ID is the bundle id. Writer.WriteHeader sets an empty one to the
 	// first 32 hex digits of the sha256 of the canonical index with an
 	// empty id, so that the same bundle always gets the same id.
-	ID       string   `json:"id"`
-	Created  string   `json:"created"` // RFC 3339, UTC, whole seconds
-	From     Party    `json:"from"`
-	To       string   `json:"to,omitempty"` // destination site; "" for any
-	Sequence uint64   `json:"sequence"`     // the sender's trip number
-	Images   []Image  `json:"images"`
-	Charts   []Chart  `json:"charts,omitempty"` // Helm charts, as OCI artifacts
-	Files    []File   `json:"files"`            // oci-layout and index.json
-	Blobs    []Blob   `json:"blobs"`
-	Volumes  []Volume `json:"volumes,omitempty"` // reserved for --split
+	ID       string  `json:"id"`
+	Created  string  `json:"created"` // RFC 3339, UTC, whole seconds
+	From     Party   `json:"from"`
+	To       string  `json:"to,omitempty"` // destination site; "" for any
+	Sequence uint64  `json:"sequence"`     // the sender's trip number
+	Images   []Image `json:"images"`
+	Charts   []Chart `json:"charts,omitempty"` // Helm charts, as OCI artifacts
+	Files    []File  `json:"files"`            // oci-layout and index.json
+	Blobs    []Blob  `json:"blobs"`
+	// Volume and Volumes are set in each volume of a split bundle (a
+	// set, volume.go): this volume's number, from 1, and what every
+	// volume of the set carries. Zero for a bundle in one file.
+	Volume  int      `json:"volume,omitempty"`
+	Volumes []Volume `json:"volumes,omitempty"`
 
 	// Refused lists the image and chart entries ParseIndex took out of
 	// Images and Charts for a name ferry refuses, in index order (a chart
@@ -131,15 +135,12 @@ type Blob struct {
 	// Delta is the field of kind spec.KindDelta: how the blob is rebuilt
 	// from its bases (spec/delta-v1.md); the entry holds the delta.
 	Delta *spec.Delta `json:"delta,omitempty"`
+	// Chunk is the field of kind spec.KindChunk: the parts that carry
+	// the blob across the volumes of a set.
+	Chunk *spec.Chunk `json:"chunk,omitempty"`
 	// Unknown is the field named after a kind this build does not know,
 	// as the index holds it (see UnmarshalJSON).
 	Unknown json.RawMessage `json:"-"`
-}
-
-// Volume is reserved for split bundles: which blobs volume Number carries.
-type Volume struct {
-	Number int             `json:"number"`
-	Blobs  []digest.Digest `json:"blobs"`
 }
 
 // Shipped returns the blobs that are entries of the bundle, in index order.
@@ -214,7 +215,10 @@ func (ix *Index) Validate() error {
 	if err := validateCharts(ix.Charts, ix.Blobs); err != nil {
 		return err
 	}
-	return validateFiles(ix.Files)
+	if err := validateFiles(ix.Files); err != nil {
+		return err
+	}
+	return ix.validateVolumes()
 }
 
 func validateCreated(s string) error {

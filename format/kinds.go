@@ -15,8 +15,11 @@ import (
 // bytes must be, and the check of the kind's own field of the blob.
 type kindRule struct {
 	// entry returns the tar name of blob b's entry and the digest and
-	// size of the entry's bytes.
+	// size of the entry's bytes, for a kind carried in one entry.
 	entry func(b *Blob) (name string, d digest.Digest, size int64)
+	// parts returns the entries of a kind carried in several (a chunked
+	// blob's parts, each with its Volume), instead of entry.
+	parts func(b *Blob) []Entry
 	// check validates b's fields for the kind: the kind's field present
 	// and valid, no other kind's field.
 	check func(b *Blob) error
@@ -34,12 +37,24 @@ var kinds = map[string]kindRule{
 	spec.KindBlob:  {entry: blobEntry, check: func(b *Blob) error { return onlyField(b, "") }},
 	spec.KindExtra: {entry: extraEntry, check: checkExtra},
 	spec.KindDelta: {entry: deltaEntry, check: checkDelta, related: deltaBases},
+	spec.KindChunk: {parts: chunkParts, check: checkChunk},
 }
 
 // kindFields are the fields named after a kind that a Blob holds, by
 // kind: one per kind that has one.
 func kindFields(b *Blob) map[string]bool {
-	return map[string]bool{spec.KindExtra: b.Extra != nil, spec.KindDelta: b.Delta != nil}
+	return map[string]bool{spec.KindExtra: b.Extra != nil, spec.KindDelta: b.Delta != nil, spec.KindChunk: b.Chunk != nil}
+}
+
+// blobEntries returns the entries that carry blob b, of a kind of the
+// table: one, or its parts.
+func blobEntries(b *Blob) []Entry {
+	rule := kinds[b.Kind]
+	if rule.parts != nil {
+		return rule.parts(b)
+	}
+	name, d, size := rule.entry(b)
+	return []Entry{{Name: name, Kind: b.Kind, Digest: d, Size: size, MediaType: b.MediaType, Blob: b}}
 }
 
 // onlyField refuses a blob that holds the field of a kind other than
@@ -188,11 +203,12 @@ func checkKind(b *Blob, names map[string]bool) error {
 	if err := rule.check(b); err != nil {
 		return err
 	}
-	name, _, _ := rule.entry(b)
-	if names[name] {
-		return fmt.Errorf("entry %s listed twice", spec.Quote(name))
+	for _, e := range blobEntries(b) {
+		if names[e.Name] {
+			return fmt.Errorf("entry %s listed twice", spec.Quote(e.Name))
+		}
+		names[e.Name] = true
 	}
-	names[name] = true
 	return nil
 }
 

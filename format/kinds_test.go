@@ -127,8 +127,8 @@ func TestUnknownKind_Field(t *testing.T) {
 	f := newFixture(2, 200, 1200, 5000)
 	_, s := testKey(t, 1)
 	ix := f.index()
-	chunk := ix.Blobs[2].Digest
-	ix.Blobs[2].Kind, ix.Blobs[2].Unknown = "chunk", json.RawMessage(`{"offset":0,"parts":["a","b"],"volume":2}`)
+	stripe := ix.Blobs[2].Digest
+	ix.Blobs[2].Kind, ix.Blobs[2].Unknown = "stripe", json.RawMessage(`{"offset":0,"parts":["a","b"],"volume":2}`)
 	raw, head := signedHeader(t, ix, s, spec.SignatureNamespace)
 	parsed, err := ParseIndex(raw)
 	if err != nil {
@@ -137,7 +137,7 @@ func TestUnknownKind_Field(t *testing.T) {
 	if again, err := Canonical(parsed); err != nil || !bytes.Equal(again, raw) {
 		t.Errorf("Canonical(ParseIndex(raw)) differs from raw: %v\n%s\n%s", err, again, raw)
 	}
-	body := append(f.bodyEntries(), regular("chunks/0001", []byte("part")))
+	body := append(f.bodyEntries(), regular("stripes/0001", []byte("part")))
 	r, err := NewReader(bytes.NewReader(buildTar(t, append(head, body...))), ReaderOptions{Trust: trustKey(s.PublicKey())})
 	if err != nil {
 		t.Fatal(err)
@@ -147,22 +147,22 @@ func TestUnknownKind_Field(t *testing.T) {
 	if res.fatal != nil {
 		t.Fatal(res.fatal)
 	}
-	if u := r.Unsupported(); len(u) != 1 || u[0].Digest != chunk {
-		t.Errorf("Unsupported() = %v, want the chunk blob", u)
+	if u := r.Unsupported(); len(u) != 1 || u[0].Digest != stripe {
+		t.Errorf("Unsupported() = %v, want the stripe blob", u)
 	}
 	refusedKind := 0
 	for _, e := range res.errs {
-		if strings.Contains(e.Error(), `kind "chunk" unknown to this ferry`) {
+		if strings.Contains(e.Error(), `kind "stripe" unknown to this ferry`) {
 			refusedKind++
 		}
 	}
-	if refusedKind != 2 { // its entry under blobs/sha256/, and chunks/0001
-		t.Errorf("entry errors = %v, want the two entries refused naming kind chunk", res.errs)
+	if refusedKind != 2 { // its entry under blobs/sha256/, and stripes/0001
+		t.Errorf("entry errors = %v, want the two entries refused naming kind stripe", res.errs)
 	}
 	if len(res.good) != 4 || len(res.missing) != 0 {
 		t.Errorf("read %d good entries, missing %v; want the 2 files and 2 other blobs, nothing missing", len(res.good), res.missing)
 	}
-	for _, bad := range []string{`{"kind":"chunk","chunk":1,"other":2}`, `{"kind":"blob","blob":{}}`} {
+	for _, bad := range []string{`{"kind":"stripe","stripe":1,"other":2}`, `{"kind":"blob","blob":{}}`} {
 		var b Blob
 		if err := json.Unmarshal([]byte(`{"digest":"sha256:`+strings.Repeat("a", 64)+`","size":1,"mediaType":"x","status":"shipped",`+bad[1:]), &b); err == nil {
 			t.Errorf("Blob %s decoded, want an unknown field refused", bad)

@@ -114,6 +114,8 @@ func (r *Reader) admit(h *tar.Header) (*Entry, error) {
 	switch {
 	case l.status == spec.StatusPrerequisite:
 		return nil, refuse(errors.New("listed as a prerequisite, present as an entry"))
+	case l.status == statusElsewhere:
+		return nil, refuse(fmt.Errorf("the index says another volume of the set carries it, not volume %d", r.ix.Volume))
 	case h.Size != l.Size:
 		return nil, refuse(fmt.Errorf("size %d, the index lists %d", h.Size, l.Size))
 	}

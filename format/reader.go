@@ -97,7 +97,7 @@ const (
 func (r *Reader) budget() int64 {
 	total := int64(headerBudget + slackBudget + 16*perEntryBudget)
 	for _, l := range r.want {
-		if l.status != spec.StatusPrerequisite {
+		if l.status == spec.StatusShipped {
 			total += l.Size + perEntryBudget
 		}
 	}
@@ -167,24 +167,33 @@ func (r *Reader) readSignature() error {
 
 func (r *Reader) indexEntries() {
 	r.want = make(map[string]listed, len(r.ix.Files)+len(r.ix.Blobs))
-	for _, f := range r.ix.Files {
-		r.want[f.Name] = listed{Entry: Entry{Name: f.Name, Kind: spec.KindFile, Digest: f.Digest, Size: f.Size}}
+	if r.ix.IsSet() {
+		for _, e := range r.ix.Entries(0) { // of every volume: refused here as another's
+			r.want[e.Name] = listed{Entry: e, status: statusElsewhere}
+		}
+	}
+	for _, e := range r.ix.Entries(r.ix.Volume) {
+		r.want[e.Name] = listed{Entry: e, status: spec.StatusShipped}
 	}
 	for i := range r.ix.Blobs {
 		b := &r.ix.Blobs[i]
-		rule, ok := kinds[b.Kind]
-		if !ok {
-			if b.Status == spec.StatusShipped {
-				r.unknown = append(r.unknown, *b)
+		_, known := kinds[b.Kind]
+		switch {
+		case !known && b.Status == spec.StatusShipped:
+			r.unknown = append(r.unknown, *b)
+		case known && b.Status == spec.StatusPrerequisite:
+			for _, e := range blobEntries(b) {
+				r.want[e.Name] = listed{Entry: e, status: b.Status}
 			}
-			continue
 		}
-		name, d, size := rule.entry(b)
-		r.want[name] = listed{Entry: Entry{Name: name, Kind: b.Kind, Digest: d, Size: size, MediaType: b.MediaType, Blob: b}, status: b.Status}
 	}
 	r.tarIn.limit = r.budget()
 	r.seen = make(map[string]bool, len(r.want))
 }
+
+// statusElsewhere marks, in a volume of a set, an entry that another
+// volume carries.
+const statusElsewhere = "elsewhere"
 
 // Index returns the verified index.
 func (r *Reader) Index() *Index { return r.ix }
@@ -206,7 +215,7 @@ func (r *Reader) Key() ssh.PublicKey { return r.key }
 func (r *Reader) Missing() []string {
 	var out []string
 	for name, l := range r.want {
-		if l.status != spec.StatusPrerequisite && !r.seen[name] {
+		if l.status == spec.StatusShipped && !r.seen[name] {
 			out = append(out, name)
 		}
 	}

@@ -69,8 +69,10 @@ type Writer struct {
 	tw      *tar.Writer
 	buf     []byte
 	ix      *Index
+	volume  int // the volume of a set whose body this writes (SetWriter); 0 for a whole bundle
 	files   map[string]File
-	blobs   map[digest.Digest]Blob
+	blobs   map[digest.Digest]Entry // the entry of each blob carried whole
+	expect  map[string]Entry        // every entry to write, by name
 	written map[string]bool
 	err     error
 }
@@ -138,8 +140,27 @@ func (w *Writer) WriteHeader(ix *Index, s ssh.Signer) error {
 
 // completeIndex fills ix's defaults and returns its canonical bytes.
 func completeIndex(ix *Index, s ssh.Signer, created time.Time) ([]byte, error) {
+	if err := fillIndex(ix, s, created); err != nil {
+		return nil, err
+	}
+	if ix.ID == "" {
+		id, err := bundleID(ix)
+		if err != nil {
+			return nil, err
+		}
+		ix.ID = id
+	}
+	if err := ix.Validate(); err != nil {
+		return nil, err
+	}
+	return Canonical(ix)
+}
+
+// fillIndex fills ix's defaults but its id: version, media type, created
+// time, the signer's fingerprint, and Blobs in entry order.
+func fillIndex(ix *Index, s ssh.Signer, created time.Time) error {
 	if s == nil {
-		return nil, errors.New("no signer")
+		return errors.New("no signer")
 	}
 	if ix.SchemaVersion == 0 {
 		ix.SchemaVersion = spec.BundleSchemaVersion
@@ -155,17 +176,7 @@ func completeIndex(ix *Index, s ssh.Signer, created time.Time) ([]byte, error) {
 	ix.Blobs = nonNil(ix.Blobs)
 	Order(ix.Blobs)
 	ix.From.Fingerprint = Fingerprint(s.PublicKey())
-	if ix.ID == "" {
-		id, err := bundleID(ix)
-		if err != nil {
-			return nil, err
-		}
-		ix.ID = id
-	}
-	if err := ix.Validate(); err != nil {
-		return nil, err
-	}
-	return Canonical(ix)
+	return nil
 }
 
 func nonNil[T any](s []T) []T {
@@ -193,11 +204,16 @@ func (w *Writer) indexEntries() {
 	for _, f := range w.ix.Files {
 		w.files[f.Name] = f
 	}
-	w.blobs = make(map[digest.Digest]Blob, len(w.ix.Blobs))
-	for _, b := range w.ix.Shipped() {
-		w.blobs[b.Digest] = b
+	entries := w.ix.Entries(w.volume)
+	w.blobs = make(map[digest.Digest]Entry, len(entries))
+	w.expect = make(map[string]Entry, len(entries))
+	for _, e := range entries {
+		w.expect[e.Name] = e
+		if e.Blob != nil && e.Part == 0 {
+			w.blobs[e.Blob.Digest] = e
+		}
 	}
-	w.written = make(map[string]bool, len(w.files)+len(w.blobs))
+	w.written = make(map[string]bool, len(entries))
 }
 
 // WriteFile writes one of the OCI layout files; ix.Files must list it with
@@ -227,17 +243,25 @@ func (w *Writer) WriteFile(name string, data []byte) error {
 // delta's: Delta.Size and Delta.Digest), or the write fails with a
 // *spec.VerifyError (and the bundle with it).
 func (w *Writer) WriteBlob(d digest.Digest, r io.Reader) error {
-	ed, size, err := w.startBlob(d)
+	e, err := w.startBlob(d)
 	if err != nil {
 		return err
 	}
-	if w.buf == nil {
-		w.buf = make([]byte, copyBuffer)
-	}
-	if _, err := encodeData(w.sink, spec.Verify(r, ed, size), w.buf); err != nil {
+	if _, err := w.writeData(spec.Verify(r, e.Digest, e.Size), frameAuto); err != nil {
 		return w.fail(fmt.Errorf("blob %s: %w", d, err))
 	}
 	return nil
+}
+
+// writeData writes an entry's data and padding in frames of their own
+// (mode: raw blocks, compressed, or as the data's first bytes say) and
+// returns the mode it used.
+func (w *Writer) writeData(r io.Reader, mode frameMode) (frameMode, error) {
+	if w.buf == nil {
+		w.buf = make([]byte, copyBuffer)
+	}
+	_, used, err := encodeData(w.sink, r, w.buf, mode)
+	return used, err
 }
 
 // WriteEncoded writes the entry of blob e.Digest from its data frames,
@@ -252,14 +276,10 @@ func (w *Writer) WriteEncoded(e Encoded, frames io.Reader) error {
 	if e.encoding != encoding(w.opts) {
 		return w.fail(fmt.Errorf("blob %s: %w (%s, the bundle is %s): %w", e.Digest, errEncoding, e.encoding, encoding(w.opts), spec.ErrBadInput))
 	}
-	if b, ok := w.blobs[e.Digest]; ok {
-		if rule, ok := kinds[b.Kind]; ok {
-			if _, ed, size := rule.entry(&b); ed != e.Digest || size != e.Size {
-				return w.fail(fmt.Errorf("blob %s: %w", e.Digest, &spec.VerifyError{Want: ed, WantSize: size, GotDigest: e.Digest, GotSize: e.Size}))
-			}
-		}
+	if b, ok := w.blobs[e.Digest]; ok && (b.Digest != e.Digest || b.Size != e.Size) {
+		return w.fail(fmt.Errorf("blob %s: %w", e.Digest, &spec.VerifyError{Want: b.Digest, WantSize: b.Size, GotDigest: e.Digest, GotSize: e.Size}))
 	}
-	if _, _, err := w.startBlob(e.Digest); err != nil {
+	if _, err := w.startBlob(e.Digest); err != nil {
 		return err
 	}
 	n, err := io.Copy(w.sink.out, io.LimitReader(frames, e.Frames))
@@ -273,37 +293,52 @@ func (w *Writer) WriteEncoded(e Encoded, frames io.Reader) error {
 }
 
 // startBlob checks that the entry of blob d may be written now and
-// writes its tar header, in a frame of its own. It returns the digest
-// and size of the entry's bytes (kinds.go).
-func (w *Writer) startBlob(d digest.Digest) (digest.Digest, int64, error) {
+// writes its tar header (startEntry). It returns the entry.
+func (w *Writer) startBlob(d digest.Digest) (Entry, error) {
 	if err := w.ready(); err != nil {
-		return "", 0, err
+		return Entry{}, err
 	}
-	b, ok := w.blobs[d]
+	e, ok := w.blobs[d]
 	if !ok {
-		return "", 0, w.fail(fmt.Errorf("blob %s: not listed as shipped in the index: %w", d, spec.ErrBadInput))
+		return Entry{}, w.fail(w.notHere(d))
 	}
-	rule, ok := kinds[b.Kind]
-	if !ok {
-		return "", 0, w.fail(fmt.Errorf("blob %s: kind %q cannot be written by this ferry: %w", d, b.Kind, spec.ErrBadInput))
+	return e, w.startEntry(e)
+}
+
+// notHere says why blob d is not an entry this writer takes.
+func (w *Writer) notHere(d digest.Digest) error {
+	for _, b := range w.ix.Blobs {
+		if b.Digest != d || b.Status != spec.StatusShipped {
+			continue
+		}
+		if _, ok := kinds[b.Kind]; !ok {
+			return fmt.Errorf("blob %s: kind %q cannot be written by this ferry: %w", d, b.Kind, spec.ErrBadInput)
+		}
+		if w.volume > 0 {
+			return fmt.Errorf("blob %s: volume %d does not carry it whole: %w", d, w.volume, spec.ErrBadInput)
+		}
 	}
-	name, ed, size := rule.entry(&b)
-	if w.written[name] {
-		return "", 0, w.fail(fmt.Errorf("blob %s: written twice: %w", d, spec.ErrBadInput))
+	return fmt.Errorf("blob %s: not listed as shipped in the index: %w", d, spec.ErrBadInput)
+}
+
+// startEntry writes entry e's tar header, in a frame of its own, once.
+func (w *Writer) startEntry(e Entry) error {
+	if w.written[e.Name] {
+		return w.fail(fmt.Errorf("entry %s: written twice: %w", e.Name, spec.ErrBadInput))
 	}
-	w.written[name] = true
-	hdr, err := headerBytes(w.header(name, size))
+	w.written[e.Name] = true
+	hdr, err := headerBytes(w.header(e.Name, e.Size))
 	if err != nil {
-		return "", 0, w.fail(err)
+		return w.fail(err)
 	}
 	w.sink.begin(false)
 	if _, err := w.sink.Write(hdr); err != nil {
-		return "", 0, w.fail(err)
+		return w.fail(err)
 	}
 	if err := w.sink.end(); err != nil {
-		return "", 0, w.fail(err)
+		return w.fail(err)
 	}
-	return ed, size, nil
+	return nil
 }
 
 func (w *Writer) ready() error {
@@ -374,14 +409,12 @@ func (w *Writer) Close() error {
 
 func (w *Writer) checkComplete() error {
 	var missing []string
-	for name := range w.files {
+	for name, e := range w.expect {
 		if !w.written[name] {
+			if e.Blob != nil && e.Part == 0 {
+				name = string(e.Blob.Digest)
+			}
 			missing = append(missing, name)
-		}
-	}
-	for d, b := range w.blobs {
-		if name, _, _ := kinds[b.Kind].entry(&b); !w.written[name] {
-			missing = append(missing, string(d))
 		}
 	}
 	if len(missing) == 0 {
