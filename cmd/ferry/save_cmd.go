@@ -31,7 +31,8 @@ type SaveCmd struct {
 	Platform      []string `complete:"platform" help:"Keep only these platforms of an image index (os/arch[/variant]); repeatable."`
 	Compression   string   `enum:"zstd,none" default:"zstd" help:"Bundle compression: zstd or none."`
 	NoDeltas      bool     `help:"Ship every layer the destination lacks whole. By default, with --for or --since, a layer the destination lacks ships as a delta against layers it holds when the delta rebuilds it exactly (spec/delta-v1.md) and is smaller."`
-	DryRun        bool     `help:"Print the plan and write nothing: per layer shipped whole, as a delta (its bases, recipe, bytes saved) or omitted, and why."`
+	Split         string   `placeholder:"SIZE" help:"Write the bundle as volumes of at most SIZE bytes each, NAME.1-of-N.ferry ... for -o NAME.ferry: a size with a unit (700M, 4.7G, 25GB, 4GiB) or a medium (cd, dvd, dvd-dl, bd25, bd50, fat32)."`
+	DryRun        bool     `help:"Print the plan and write nothing: per layer shipped whole, as a delta (its bases, recipe, bytes saved) or omitted, and why; with --split, how the blobs fall into volumes."`
 	Chart         []string `placeholder:"CHART" help:"Ship this Helm chart and every image it needs: a chart directory, a .tgz, oci://HOST/PATH/NAME, or with --repo a chart name; repeatable (the chart flags below apply to each)."`
 	AddImage      []string `placeholder:"REF" help:"With --chart, ship this image too; repeatable."`
 	SkipImage     []string `placeholder:"REF" help:"With --chart, do not ship this image a chart needs; repeatable."`
@@ -49,6 +50,10 @@ func (c *SaveCmd) Run(g *Globals) error {
 		return fmt.Errorf("save: name at least one image, --container, --chart, --manifest or --with-ferry: %w", errUsage)
 	}
 	extras, err := c.releaseFiles()
+	if err != nil {
+		return err
+	}
+	split, err := c.splitSize()
 	if err != nil {
 		return err
 	}
@@ -101,7 +106,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 	if err := c.deltas(g, h, plan, omit); err != nil {
 		return err
 	}
-	if c.DryRun {
+	if c.DryRun && split == 0 {
 		return printPlan(g, plan.DryRun(c.For))
 	}
 	signer, err := format.LoadSigner(h.KeyPath())
@@ -111,6 +116,10 @@ func (c *SaveCmd) Run(g *Globals) error {
 	seq, err := h.Catalog.NextSequence()
 	if err != nil {
 		return err
+	}
+	if c.DryRun {
+		return c.printVolumes(g, plan, trip.SaveOptions{Signer: signer, From: self, To: c.For, Sequence: seq,
+			Compression: c.Compression, Extras: extras, Spool: spool, Split: split})
 	}
 	created, err := createdTime()
 	if err != nil {
@@ -122,7 +131,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	prog := newProgress(g, "save", plan.Bytes)
 	res, err := trip.Save(g.ctx, plan, trip.SaveOptions{Path: out, Stdout: g.stdout, Signer: signer, From: self, To: c.For,
-		Sequence: seq, Created: created, Compression: c.Compression, Progress: prog, TmpDir: h.TmpDir(), Extras: extras, Spool: spool})
+		Sequence: seq, Created: created, Compression: c.Compression, Progress: prog, TmpDir: h.TmpDir(), Extras: extras, Spool: spool, Split: split})
 	prog.Done()
 	if err != nil {
 		return err
@@ -135,7 +144,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	deltas, _ := deltaCount(res.Index)
 	if g.JSON {
-		return g.printJSON(map[string]any{"bundle": res.Path, "id": res.Index.ID, "sequence": res.Index.Sequence,
+		return g.printJSON(map[string]any{"bundle": res.Path, "volumes": res.Volumes, "id": res.Index.ID, "sequence": res.Index.Sequence,
 			"to": res.Index.To, "deltas": deltas, "images": res.Index.Images, "charts": res.Index.Charts, "extras": extras, "blobs": len(res.Index.Blobs), "size": res.Size})
 	}
 	shipped := ""
@@ -148,8 +157,50 @@ func (c *SaveCmd) Run(g *Globals) error {
 	if n, saved := deltaCount(res.Index); n > 0 {
 		shipped += fmt.Sprintf(", %d layer(s) as deltas (%s saved)", n, humanBytes(saved))
 	}
-	g.printf("wrote %s: %d image(s)%s, %d blob(s), %s (bundle %s, sequence %d)\n", res.Path,
+	wrote := res.Path
+	if n := len(res.Volumes); n > 0 {
+		wrote = fmt.Sprintf("%d volumes, %s … %s", n, res.Volumes[0], res.Volumes[n-1])
+	}
+	g.printf("wrote %s: %d image(s)%s, %d blob(s), %s (bundle %s, sequence %d)\n", wrote,
 		len(res.Index.Images), shipped, len(res.Index.Blobs), humanBytes(res.Size), res.Index.ID, res.Index.Sequence)
+	return nil
+}
+
+// splitSize reads --split: 0 when not given.
+func (c *SaveCmd) splitSize() (int64, error) {
+	if c.Split == "" {
+		return 0, nil
+	}
+	if c.Output == "-" {
+		return 0, fmt.Errorf("save --split writes volumes to files: give -o NAME.ferry, not -: %w", errUsage)
+	}
+	n, err := spec.ParseSize(c.Split)
+	if err != nil {
+		return 0, fmt.Errorf("save --split: %w", err)
+	}
+	return n, nil
+}
+
+// printVolumes prints how the blobs of plan fall into volumes.
+func (c *SaveCmd) printVolumes(g *Globals, plan *trip.Plan, opts trip.SaveOptions) error {
+	vols, err := trip.PlanVolumes(plan, opts)
+	if err != nil {
+		return err
+	}
+	if g.JSON {
+		return g.printJSON(map[string]any{"plan": plan.DryRun(c.For), "volumes": vols})
+	}
+	for _, v := range vols {
+		g.printf("volume %d of %d: %s of blobs\n", v.Number, len(vols), humanBytes(v.Bytes))
+		for _, b := range v.Blobs {
+			part := "whole"
+			if b.Part > 0 {
+				part = fmt.Sprintf("part %d/%d", b.Part, b.Parts)
+			}
+			g.printf("  %-8s %s %10s  %s\n", b.Role, shortDigest(b.Digest), humanBytes(b.Size), part)
+		}
+	}
+	g.printf("split into %d volume(s) of at most %s each\n", len(vols), humanBytes(opts.Split))
 	return nil
 }
 

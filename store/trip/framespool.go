@@ -95,6 +95,21 @@ func (s *FrameSpool) frames(d digest.Digest) (format.Encoded, io.Reader, bool) {
 	return k.e, io.NewSectionReader(s.f, k.off, k.e.Frames), true
 }
 
+// encoded returns the length of each kept blob's frames, for a set's
+// plan (format.SetOptions.Encoded).
+func (s *FrameSpool) encoded() map[digest.Digest]int64 {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[digest.Digest]int64, len(s.kept))
+	for d, k := range s.kept {
+		out[d] = k.e.Frames
+	}
+	return out
+}
+
 // Close removes the spool's file.
 func (s *FrameSpool) Close() error {
 	s.mu.Lock()

@@ -63,7 +63,7 @@ func (v *verifier) verifyEntry(ctx context.Context, e *format.Entry, src io.Read
 // saveEntry writes the entry of the i-th shipped blob: an image blob from
 // the source the plan fetched it from (or pf fetched ahead), an extra from
 // its file, a delta from the file Deltas built and proved.
-func (p *Plan) saveEntry(ctx context.Context, w *format.Writer, b format.Blob, extras map[digest.Digest]Extra,
+func (p *Plan) saveEntry(ctx context.Context, w blobWriter, b format.Blob, extras map[digest.Digest]Extra,
 	pf *prefetcher, i int, opts SaveOptions) error {
 	if b.Kind == spec.KindDelta {
 		return writeFile(w, b, p.deltas[b.Digest].path, opts.Progress)
@@ -82,7 +82,7 @@ func (p *Plan) saveEntry(ctx context.Context, w *format.Writer, b format.Blob, e
 }
 
 // writeFile writes b's entry from the file at path.
-func writeFile(w *format.Writer, b format.Blob, path string, prog Progress) error {
+func writeFile(w blobWriter, b format.Blob, path string, prog Progress) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err

@@ -53,6 +53,10 @@ type SaveOptions struct {
 	// Docker export, compressed as it streamed): their frames are copied
 	// in as they are. It must be made with the same Compression.
 	Spool *FrameSpool
+	// Split, if positive, writes the bundle as a set of volumes of at
+	// most Split bytes each (split.go): NAME.1-of-N.ferry … for a Path
+	// of NAME.ferry. Path must be a file.
+	Split int64
 }
 
 // Progress receives progress of long work: a blob started (done == 0),
@@ -66,11 +70,14 @@ type Progress interface {
 type SaveResult struct {
 	Index *format.Index
 	Path  string
-	Size  int64
+	Size  int64 // of every volume, for a set
 	// Layers maps each layer the bundle ships (whole or as a delta) to
 	// the repository of an image it is a layer of ("" for none), for the
 	// shipping log (RecordMade).
 	Layers map[digest.Digest]string
+	// Volumes are the files of a set, in order (Path is the first);
+	// nil for a bundle of one file.
+	Volumes []string
 }
 
 // Save writes the bundle that carries plan, through a temporary file
@@ -80,6 +87,9 @@ func Save(ctx context.Context, plan *Plan, opts SaveOptions) (*SaveResult, error
 	ix, files, err := plan.index(opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Split > 0 {
+		return plan.saveSet(ctx, ix, files, opts)
 	}
 	if opts.Path == "-" {
 		if opts.Stdout == nil {
@@ -143,7 +153,25 @@ func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files m
 			return err
 		}
 	}
-	shipped := ix.Shipped()
+	if err := p.writeAll(ctx, w, ix.Shipped(), opts); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// blobWriter takes the entries of a bundle's blobs: a format.Writer, or
+// a format.SetWriter for a set of volumes.
+type blobWriter interface {
+	WriteBlob(d digest.Digest, r io.Reader) error
+	WriteEncoded(e format.Encoded, frames io.Reader) error
+}
+
+// writeAll writes the entry of each of shipped, in that order, fetching
+// the blobs of far sources ahead.
+func (p *Plan) writeAll(ctx context.Context, w blobWriter, shipped []format.Blob, opts SaveOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	pf := newPrefetcher(ctx, p, shipped, opts.TmpDir)
 	defer func() { cancel(); pf.close() }()
@@ -156,15 +184,12 @@ func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files m
 			return err
 		}
 	}
-	if err := w.Close(); err != nil {
-		return err
-	}
-	return bw.Flush()
+	return nil
 }
 
 // writeBlob writes shipped blob i, b: its frames from the spool, or its
 // bytes from pf.
-func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, pf *prefetcher, i int, opts SaveOptions) error {
+func (p *Plan) writeBlob(ctx context.Context, w blobWriter, b format.Blob, pf *prefetcher, i int, opts SaveOptions) error {
 	prog := opts.Progress
 	if err := ctx.Err(); err != nil {
 		return err
@@ -188,7 +213,7 @@ func (p *Plan) writeBlob(ctx context.Context, w *format.Writer, b format.Blob, p
 }
 
 // countWrite writes b's entry from r, telling prog.
-func countWrite(w *format.Writer, b format.Blob, r io.Reader, prog Progress) error {
+func countWrite(w blobWriter, b format.Blob, r io.Reader, prog Progress) error {
 	if prog != nil {
 		size := b.Size
 		if b.Delta != nil {
