@@ -192,3 +192,7 @@ func (ix *Index) Carriers() map[digest.Digest][]int {
 	}
 	return out
 }
+
+// Parts returns the entries of a chunked blob's parts, in its byte order
+// (each with its Part, Offset and Volume); nil for a blob carried whole.
+func (b *Blob) Parts() []Entry { return chunkParts(b) }

@@ -144,6 +144,11 @@ func (h *Home) SyncIndex() error {
 	return h.Store.WriteIndex(images)
 }
 
+// PartsDir is where the parts of a blob that a split bundle carries in
+// chunks wait until every part has arrived (spec/bundle-v1.md section
+// 8.3): outside the store, which holds only whole blobs.
+func (h *Home) PartsDir() string { return filepath.Join(h.Dir, "parts") }
+
 // TmpDir is the home's directory for temporary files on the store's
 // filesystem (emptied of ferry's leftovers on open): where transports
 // spool what they must.

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/ferryhq/ferry/runtime/runtimetest"
 )
 
 // ferryCmd is the ferry command as a process of its own (the test binary
@@ -43,6 +45,7 @@ func tarLen(t *testing.T, bundle []byte) int {
 // current directory (or --receipt FILE), never to /dev/; what save says
 // goes to stderr. Before, load /dev/stdin wrote its receipt to /dev/.
 func TestPipes(t *testing.T) {
+	runtimetest.NeedTool(t, "skopeo")
 	src := umociImages(t)
 	s := newSites(t)
 	file := filepath.Join(s.dir, "file.ferry")
@@ -75,6 +78,9 @@ func TestPipes(t *testing.T) {
 	}
 	if names := lsNames(t, s.site); strings.Join(names, ",") != "v1" {
 		t.Errorf("after load -, ls = %v", names)
+	}
+	if got, want := runtimetest.SkopeoDigest(t, "oci:"+filepath.Join(s.site, "store")+":v1"), runtimetest.SkopeoDigest(t, "oci:"+src+":v1"); got != want {
+		t.Errorf("through save -o - | load -, v1 is %s, want %s (skopeo inspect --raw)", got, want)
 	}
 	// The same tar but for the sequence (and so the id): of the same length
 	// once decompressed (compressed, the index's frame may differ by a byte).

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/spec"
@@ -93,6 +95,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 			firstErr = err
 		}
 	}
+	sets := trip.Sets(reports)
 	if g.JSON {
 		if err := g.printJSON(reports); err != nil {
 			return err
@@ -101,6 +104,10 @@ func (c *VerifyCmd) Run(g *Globals) error {
 		for _, r := range reports {
 			printReport(g, "verify", r)
 		}
+		printSets(g, sets)
+	}
+	if err := setsErr(sets); err != nil && firstErr == nil {
+		firstErr = err
 	}
 	if firstErr != nil && !spec.IsBadInput(firstErr) {
 		return firstErr
@@ -126,6 +133,9 @@ func printReport(g *Globals, verb string, r *trip.Report) {
 	}
 	g.printf("%s %s: %s\n", verb, r.Bundle, status)
 	g.printf("  bundle %s from %s (%s), sequence %d, %d entries, %s\n", q(r.ID), q(r.From), q(r.Signer), r.Index.Sequence, r.Entries, humanBytes(r.Bytes))
+	if r.Volumes > 0 {
+		g.printf("  volume %d of %d of set %s\n", r.Volume, r.Volumes, q(r.ID))
+	}
 	if verb == "load" {
 		g.printf("  blobs stored %d, already held %d\n", r.Stored, r.Held)
 	}
@@ -159,6 +169,8 @@ func printReport(g *Globals, verb string, r *trip.Report) {
 	for _, im := range r.Images {
 		if im.OK {
 			g.printf("  image %s %s ok\n", q(im.Name), im.Digest)
+		} else if len(im.Waiting) > 0 {
+			g.printf("  image %s %s waits for volume(s) %s\n", q(im.Name), im.Digest, joinInts(im.Waiting))
 		} else if im.Reason != "" {
 			g.printf("  image %s %s LEFT OUT: %s\n", q(im.Name), im.Digest, im.Reason)
 		} else {
@@ -182,4 +194,43 @@ func printWritten(g *Globals, verb string, w trip.Written) {
 			g.printf("%s %s to %s as %s\n", verb, img, w.Target, name)
 		}
 	}
+}
+
+// printSets says, of each set whose volumes were verified, whether it is
+// complete.
+func printSets(g *Globals, sets []trip.SetState) {
+	for _, s := range sets {
+		switch {
+		case s.Complete:
+			g.printf("set %s: all %d volumes verified: complete\n", spec.Quote(s.ID), s.Volumes)
+		default:
+			g.printf("set %s: volume(s) %s of %d verified", spec.Quote(s.ID), joinInts(s.Good), s.Volumes)
+			if len(s.Faulty) > 0 {
+				g.printf(", volume(s) %s FAILED", joinInts(s.Faulty))
+			}
+			if len(s.Missing) > 0 {
+				g.printf(", volume(s) %s not given", joinInts(s.Missing))
+			}
+			g.printf(": incomplete\n")
+		}
+	}
+}
+
+// setsErr fails verify when two or more volumes of a set were given and
+// the set is not complete: one volume alone is checked for itself.
+func setsErr(sets []trip.SetState) error {
+	for _, s := range sets {
+		if !s.Complete && len(s.Good)+len(s.Faulty) > 1 {
+			return fmt.Errorf("set %s: %d of %d volumes verified: %w", s.ID, len(s.Good), s.Volumes, spec.ErrIncomplete)
+		}
+	}
+	return nil
+}
+
+func joinInts(ns []int) string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = strconv.Itoa(n)
+	}
+	return strings.Join(out, ", ")
 }

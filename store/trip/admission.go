@@ -58,7 +58,9 @@ func replay(h *store.Home, ix *format.Index) error {
 	switch {
 	case last.Bundle == "" || ix.Sequence > last.Sequence:
 		return nil
-	case ix.ID == last.Bundle && last.Damaged:
+	case ix.ID == last.Bundle && (last.Damaged || ix.IsSet()):
+		// Arrived damaged, or a volume of the newest set (its images wait
+		// for it, or are recorded as it names them): spec/bundle-v1.md 8.3.
 		return nil
 	case ix.ID == last.Bundle:
 		return fmt.Errorf("bundle %s from %s (sequence %d) is already loaded: its images are in the store (ferry ls); "+

@@ -35,6 +35,8 @@ func (l *loader) loadEntry(ctx context.Context, e *format.Entry, src io.Reader) 
 		return l.extra(e, src)
 	case spec.KindDelta:
 		return l.delta(ctx, e, src)
+	case spec.KindChunk:
+		return l.part(e, src)
 	}
 	return discard(src)
 }
@@ -57,7 +59,11 @@ func (v *verifier) verifyEntry(ctx context.Context, e *format.Entry, src io.Read
 	case spec.KindDelta:
 		return v.delta(ctx, e, src)
 	}
-	return discardBuf(src, v.buf)
+	err := discardBuf(src, v.buf)
+	if e.Kind == spec.KindChunk && err == nil {
+		v.parts[e.Name] = true
+	}
+	return err
 }
 
 // saveEntry writes the entry of the i-th shipped blob: an image blob from
@@ -101,6 +107,7 @@ type verifier struct {
 	ix        *format.Index // once admitted
 	rebuild   bool          // CheckOptions.RebuildDeltas
 	rebuilt   int
+	parts     map[string]bool // the parts of chunked blobs that arrived intact, by entry name
 }
 
 // loader holds what Load's entries need.

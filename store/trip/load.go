@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,10 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		return nil
 	}
 	rep, r, good, err := scan(ctx, path, opts.CheckOptions, admit, l.loadEntry)
+	var joined []digest.Digest
+	if err == nil && r.Index().IsSet() {
+		joined, err = l.joinParts(ctx, r.Index(), good, rep)
+	}
 	if ferr := l.batch.Flush(); ferr != nil && err == nil {
 		err = fmt.Errorf("bundle %s: %w", path, ferr)
 	}
@@ -86,6 +91,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 	if err != nil {
 		return nil, err
 	}
+	l.dropParts(joined)
 	rep.Stored, rep.Held, rep.Rebuilt, rep.Repaired, rep.Extras = l.stored, l.held, l.rebuilt, l.repaired, l.extras
 	ix := r.Index()
 	rep.Images = checkImages(ctx, ix, h.Store, func(d digest.Digest) bool {
@@ -95,6 +101,8 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		_, err := h.Store.Stat(d)
 		return err == nil
 	})
+	markWaiting(rep, ix, l.partHeld)
+	before := recordedFromSet(h, ix)
 	readConfigs(ctx, h, rep)
 	if !opts.AllowDowngrade {
 		refuseDowngrades(ctx, h, ix, rep)
@@ -105,6 +113,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		return nil, err
 	}
 	waitSent()
+	images = slices.DeleteFunc(images, func(img runtime.Image) bool { return before[imageKey(img.Name, img.Desc.Digest)] })
 	for _, t := range opts.Into {
 		if len(images) == 0 {
 			break

@@ -49,6 +49,10 @@ type ImageStatus struct {
 	Lacking []digest.Digest `json:"lacking,omitempty"`
 	// Reason says why an image whose blobs are all held was left out.
 	Reason string `json:"reason,omitempty"`
+	// Waiting, for a volume of a set, lists the other volumes that carry
+	// the blobs the image lacks: it is no fault of this volume, and the
+	// image is complete once they are loaded.
+	Waiting []int `json:"waitingFor,omitempty"`
 	// Blobs is every blob of its graph, the root included.
 	Blobs []digest.Digest `json:"-"`
 	// graph is the image's graph, walked by checkImages, for an image
@@ -67,6 +71,10 @@ type Report struct {
 	Bytes   int64         `json:"bytes"`
 	Faults  []Fault       `json:"faults"`
 	Images  []ImageStatus `json:"images"`
+	// Volume and Volumes are, for a volume of a set, its number and the
+	// count of the set's volumes; zero for a bundle of one file.
+	Volume  int `json:"volume,omitempty"`
+	Volumes int `json:"volumes,omitempty"`
 	// Warnings are not faults: an image for another platform than this
 	// site's, say.
 	Warnings []string `json:"warnings,omitempty"`
@@ -106,7 +114,7 @@ func (r *Report) OK() bool {
 		return false
 	}
 	for _, im := range r.Images {
-		if !im.OK {
+		if !im.OK && len(im.Waiting) == 0 {
 			return false
 		}
 	}
@@ -121,7 +129,7 @@ func (r *Report) Err() error {
 	}
 	var left []string
 	for _, im := range r.Images {
-		if !im.OK {
+		if !im.OK && len(im.Waiting) == 0 {
 			left = append(left, spec.Quote(im.Name))
 		}
 	}

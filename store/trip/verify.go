@@ -32,7 +32,7 @@ func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, 
 		manifests.held = h.Store
 		held = func(d digest.Digest) bool { _, err := h.Store.Stat(d); return err == nil }
 	}
-	v := &verifier{manifests: manifests, buf: make([]byte, 1<<20), h: h, rebuild: opts.RebuildDeltas}
+	v := &verifier{manifests: manifests, buf: make([]byte, 1<<20), h: h, rebuild: opts.RebuildDeltas, parts: map[string]bool{}}
 	admit := func(ix *format.Index, _ ssh.PublicKey) error { v.ix = ix; return nil }
 	rep, r, good, err := scan(ctx, path, opts, admit, v.verifyEntry)
 	if err != nil {
@@ -49,6 +49,7 @@ func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, 
 	rep.Images = checkImages(ctx, ix, manifests, func(d digest.Digest) bool {
 		return good[d] || held(d) || (h == nil && prerequisite[d])
 	})
+	markWaiting(rep, ix, func(e format.Entry) bool { return v.parts[e.Name] })
 	rep.Warnings = platformWarnings(ix, platforms.DefaultSpec())
 	if h != nil {
 		for _, err := range adm.Check(h, ix) {
