@@ -90,22 +90,19 @@ func NewSetWriter(ix *Index, s ssh.Signer, opts SetOptions, files map[string][]b
 // then the blob whose first part ends that volume. Blobs every volume
 // carries are not among them.
 func (w *SetWriter) Order() []Blob {
+	whole := make([][]Blob, len(w.ix.Volumes)+1)
+	first := make([][]Blob, len(w.ix.Volumes)+1) // chunked blobs by the volume of their first part
+	for _, b := range w.ix.Blobs {
+		switch {
+		case b.Chunk != nil:
+			first[b.Chunk.Parts[0].Volume] = append(first[b.Chunk.Parts[0].Volume], b)
+		case !repeated(b) && w.carriers[b.Digest] > 0:
+			whole[w.carriers[b.Digest]] = append(whole[w.carriers[b.Digest]], b)
+		}
+	}
 	var out []Blob
-	for _, v := range w.ix.Volumes {
-		whole := map[digest.Digest]bool{}
-		for _, d := range v.Blobs {
-			whole[d] = true
-		}
-		for _, b := range w.ix.Blobs {
-			if whole[b.Digest] && !repeated(b) {
-				out = append(out, b)
-			}
-		}
-		for _, b := range w.ix.Blobs {
-			if b.Chunk != nil && b.Chunk.Parts[0].Volume == v.Number {
-				out = append(out, b)
-			}
-		}
+	for v := range whole {
+		out = append(append(out, whole[v]...), first[v]...)
 	}
 	return out
 }

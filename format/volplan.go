@@ -145,8 +145,11 @@ func (p *setPlan) measure() error {
 		}
 		p.fixed += p.frameBound(n + padded(f.Size))
 	}
-	for _, d := range p.every {
-		b := p.blob(d)
+	for i := range p.ix.Blobs {
+		b := &p.ix.Blobs[i]
+		if !repeated(*b) {
+			continue
+		}
 		n, err := p.entryCost(b, blobEntries(b)[0].Name, b.Size)
 		if err != nil {
 			return err
@@ -161,15 +164,6 @@ func (p *setPlan) measure() error {
 func repeated(b Blob) bool {
 	return b.Status == spec.StatusShipped && b.Kind == spec.KindBlob && b.Size <= spec.MaxManifestSize &&
 		(spec.IsManifest(b.MediaType) || spec.IsIndex(b.MediaType))
-}
-
-func (p *setPlan) blob(d digest.Digest) *Blob {
-	for i := range p.ix.Blobs {
-		if p.ix.Blobs[i].Digest == d {
-			return &p.ix.Blobs[i]
-		}
-	}
-	return nil
 }
 
 // tooSmall names the least size that leaves a volume room for blobs.
@@ -261,22 +255,28 @@ func (p *setPlan) cutParts(c *cut, b *Blob, room int64, used *int64, next func()
 // chunked blob's parts.
 func (c *cut) apply(ix *Index) *Index {
 	unchunk(ix)
-	for v := 1; v <= c.count; v++ {
-		var list []digest.Digest
-		every := map[digest.Digest]bool{}
-		for _, d := range c.every {
-			every[d] = true
+	every := map[digest.Digest]bool{}
+	for _, d := range c.every {
+		every[d] = true
+	}
+	owner := map[digest.Digest]int{}
+	for v, ds := range c.whole {
+		for _, d := range ds {
+			owner[d] = v
 		}
-		mine := map[digest.Digest]bool{}
-		for _, d := range c.whole[v-1] {
-			mine[d] = true
-		}
-		for _, b := range ix.Blobs {
-			if every[b.Digest] || mine[b.Digest] {
-				list = append(list, b.Digest)
+	}
+	lists := make([][]digest.Digest, c.count)
+	for _, b := range ix.Blobs { // in index order, so each list is too
+		if every[b.Digest] {
+			for v := range lists {
+				lists[v] = append(lists[v], b.Digest)
 			}
+		} else if v, ok := owner[b.Digest]; ok {
+			lists[v] = append(lists[v], b.Digest)
 		}
-		ix.Volumes = append(ix.Volumes, Volume{Number: v, Blobs: nonNil(list)})
+	}
+	for v, list := range lists {
+		ix.Volumes = append(ix.Volumes, Volume{Number: v + 1, Blobs: nonNil(list)})
 	}
 	for i := range ix.Blobs {
 		if parts, ok := c.parts[ix.Blobs[i].Digest]; ok {

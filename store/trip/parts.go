@@ -26,8 +26,10 @@ import (
 // they are joined into the store, which checks the blob's own digest.
 
 // partPath is where part e of a chunked blob waits.
-func (l *loader) partPath(e *format.Entry) string {
-	return filepath.Join(l.h.PartsDir(), e.Blob.Digest.Encoded(), fmt.Sprintf("%d-%d-%s", e.Offset, e.Size, e.Digest.Encoded()))
+func (l *loader) partPath(e *format.Entry) string { return partPath(l.h, e) }
+
+func partPath(h *store.Home, e *format.Entry) string {
+	return filepath.Join(h.PartsDir(), e.Blob.Digest.Encoded(), fmt.Sprintf("%d-%d-%s", e.Offset, e.Size, e.Digest.Encoded()))
 }
 
 // part keeps a verified part of a chunked blob; one the store already
@@ -53,8 +55,10 @@ func (l *loader) part(e *format.Entry, src io.Reader) error {
 }
 
 // partHeld reports whether part e is waiting in the home.
-func (l *loader) partHeld(e format.Entry) bool {
-	st, err := os.Stat(l.partPath(&e))
+func (l *loader) partHeld(e format.Entry) bool { return partHeld(l.h, e) }
+
+func partHeld(h *store.Home, e format.Entry) bool {
+	st, err := os.Stat(partPath(h, &e))
 	return err == nil && st.Size() == e.Size
 }
 

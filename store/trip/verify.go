@@ -49,7 +49,7 @@ func Verify(ctx context.Context, path string, opts CheckOptions, adm Admission, 
 	rep.Images = checkImages(ctx, ix, manifests, func(d digest.Digest) bool {
 		return good[d] || held(d) || (h == nil && prerequisite[d])
 	})
-	markWaiting(rep, ix, func(e format.Entry) bool { return v.parts[e.Name] })
+	markWaiting(rep, ix, func(e format.Entry) bool { return v.parts[e.Name] || (h != nil && partHeld(h, e)) })
 	rep.Warnings = platformWarnings(ix, platforms.DefaultSpec())
 	if h != nil {
 		for _, err := range adm.Check(h, ix) {
