@@ -178,6 +178,23 @@ func TestDeltas_Trip(t *testing.T) {
 	mustCheck(t, d.site)
 }
 
+// secondTrip takes v1 of an application to the site, then saves for it
+// v2 (2 files edited, 1 added, 1 removed), app:a, and an unrelated image,
+// app:b, with edit (if set) applied to the plan. It returns that bundle,
+// the layers of v1 and v2, and v2.
+func (d *deltaHomes) secondTrip(t *testing.T, edit func(p *Plan)) (string, digest.Digest, digest.Digest, runtime.Image) {
+	t.Helper()
+	v1Tree := deltatest.App(1, 40, 8<<10)
+	v1, v1Layer := d.src.treeImage(t, v1Tree, deltatest.GoGzip, time.Unix(1e9, 0))
+	path, _ := d.trip(t, false, v1)
+	verifyAndLoad(t, d.site, path)
+	v2, v2Layer := d.src.treeImage(t, v1Tree.Next(2, 2, 1, 1), deltatest.GoGzip, time.Unix(2e9, 0))
+	other, _ := d.src.treeImage(t, deltatest.App(7, 3, 1000), deltatest.GoGzip, time.Unix(1e9, 0))
+	d.edit = edit
+	path, _ = d.trip(t, false, v2, other)
+	return path, v1Layer, v2Layer, v2
+}
+
 // TestDeltas_Faults: a flipped byte in a delta entry and a base damaged in
 // the site's store are each a *DeltaError that costs that layer and its
 // image only; the receipt's account makes the next trip ship it whole.
@@ -185,13 +202,7 @@ func TestDeltas_Faults(t *testing.T) {
 	for _, damage := range []string{"entry", "base"} {
 		t.Run(damage, func(t *testing.T) {
 			d := newDeltaHomes(t)
-			v1Tree := deltatest.App(1, 40, 8<<10)
-			v1, v1Layer := d.src.treeImage(t, v1Tree, deltatest.GoGzip, time.Unix(1e9, 0))
-			path, _ := d.trip(t, false, v1)
-			verifyAndLoad(t, d.site, path)
-			v2, v2Layer := d.src.treeImage(t, v1Tree.Next(2, 2, 1, 1), deltatest.GoGzip, time.Unix(2e9, 0))
-			other, _ := d.src.treeImage(t, deltatest.App(7, 3, 1000), deltatest.GoGzip, time.Unix(1e9, 0))
-			path, _ = d.trip(t, false, v2, other)
+			path, v1Layer, v2Layer, v2 := d.secondTrip(t, nil)
 			if damage == "entry" {
 				runtimetest.FlipTarEntry(t, path, spec.DeltaPrefix+v2Layer.Encoded(), 100)
 			} else {
@@ -258,20 +269,13 @@ func applyReceipt(t *testing.T, d *deltaHomes) {
 // fault of that layer only, saying that this ferry cannot reproduce it.
 func TestDeltas_UnknownRecipe(t *testing.T) {
 	d := newDeltaHomes(t)
-	v1Tree := deltatest.App(1, 40, 8<<10)
-	v1, _ := d.src.treeImage(t, v1Tree, deltatest.GoGzip, time.Unix(1e9, 0))
-	path, _ := d.trip(t, false, v1)
-	verifyAndLoad(t, d.site, path)
-	v2, v2Layer := d.src.treeImage(t, v1Tree.Next(2, 2, 1, 1), deltatest.GoGzip, time.Unix(2e9, 0))
-	other, _ := d.src.treeImage(t, deltatest.App(7, 3, 1000), deltatest.GoGzip, time.Unix(1e9, 0))
-	d.edit = func(p *Plan) {
+	path, _, v2Layer, _ := d.secondTrip(t, func(p *Plan) {
 		for i := range p.Blobs {
 			if p.Blobs[i].Delta != nil {
 				p.Blobs[i].Delta.Recipe.Encoder = "go-flate@go9.99"
 			}
 		}
-	}
-	path, _ = d.trip(t, false, v2, other)
+	})
 	check := CheckOptions{Trust: TrustCatalog(d.site.Catalog)}
 	rep, err := Verify(context.Background(), path, check, Admission{}, d.site)
 	if err != nil || len(rep.Faults) != 1 || rep.Faults[0].Digest != v2Layer || !strings.Contains(rep.Faults[0].What, "cannot reproduce") {
