@@ -37,6 +37,9 @@ type frameSink struct {
 	comp *compressor // nil for an uncompressed bundle
 	raw  *rawFrame   // the open raw frame, if any
 	in   bool        // a compressed frame is open
+	// shared says comp is another's (a SetWriter's, for all its
+	// volumes): close leaves it running.
+	shared bool
 }
 
 var errNoFrame = errors.New("format: write outside a frame")
@@ -91,10 +94,10 @@ func (s *frameSink) abort() {
 
 // close stops the compressor's workers.
 func (s *frameSink) close() {
-	if s.comp != nil {
+	if s.comp != nil && !s.shared {
 		s.comp.close()
-		s.comp = nil
 	}
+	s.comp = nil
 }
 
 // rawFrame writes a zstd frame of raw blocks of rawBlockMax bytes (the

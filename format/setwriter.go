@@ -34,6 +34,9 @@ type SetWriter struct {
 	outs     []io.WriterAt
 	heads    [][]byte // each volume's header as reserved: its length is final
 	cur      *volumeBody
+	comp     *compressor   // every volume's, one for the set (nil uncompressed)
+	bw       *bufio.Writer // every volume's, one for the set
+	buf      []byte        // every volume's copy buffer
 	err      error
 }
 
@@ -70,6 +73,13 @@ func NewSetWriter(ix *Index, s ssh.Signer, opts SetOptions, files map[string][]b
 	}
 	if err := ix.Validate(); err != nil {
 		return nil, fmt.Errorf("bundle index: %w", err)
+	}
+	if c := opts.Compression; c == "" || c == CompressionZstd {
+		comp, err := newCompressor(opts.Level)
+		if err != nil {
+			return nil, err
+		}
+		w.comp = comp
 	}
 	w.blobs, w.carriers = map[digest.Digest]int{}, map[digest.Digest]int{}
 	for i, b := range ix.Blobs {
@@ -220,7 +230,16 @@ func (w *SetWriter) Close() error {
 		}
 	}
 	w.err = errors.New("write: set writer closed")
+	w.closeComp()
 	return nil
+}
+
+// closeComp stops the set's compressor, once.
+func (w *SetWriter) closeComp() {
+	if w.comp != nil {
+		w.comp.close()
+		w.comp = nil
+	}
 }
 
 // header is volume n's final index and signature, as long as the room
@@ -277,10 +296,17 @@ func (w *SetWriter) open(n int) error {
 		return w.fail(err)
 	}
 	w.outs, w.heads = append(w.outs, out), append(w.heads, head)
-	buf := bufio.NewWriterSize(io.NewOffsetWriter(out, int64(len(head))), copyBuffer)
+	at := io.NewOffsetWriter(out, int64(len(head)))
+	if w.bw == nil {
+		w.bw = bufio.NewWriterSize(at, copyBuffer)
+	}
+	w.bw.Reset(at)
+	buf := w.bw
 	count := &countWriter{w: buf}
-	body := NewWriter(count, w.opts.WriterOptions)
-	body.ix, body.volume = w.ix, n
+	body := NewWriter(count, WriterOptions{Compression: CompressionNone, ModTime: w.opts.ModTime})
+	body.opts, body.sink.comp, body.sink.shared = w.opts.WriterOptions, w.comp, true // the set's compressor
+	body.opts.ModTime = modTime(w.opts.ModTime)
+	body.ix, body.volume, body.buf = w.ix, n, w.buf
 	body.indexEntries()
 	w.cur = &volumeBody{n: n, w: body, buf: buf, count: count}
 	for _, f := range w.ix.Files {
@@ -315,6 +341,7 @@ func (w *SetWriter) finish() error {
 	if err := w.sticky(v.w.Close()); err != nil {
 		return err
 	}
+	w.buf = v.w.buf
 	if err := v.buf.Flush(); err != nil {
 		return w.fail(fmt.Errorf("volume %d: %w", v.n, err))
 	}
@@ -339,6 +366,7 @@ func (w *SetWriter) carrier(d digest.Digest) int { return w.carriers[d] }
 func (w *SetWriter) sticky(err error) error {
 	if err != nil && w.err == nil {
 		w.err = err
+		w.closeComp()
 	}
 	return err
 }
@@ -349,6 +377,7 @@ func (w *SetWriter) fail(err error) error {
 		if w.cur != nil {
 			w.cur.w.release()
 		}
+		w.closeComp()
 	}
 	return w.err
 }
