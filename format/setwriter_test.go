@@ -5,8 +5,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -229,5 +231,37 @@ func TestDataBound(t *testing.T) {
 		if bound := p.dataBound(int64(len(data))); e.Frames > bound {
 			t.Errorf("%d bytes made %d bytes of frames, over the bound %d", len(data), e.Frames, bound)
 		}
+	}
+}
+
+// TestPlanSet_Limits: a set that would need more than spec.MaxVolumes
+// volumes is refused as too large, naming what to do; a chunk of more
+// parts than that, or whose parts do not add up to its blob, is invalid.
+func TestPlanSet_Limits(t *testing.T) {
+	_, s := testKey(t, 1)
+	ix := newFixtureData(44, randomBytes(1, 300), randomBytes(2, 1000)).index()
+	for i := range ix.Blobs {
+		if !spec.IsManifest(ix.Blobs[i].MediaType) && ix.Blobs[i].Size == 1000 {
+			ix.Blobs[i].Size = spec.MaxVolumes * 300_000 // declared only: a plan reads sizes
+		}
+	}
+	err := PlanSet(ix, s, SetOptions{Size: 300_000})
+	if !errors.Is(err, spec.ErrTooLarge) || !strings.Contains(err.Error(), "larger --split") {
+		t.Errorf("PlanSet over %d volumes = %v, want ErrTooLarge saying to give a larger --split", spec.MaxVolumes, err)
+	}
+	d := digest.FromString("part")
+	many := spec.Chunk{Parts: make([]spec.Part, spec.MaxVolumes+1)}
+	for i := range many.Parts {
+		many.Parts[i] = spec.Part{Digest: d, Size: 1, Volume: 1}
+	}
+	if err := many.Validate(spec.MaxVolumes+1, 2); !errors.Is(err, spec.ErrCorrupt) {
+		t.Errorf("a chunk of %d parts: %v, want it refused", len(many.Parts), err)
+	}
+	short := spec.Chunk{Parts: []spec.Part{{Digest: d, Size: 5, Volume: 1}, {Digest: d, Size: 4, Volume: 2}}}
+	if err := short.Validate(10, 2); !errors.Is(err, spec.ErrCorrupt) {
+		t.Errorf("parts of 9 bytes for a blob of 10: %v, want it refused", err)
+	}
+	if err := short.Validate(9, 1); !errors.Is(err, spec.ErrCorrupt) {
+		t.Errorf("a part in volume 2 of a set of 1: %v, want it refused", err)
 	}
 }
