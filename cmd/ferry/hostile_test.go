@@ -32,7 +32,8 @@ func TestLoad_HostileBundles(t *testing.T) {
 				es[i].data[len(es[i].data)/2] ^= 0xff
 				return es
 			}},
-		{name: "truncated file", want: "truncated", truncate: 0.6},
+		// What verified before the break is kept: v1's blobs all come first.
+		{name: "truncated file", want: "truncated", truncate: 0.6, images: []string{"v1"}},
 		{name: "extra entry", want: "not listed", images: []string{"v1", "v2"},
 			mutate: func(t *testing.T, es []entry) []entry {
 				data := []byte("not in the index")

@@ -5,12 +5,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/store"
@@ -93,7 +97,7 @@ func fuzzSeeds(t testing.TB) map[string][]byte {
 		format.Order(ix.Blobs)
 		return read(b.writeRaw(t, dir, ix, s))
 	}
-	return map[string][]byte{
+	seeds := map[string][]byte{
 		"zstd":  bundle(func(b *blobSet, m ocispec.Descriptor) ocispec.Descriptor { return b.index(m) }, false),
 		"plain": bundle(func(b *blobSet, m ocispec.Descriptor) ocispec.Descriptor { return b.index(m) }, true),
 		"untyped-child": bundle(func(b *blobSet, m ocispec.Descriptor) ocispec.Descriptor {
@@ -108,6 +112,71 @@ func fuzzSeeds(t testing.TB) map[string][]byte {
 			return b.image("bad", func(m *ocispec.Manifest) { m.Config.Size++ })
 		}, true),
 	}
+	for i, v := range volumeSeeds(t, s) {
+		seeds["volume-"+strconv.Itoa(i+1)] = v
+	}
+	// The stream breaks inside a part: what verified before is kept.
+	seeds["volume-1-truncated"] = seeds["volume-1"][:len(seeds["volume-1"])*2/3]
+	return seeds
+}
+
+// volumeSeeds are the volumes of a set whose image has a layer cut into
+// parts (spec/bundle-v1.md section 8).
+func volumeSeeds(t testing.TB, s ssh.Signer) [][]byte {
+	b := newBlobSet()
+	big := make([]byte, 300_000)
+	rand.NewChaCha8([32]byte{1}).Read(big)
+	m := b.image("app", func(m *ocispec.Manifest) {
+		m.Layers = append(m.Layers, b.put(ocispec.MediaTypeImageLayerGzip, big))
+	})
+	ix := b.bundleIndex(map[string]ocispec.Descriptor{"example.com/app:1": m})
+	opts := format.SetOptions{Size: 160_000}
+	if err := format.PlanSet(ix, s, opts); err != nil {
+		t.Fatal(err)
+	}
+	vols := &memVolumes{blobs: b}
+	w, err := format.NewSetWriter(ix, s, opts, nil, vols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bl := range w.Order() {
+		if err := w.WriteBlob(bl.Digest, bytes.NewReader(b.Blobs[bl.Digest])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out := make([][]byte, len(vols.files))
+	for i, f := range vols.files {
+		out[i] = f.b
+	}
+	return out
+}
+
+// memVolumes is a set's volumes in memory (format.SetSource).
+type memVolumes struct {
+	blobs *blobSet
+	files []*bytesAt
+}
+
+func (m *memVolumes) Repeat(d digest.Digest) (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(m.blobs.Blobs[d])), nil
+}
+
+func (m *memVolumes) Volume(int) (io.WriterAt, error) {
+	m.files = append(m.files, &bytesAt{})
+	return m.files[len(m.files)-1], nil
+}
+
+// bytesAt is a byte slice written at offsets.
+type bytesAt struct{ b []byte }
+
+func (f *bytesAt) WriteAt(p []byte, off int64) (int, error) {
+	if need := int(off) + len(p); need > len(f.b) {
+		f.b = append(f.b, make([]byte, need-len(f.b))...)
+	}
+	return copy(f.b[off:], p), nil
 }
 
 // TestWriteFuzzCorpus rewrites the committed seed corpus under -update.

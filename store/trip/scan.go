@@ -220,6 +220,12 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 			src = &countingReader{r: r, p: opts.Progress}
 		}
 		if err := fn(ctx, e, src); err != nil {
+			if !isEntryFault(err) && errors.Is(err, spec.ErrCorrupt) {
+				// The stream broke inside this entry (spec/bundle-v1.md 5.2):
+				// everything after is lost, what verified before is kept.
+				rep.fault("stream", Fault{Entry: e.Name, Digest: blobOf(e), What: err.Error()})
+				break
+			}
 			if !isEntryFault(err) {
 				return nil, nil, nil, fmt.Errorf("bundle %s: entry %s: %w", path, e.Name, err)
 			}
