@@ -220,9 +220,19 @@ type volumeFile struct {
 	f *atomicfile.File
 }
 
+// WriteAt passes at most atomicfile.SmallWrites bytes a call to the
+// kernel, for the reason atomicfile.SmallWriter gives.
 func (w volumeFile) WriteAt(b []byte, off int64) (int, error) {
 	if err := w.v.reopen(w.f); err != nil {
 		return 0, err
 	}
-	return w.f.WriteAt(b, off)
+	var n int
+	for n < len(b) {
+		m, err := w.f.WriteAt(b[n:min(len(b), n+atomicfile.SmallWrites)], off+int64(n))
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
