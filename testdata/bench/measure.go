@@ -101,13 +101,13 @@ func printTable(rows []*row) {
 	fmt.Printf("|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", dash(32), dash(7), dash(12), dash(8), dash(33), dash(12), dash(8), dash(9), dash(24))
 	for _, r := range rows {
 		fs, frss := summary(r.samples[0])
-		ferry := fmt.Sprintf("%8.2f s", fs)
+		ferry := seconds(fs)
 		if r.bytes > 0 {
 			ferry = fmt.Sprintf("%5.2f GB/s", float64(r.bytes)/fs/1e9)
 		}
 		for i, s := range r.steps[1:] {
 			ps, prss := summary(r.samples[i+1])
-			peer := fmt.Sprintf("%8.2f s", ps)
+			peer := seconds(ps)
 			if r.bytes > 0 {
 				peer = fmt.Sprintf("%5.2f GB/s", float64(r.bytes)/ps/1e9)
 			}
@@ -119,6 +119,15 @@ func printTable(rows []*row) {
 				r.path, r.image, ferry, frss, s.tool, peer, prss, ps/fs, goal)
 		}
 	}
+}
+
+// seconds formats a time to three significant places at least: the rows
+// of small images last tens of milliseconds.
+func seconds(s float64) string {
+	if s < 1 {
+		return fmt.Sprintf("%7.0f ms", s*1000)
+	}
+	return fmt.Sprintf("%8.2f s", s)
 }
 
 func dash(n int) string { return strings.Repeat("-", n) }

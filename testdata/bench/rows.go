@@ -9,7 +9,7 @@ import (
 // rows lists the paths of issue 13's table, each on the images it is
 // measured on, ferry first and then its peers.
 func (b *bench) rows() []*row {
-	var rows []*row
+	rows := []*row{b.startRow()}
 	for _, img := range []string{"base", "many", "big"} {
 		rows = append(rows, b.verifyRow(img))
 	}
@@ -53,6 +53,17 @@ func (b *bench) ferryStep(home string, freshHome bool, clean string, argv func()
 }
 
 func removing(path string) func() error { return func() error { return os.RemoveAll(path) } }
+
+// startRow times a command that does no work, `version`: the process
+// start each command of the other rows pays before its first byte (package
+// initialisation: ferry links Helm's engine and Kubernetes' API scheme,
+// crane does not). It is the floor of every row of the small images.
+func (b *bench) startRow() *row {
+	return &row{path: "process start (version)", image: "-", goal: "(floor of each row)", steps: []step{
+		{tool: "ferry", argv: fixed(b.o.ferry, "version")},
+		{tool: "crane version", argv: fixed(b.o.crane, "version")},
+	}}
+}
 
 func (b *bench) verifyRow(img string) *row {
 	fi, _ := os.Stat(b.bundle(img))
