@@ -23,12 +23,18 @@ const (
 )
 
 // compressJob is one chunk of a frame's content and, once done, its
-// compressed frame.
+// compressed frame; or, with mark set, a point in the output to report.
 type compressJob struct {
 	in, out []byte
 	dst     io.Writer
 	done    chan struct{}
+	mark    func(error)
 }
+
+// outBound is the most EncodeAll writes for a chunk (zstd's
+// ZSTD_COMPRESSBOUND, and a frame header and checksum): a job's output
+// buffer is made that large once, never grown chunk by chunk.
+const outBound = chunkSize + chunkSize>>8 + 64
 
 // compressor compresses the content written between begin and end.
 type compressor struct {
@@ -77,6 +83,10 @@ func (c *compressor) write() {
 			err = nil
 			continue
 		}
+		if j.mark != nil {
+			j.mark(err)
+			continue
+		}
 		<-j.done
 		if err == nil {
 			_, err = j.dst.Write(j.out)
@@ -95,7 +105,7 @@ func (c *compressor) Write(p []byte) (int, error) {
 		if c.fill == nil {
 			c.fill = <-c.free
 			if c.fill.in == nil {
-				c.fill.in = make([]byte, 0, chunkSize)
+				c.fill.in, c.fill.out = make([]byte, 0, chunkSize), make([]byte, 0, outBound)
 			}
 		}
 		k := min(chunkSize-len(c.fill.in), len(p))
@@ -120,6 +130,24 @@ func (c *compressor) submit() {
 // end compresses what is left, waits until every chunk's frame is
 // written, and returns the first write error.
 func (c *compressor) end() error {
+	c.flushFill()
+	c.order <- nil
+	return <-c.flushed
+}
+
+// endAhead compresses what is left and returns at once: the writer
+// calls done once every chunk before it is written, with the first write
+// error since the last end (which it does not clear).
+func (c *compressor) endAhead(done func(error)) {
+	c.flushFill()
+	c.mark(done)
+}
+
+// mark has the writer call done when it reaches this point of the output.
+func (c *compressor) mark(done func(error)) { c.order <- &compressJob{mark: done} }
+
+// flushFill submits the chunk being filled, if it holds anything.
+func (c *compressor) flushFill() {
 	if c.fill != nil {
 		if len(c.fill.in) > 0 {
 			c.submit()
@@ -128,8 +156,6 @@ func (c *compressor) end() error {
 			c.fill = nil
 		}
 	}
-	c.order <- nil
-	return <-c.flushed
 }
 
 // abort ends the content after a failure; what it writes no longer

@@ -120,6 +120,16 @@ const (
 // frame at all for no data. It returns the bytes of data read and the
 // mode it used.
 func encodeData(s *frameSink, r io.Reader, buf []byte, mode frameMode) (int64, frameMode, error) {
+	n, mode, err := writeData(s, r, buf, mode)
+	if err != nil {
+		return n, mode, err
+	}
+	return n, mode, s.end()
+}
+
+// writeData is encodeData but for closing the frame: the caller ends it
+// (frameSink.end, or endAhead).
+func writeData(s *frameSink, r io.Reader, buf []byte, mode frameMode) (int64, frameMode, error) {
 	n, err := io.ReadFull(r, buf)
 	switch {
 	case err == io.EOF:
@@ -152,7 +162,7 @@ func encodeData(s *frameSink, r io.Reader, buf []byte, mode frameMode) (int64, f
 			return total, mode, err
 		}
 	}
-	return total, mode, s.end()
+	return total, mode, nil
 }
 
 // blockSize is tar's; zeroBlock pads an entry's data to it.

@@ -40,6 +40,10 @@ type frameSink struct {
 	// shared says comp is another's (a SetWriter's, for all its
 	// volumes): close leaves it running.
 	shared bool
+	// drain, if set, is called before a frame of raw blocks begins, which
+	// the caller writes itself: it waits until comp's writer has written
+	// what it holds (Ahead, which does not wait at each frame's end).
+	drain func()
 }
 
 var errNoFrame = errors.New("format: write outside a frame")
@@ -62,6 +66,9 @@ func (s *frameSink) begin(raw bool) {
 	switch {
 	case s.comp == nil:
 	case raw:
+		if s.drain != nil {
+			s.drain()
+		}
 		s.raw = newRawFrame(s.out)
 	default:
 		s.comp.begin(s.out)
@@ -81,6 +88,32 @@ func (s *frameSink) end() error {
 		return s.comp.end()
 	}
 	return nil
+}
+
+// endAhead closes the open frame as end does, but for a compressed one
+// does not wait until its chunks are written: done is called (by comp's
+// writer) once they are, and, like every mark, in the order of the calls.
+func (s *frameSink) endAhead(done func(error)) {
+	if s.in {
+		s.in = false
+		s.comp.endAhead(done)
+		return
+	}
+	if err := s.end(); err != nil {
+		done(err)
+		return
+	}
+	s.mark(done)
+}
+
+// mark calls done once everything written before it is: at once, but
+// for the chunks comp's writer has yet to write.
+func (s *frameSink) mark(done func(error)) {
+	if s.comp == nil {
+		done(nil)
+		return
+	}
+	s.comp.mark(done)
 }
 
 // abort drops the open frame, unfinished, after a failure.
