@@ -101,19 +101,37 @@ func TestAhead_WriteFails(t *testing.T) {
 	}
 }
 
-// TestAhead_ReadFails: a blob whose reader fails is not placed; the
-// error is Encode's.
+// TestAhead_ReadFails: a blob whose reader fails, in its first buffer or
+// after, is not placed, and Encode fails with the reader's error (a cut
+// tar member fails with io.ErrUnexpectedEOF, which a short read must not
+// be taken for); the next blob is placed after what was written.
 func TestAhead_ReadFails(t *testing.T) {
-	enc, _ := NewEncoder(WriterOptions{})
-	defer enc.Close()
-	a := enc.Ahead(io.Discard)
-	cut := io.MultiReader(bytes.NewReader(compressible(33, chunkSize+10)), iotestErr{})
-	placed := 0
-	if _, _, err := a.Encode(cut, func(Placed) { placed++ }); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("Encode of a cut stream = %v, want %v", err, io.ErrUnexpectedEOF)
-	}
-	if err := a.Wait(); err != nil || placed != 0 {
-		t.Errorf("after a cut stream: Wait = %v, %d placed, want nil and none", err, placed)
+	for _, n := range []int{0, 100, copyBuffer + 10} {
+		enc, _ := NewEncoder(WriterOptions{})
+		var out bytes.Buffer
+		a := enc.Ahead(&out)
+		cut := io.MultiReader(bytes.NewReader(compressible(33, n)), iotestErr{})
+		var placed []Placed
+		if _, _, err := a.Encode(cut, func(p Placed) { placed = append(placed, p) }); !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("Encode of a stream cut after %d bytes = %v, want %v", n, err, io.ErrUnexpectedEOF)
+		}
+		next := compressible(34, 3000)
+		if _, _, err := a.Encode(bytes.NewReader(next), func(p Placed) { placed = append(placed, p) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Wait(); err != nil || len(placed) != 1 {
+			t.Fatalf("after a cut stream: Wait = %v, %d placed, want nil and 1", err, len(placed))
+		}
+		p := placed[0]
+		rc, err := p.Decode(bytes.NewReader(out.Bytes()[p.Off : p.Off+p.Frames]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if back, _ := io.ReadAll(rc); !bytes.Equal(back, next) {
+			t.Errorf("cut after %d: the blob after the cut one does not decode from where it was placed", n)
+		}
+		rc.Close()
+		enc.Close()
 	}
 }
 

@@ -130,13 +130,11 @@ func encodeData(s *frameSink, r io.Reader, buf []byte, mode frameMode) (int64, f
 // writeData is encodeData but for closing the frame: the caller ends it
 // (frameSink.end, or endAhead).
 func writeData(s *frameSink, r io.Reader, buf []byte, mode frameMode) (int64, frameMode, error) {
-	n, err := io.ReadFull(r, buf)
+	n, err := fill(r, buf)
 	switch {
-	case err == io.EOF:
+	case err == io.EOF && n == 0:
 		return 0, mode, nil
-	case err == io.ErrUnexpectedEOF:
-		err = io.EOF
-	case err != nil:
+	case err != nil && err != io.EOF:
 		return 0, mode, err
 	}
 	if mode == frameAuto {
@@ -163,6 +161,22 @@ func writeData(s *frameSink, r io.Reader, buf []byte, mode frameMode) (int64, fr
 		}
 	}
 	return total, mode, nil
+}
+
+// fill reads r until buf is full (nil) or r ends (io.EOF) or fails. Not
+// io.ReadFull, whose io.ErrUnexpectedEOF for a short read is also what a
+// cut stream (a tar member, an HTTP body) fails with: a blob cut in its
+// first buffer would read as a whole, shorter one.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // blockSize is tar's; zeroBlock pads an entry's data to it.
