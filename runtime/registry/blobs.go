@@ -13,60 +13,36 @@ import (
 	"github.com/opencontainers/go-digest"
 )
 
-// blobs opens blob streams of one repository, on go-containerregistry's
-// authenticating transport but not through its layer reader, which hashes
-// every byte: the caller's blobReader hashes what it delivers, once, so a
-// blob crosses sha256 once on its way into a bundle or a store (one core
-// less per GiB than two hashes). At most jobs streams are open at once.
+// blobs opens blob streams of one repository, on the client's
+// authenticated transport for it (see client.repo) but not through
+// go-containerregistry's layer reader, which hashes every byte: the
+// caller's blobReader hashes what it delivers, once, so a blob crosses
+// sha256 once on its way into a bundle or a store (one core less per GiB
+// than two hashes). At most jobs streams are open at once.
 type blobs struct {
 	c    *client
 	repo name.Repository
 	slot chan struct{}
-
-	mu     sync.Mutex
-	client *http.Client // once authenticated
 }
 
 func newBlobs(c *client, repo name.Repository) *blobs {
 	return &blobs{c: c, repo: repo, slot: make(chan struct{}, c.opts.jobs())}
 }
 
-// transport authenticates for pulling from the repository, once it
-// succeeds (the registry is pinged and a token fetched, as
-// go-containerregistry does for each of its pullers); a failure, such as
-// a canceled ctx, is tried again by the next call.
-func (b *blobs) transport(ctx context.Context) (*http.Client, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.client != nil {
-		return b.client, nil
-	}
-	ua := b.c.opts.UserAgent
-	if ua == "" {
-		ua = "ferry"
-	}
-	rt, err := transport.NewWithContext(ctx, b.repo.Registry, b.c.auth, transport.NewUserAgent(b.c.tr, ua),
-		[]string{b.repo.Scope(transport.PullScope)})
-	if err != nil {
-		return nil, err
-	}
-	b.client = &http.Client{Transport: rt}
-	return b.client, nil
-}
-
 // open requests blob d; its stream is not verified here.
 func (b *blobs) open(ctx context.Context, d digest.Digest) (io.ReadCloser, error) {
-	client, err := b.transport(ctx)
+	rc, err := b.c.repo(ctx, b.repo, false)
 	if err != nil {
 		return nil, err
 	}
+	client := &http.Client{Transport: rc.rt}
 	select {
 	case b.slot <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	u := url.URL{Scheme: b.repo.Scheme(), Host: b.repo.RegistryStr(), Path: fmt.Sprintf("/v2/%s/blobs/%s", b.repo.RepositoryStr(), d)}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(sendOnce(ctx), http.MethodGet, u.String(), nil)
 	if err == nil {
 		var resp *http.Response
 		if resp, err = client.Do(req); err == nil {

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -133,9 +134,13 @@ func caPool(file string) (*x509.CertPool, error) {
 // client holds what every request to one registry shares.
 type client struct {
 	opts  Options
-	tr    http.RoundTripper
-	creds string // which credentials were used, for error messages
+	tr    http.RoundTripper // the connections, TLS as opts say
+	base  http.RoundTripper // tr with retries and the user agent: baseTransport
+	creds string            // which credentials were used, for error messages
 	auth  authn.Authenticator
+
+	mu    sync.Mutex
+	repos map[repoKey]*repoConn // see repo
 }
 
 func newClient(opts Options, reg name.Registry) (*client, error) {
@@ -147,25 +152,21 @@ func newClient(opts Options, reg name.Registry) (*client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("registry %s: credentials: %w", reg.RegistryStr(), err)
 	}
-	return &client{opts: opts, tr: tr, auth: auth, creds: creds}, nil
+	c := &client{opts: opts, tr: tr, auth: auth, creds: creds}
+	c.base = c.baseTransport()
+	return c, nil
 }
 
 // remoteOptions are the options of every remote call: transport, auth,
 // retries with backoff.
 func (c *client) remoteOptions(ctx context.Context) []remote.Option {
-	ua := c.opts.UserAgent
-	if ua == "" {
-		ua = "ferry"
-	}
 	return []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithTransport(c.tr),
 		remote.WithAuth(c.auth),
-		remote.WithUserAgent(ua),
+		remote.WithUserAgent(c.userAgent()),
 		remote.WithJobs(c.opts.jobs()),
 		remote.WithNondistributable,
-		remote.WithRetryBackoff(remote.Backoff{
-			Duration: c.opts.retryDelay(), Factor: 2, Jitter: 0.1, Steps: c.opts.retries() + 1,
-		}),
+		remote.WithRetryBackoff(c.backoff()),
 	}
 }

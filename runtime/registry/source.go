@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -20,12 +19,11 @@ import (
 
 // Source is one image in a registry, read as a runtime.Source.
 type Source struct {
-	name   string         // Image.Name: the reference as given, with a tag
-	ref    name.Reference // where it is read: after Options.Mirrors
-	host   string         // the registry read, for messages
-	c      *client
-	puller *remote.Puller
-	blobs  *blobs // of ref's repository
+	name  string         // Image.Name: the reference as given, with a tag
+	ref   name.Reference // where it is read: after Options.Mirrors
+	host  string         // the registry read, for messages
+	c     *client
+	blobs *blobs // of ref's repository
 
 	mu   sync.Mutex
 	root map[digest.Digest][]byte // the manifest Resolve read
@@ -55,17 +53,17 @@ func FromReference(ref string, opts Options) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := remote.NewPuller(c.remoteOptions(context.Background())...)
-	if err != nil {
-		return nil, err
-	}
-	return &Source{name: runtime.Normalize(given), ref: read, host: host, c: c, puller: p, blobs: newBlobs(c, read.Context())}, nil
+	return &Source{name: runtime.Normalize(given), ref: read, host: host, c: c, blobs: newBlobs(c, read.Context())}, nil
 }
 
 // Resolve reads the manifest or index the reference names and returns it
 // as the one image of this source.
 func (s *Source) Resolve(ctx context.Context) ([]runtime.Image, error) {
-	d, err := s.puller.Get(ctx, s.ref)
+	rc, err := s.c.repo(ctx, s.ref.Context(), false)
+	if err != nil {
+		return nil, s.c.explain(err, s.host, s.name)
+	}
+	d, err := rc.puller.Get(ctx, s.ref)
 	if err != nil {
 		return nil, s.c.explain(err, s.host, s.name)
 	}
@@ -127,7 +125,11 @@ func (s *Source) manifest(ctx context.Context, desc ocispec.Descriptor) ([]byte,
 	if desc.Size > spec.MaxManifestSize {
 		return nil, fmt.Errorf("%d bytes, limit %d: %w", desc.Size, spec.MaxManifestSize, spec.ErrTooLarge)
 	}
-	d, err := s.puller.Get(ctx, s.ref.Context().Digest(desc.Digest.String()))
+	rc, err := s.c.repo(ctx, s.ref.Context(), false)
+	if err != nil {
+		return nil, err
+	}
+	d, err := rc.puller.Get(ctx, s.ref.Context().Digest(desc.Digest.String()))
 	if err != nil {
 		return nil, err
 	}

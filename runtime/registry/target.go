@@ -26,8 +26,6 @@ type Target struct {
 	prefix string         // repository prefix, "" for none
 	exact  name.Reference // set when the target names one image's reference
 	c      *client
-	pusher *remote.Pusher
-	puller *remote.Puller
 
 	mu      sync.Mutex
 	written map[digest.Digest]name.Repository // a repository this Target put each blob in
@@ -78,13 +76,6 @@ func NewTarget(base string, opts Options) (*Target, error) {
 	if t.c, err = newClient(opts, reg); err != nil {
 		return nil, err
 	}
-	ropts := t.c.remoteOptions(context.Background())
-	if t.pusher, err = remote.NewPusher(ropts...); err != nil {
-		return nil, err
-	}
-	if t.puller, err = remote.NewPuller(ropts...); err != nil {
-		return nil, err
-	}
 	return t, nil
 }
 
@@ -131,7 +122,11 @@ func (t *Target) Write(ctx context.Context, images []runtime.Image, src runtime.
 // every blob it names) and there is nothing to send, as crane's push
 // finds. Any failure of the check only means the push goes on.
 func (t *Target) holds(ctx context.Context, ref name.Reference, root ocispec.Descriptor) bool {
-	d, err := t.puller.Head(ctx, ref)
+	rc, err := t.c.repo(ctx, ref.Context(), true)
+	if err != nil {
+		return false
+	}
+	d, err := rc.puller.Head(ctx, ref)
 	return err == nil && d.Digest.String() == root.Digest.String()
 }
 
@@ -165,7 +160,11 @@ func (t *Target) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, err
 		return false, err
 	}
 	for _, repo := range t.repositories() {
-		l, err := t.puller.Layer(ctx, repo.Digest(desc.Digest.String()))
+		rc, err := t.c.repo(ctx, repo, true)
+		if err != nil {
+			return false, t.c.explain(err, t.host, repo.String())
+		}
+		l, err := rc.puller.Layer(ctx, repo.Digest(desc.Digest.String()))
 		if err != nil {
 			return false, t.c.explain(err, t.host, repo.String())
 		}
@@ -308,7 +307,11 @@ func (t *Target) upload(ctx context.Context, repo name.Repository, desc ocispec.
 	if ok && from != repo {
 		layer = &remote.MountableLayer{Layer: l, Reference: from.Digest(desc.Digest.String())}
 	}
-	if err := t.pusher.Upload(ctx, repo, layer); err != nil {
+	rc, err := t.c.repo(ctx, repo, true)
+	if err == nil {
+		err = rc.pusher.Upload(ctx, repo, layer)
+	}
+	if err != nil {
 		if ferr := l.failure(); ferr != nil {
 			return ferr
 		}
@@ -322,7 +325,11 @@ func (t *Target) upload(ctx context.Context, repo name.Repository, desc ocispec.
 }
 
 func (t *Target) putManifest(ctx context.Context, ref name.Reference, b runtime.Blob) error {
-	return t.pusher.Put(ctx, ref, rawManifest{data: b.Data, mediaType: types.MediaType(b.Desc.MediaType)})
+	rc, err := t.c.repo(ctx, ref.Context(), true)
+	if err != nil {
+		return err
+	}
+	return rc.pusher.Put(ctx, ref, rawManifest{data: b.Data, mediaType: types.MediaType(b.Desc.MediaType)})
 }
 
 // rawManifest is a manifest pushed with its exact bytes, so that its
