@@ -74,8 +74,19 @@ func (t *Target) Write(ctx context.Context, images []runtime.Image, src runtime.
 	if err := t.init(); err != nil {
 		return fmt.Errorf("%s: %w", where, err)
 	}
+	named := false
 	for _, b := range blobs {
-		if err := t.writeBlob(ctx, b, src); err != nil {
+		n, err := t.writeBlob(ctx, b, src)
+		if err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		named = named || n
+	}
+	// One sync of blobs/sha256 makes every name given above durable,
+	// before index.json (whose commit syncs the layout's directory, and
+	// so oci-layout's name) points at any of them.
+	if named {
+		if err := atomicfile.SyncDir(filepath.Join(t.dir, "blobs", "sha256")); err != nil {
 			return fmt.Errorf("%s: %w", where, err)
 		}
 	}
@@ -96,26 +107,39 @@ func (t *Target) init() error {
 	if _, err := os.Stat(p); err == nil {
 		return nil
 	}
-	return atomicfile.WriteFile(p, LayoutFile(), 0o644)
-}
-
-func (t *Target) writeBlob(ctx context.Context, b runtime.Blob, src runtime.Fetcher) error {
-	if ok, err := t.Exists(ctx, b.Desc); err != nil || ok {
-		return err
-	}
-	p, _ := blobPath(t.dir, b.Desc)
-	if linked(src, b, p) {
-		return nil
-	}
+	// Its name is made durable by index.json's commit, in the same
+	// directory, which Write does last.
 	f, err := atomicfile.Create(p)
 	if err != nil {
 		return err
 	}
 	defer f.Abort()
-	if err := runtime.CopyBlob(ctx, f, src, b); err != nil {
+	if _, err := f.Write(LayoutFile()); err != nil {
 		return err
 	}
-	return f.Commit(0o444)
+	return f.CommitUnsynced(0o644)
+}
+
+// writeBlob gives the layout blob b unless it holds it, linked from src
+// or copied, and says whether it named a file; the caller syncs
+// blobs/sha256 once for all.
+func (t *Target) writeBlob(ctx context.Context, b runtime.Blob, src runtime.Fetcher) (bool, error) {
+	if ok, err := t.Exists(ctx, b.Desc); err != nil || ok {
+		return false, err
+	}
+	p, _ := blobPath(t.dir, b.Desc)
+	if linked(src, b, p) {
+		return true, nil
+	}
+	f, err := atomicfile.Create(p)
+	if err != nil {
+		return false, err
+	}
+	defer f.Abort()
+	if err := runtime.CopyBlob(ctx, f, src, b); err != nil {
+		return false, err
+	}
+	return true, f.CommitUnsynced(0o444)
 }
 
 func (t *Target) writeIndex(entries []ocispec.Descriptor) error {
@@ -133,10 +157,12 @@ func (t *Target) writeIndex(entries []ocispec.Descriptor) error {
 // linked hard-links the blob's file from a source that has one (ferry's
 // store, whose blobs were verified on ingest and are read-only) when both
 // are on one filesystem: a load into a layout then writes each byte once.
-// Any failure leaves the copy to do.
+// A manifest or config held in memory (b.Data) is linked too when the
+// source has its file: the digest names the bytes. Any failure leaves
+// the copy to do. The directory is synced by the caller.
 func linked(src runtime.Fetcher, b runtime.Blob, dst string) bool {
 	bf, ok := src.(runtime.BlobFiler)
-	if !ok || b.Data != nil {
+	if !ok || (b.Data != nil && int64(len(b.Data)) != b.Desc.Size) {
 		return false
 	}
 	from, err := bf.BlobFile(b.Desc.Digest)
@@ -146,12 +172,5 @@ func linked(src runtime.Fetcher, b runtime.Blob, dst string) bool {
 	if st, err := os.Stat(from); err != nil || st.Size() != b.Desc.Size {
 		return false
 	}
-	if os.Link(from, dst) != nil {
-		return false
-	}
-	if d, err := os.Open(filepath.Dir(dst)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return true
+	return os.Link(from, dst) == nil
 }
