@@ -119,7 +119,7 @@ func (b *Store) fill(ctx context.Context, vr io.Reader, p string) (*atomicfile.F
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	if err := copyBuffer(ctx, atomicfile.SmallWriter(f), vr, *buf); err != nil {
+	if err := copyBuffer(ctx, f.Writer(), vr, *buf); err != nil {
 		f.Abort()
 		return nil, err
 	}

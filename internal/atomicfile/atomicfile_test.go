@@ -114,3 +114,37 @@ func (r *recorder) Write(p []byte) (int, error) {
 	r.max = max(r.max, len(p))
 	return r.buf.Write(p)
 }
+
+// TestWriter_ManyChunks: bytes written through Writer, in writes of odd
+// sizes across several writeback chunks, are the file's bytes after
+// Commit, in order, and nothing is left beside it.
+func TestWriter_ManyChunks(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "blob")
+	want := make([]byte, 2*WritebackChunk+12345)
+	for i := range want {
+		want[i] = byte(i * 7 / 3)
+	}
+	f, err := Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := f.Writer()
+	for rest := want; len(rest) > 0; {
+		n := min(len(rest), 3<<20+17)
+		if k, err := w.Write(rest[:n]); err != nil || k != n {
+			t.Fatalf("Write = %d, %v, want %d", k, err, n)
+		}
+		rest = rest[n:]
+	}
+	if err := f.Commit(0o444); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(p)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("file after Commit: %d bytes, %v; want the %d written", len(got), err, len(want))
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("directory holds %d entries, want the file alone", len(ents))
+	}
+}
