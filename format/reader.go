@@ -71,7 +71,7 @@ func NewReader(r io.Reader, opts ReaderOptions) (*Reader, error) {
 		return nil, fmt.Errorf("format: ReaderOptions.Trust is required unless InsecureSkipSignature: %w", spec.ErrBadInput)
 	}
 	env, err := openEnvelope("bundle", r, headerBudget,
-		zstd.WithDecoderLowmem(false), zstd.WithDecoderConcurrency(0), zstd.IgnoreChecksum(true))
+		zstd.WithDecoderLowmem(true), zstd.WithDecoderConcurrency(0), zstd.IgnoreChecksum(true))
 	if err != nil {
 		return nil, err
 	}
