@@ -173,3 +173,21 @@ func TestDocker_SaveOnePass(t *testing.T) {
 		t.Errorf("tmp/ holds %d files after the save", len(ents))
 	}
 }
+
+// An engine that cannot be reached is named once in the error, with the
+// image asked for, and the message says what to do.
+func TestSave_DaemonUnreachableNamedOnce(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "hq")
+	must(t, home, "init", "--site", "hq")
+	t.Setenv("DOCKER_HOST", "unix://"+filepath.Join(t.TempDir(), "no.sock"))
+	r := run(t, home, "save", "docker-daemon:app:3", "-o", filepath.Join(t.TempDir(), "x.ferry"))
+	if r.code == 0 {
+		t.Fatalf("save from an absent engine succeeded: %s", r)
+	}
+	if n := strings.Count(r.stderr, "docker-daemon:app:3"); n != 1 {
+		t.Errorf("the error names docker-daemon:app:3 %d times, want once: %s", n, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "no.sock") || !strings.Contains(r.stderr, "DOCKER_HOST") {
+		t.Errorf("the error names neither the engine's socket nor DOCKER_HOST: %s", r.stderr)
+	}
+}

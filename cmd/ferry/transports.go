@@ -160,11 +160,21 @@ func openInputs(g *Globals, h *store.Home, args []string, pull bool) ([]trip.Inp
 		srcs = append(srcs, src)
 		imgs, err := src.Resolve(g.ctx)
 		if err != nil {
-			return nil, closeAll, fmt.Errorf("%s: %w", a, err)
+			return nil, closeAll, namedErr(a, err)
 		}
 		for _, img := range imgs {
 			inputs = append(inputs, trip.Input{Image: img, From: src})
 		}
 	}
 	return inputs, closeAll, nil
+}
+
+// namedErr names the image argument in err, unless the source's own
+// error already does (a daemon's source names its image and engine), so
+// that no message says the same name twice.
+func namedErr(arg string, err error) error {
+	if strings.Contains(err.Error(), arg) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", arg, err)
 }
