@@ -29,9 +29,12 @@ const (
 // prefetchBytes of them at a time (the disk a save borrows in the home's
 // tmp/ beyond the bundle itself): a larger blob streams in its turn, read
 // ahead in memory, since the writer would only wait for its whole file.
-// So does a blob with less than prefetchAfter bytes to write before it
-// (a layer after its config): there is no time to fetch it ahead in, and
-// its file would only be written and read back.
+// A blob with less than prefetchAfter bytes to write before it (the
+// first layers, after the configs), of any size, is only opened ahead:
+// its request is sent as soon as the save starts, while the bundle's
+// header is signed and written, and its stream waits for the writer.
+// There is no time to fetch it into a file, which would only be written
+// and read back; but the writer no longer waits a round trip for each.
 const (
 	prefetchBlob  = 64 << 20
 	prefetchBytes = 256 << 20
@@ -46,12 +49,13 @@ const (
 // removed once written (or when the save ends). The bytes are verified
 // as they are written into the bundle, like any other source's.
 type prefetcher struct {
-	ctx   context.Context
-	fetch runtime.Fetcher
-	blobs []format.Blob // shipped, in the order they are written
-	dir   string
-	far   func(format.Blob) bool // whether the blob comes over a network
-	ahead func(format.Blob) int  // how many to fetch ahead for this blob's source; 0: none
+	ctx    context.Context
+	cancel context.CancelFunc // ends the fetches under way (close)
+	fetch  runtime.Fetcher
+	blobs  []format.Blob // shipped, in the order they are written
+	dir    string
+	far    func(format.Blob) bool // whether the blob comes over a network
+	ahead  func(format.Blob) int  // how many to fetch ahead for this blob's source; 0: none
 
 	bufs [][]byte // the read-ahead's, made once
 
@@ -64,13 +68,18 @@ type prefetcher struct {
 
 type prefetchJob struct {
 	done chan struct{}
-	path string
-	size int64
+	path string        // fetched into this file
+	rc   io.ReadCloser // or only opened (path "")
+	size int64         // of the file, counted in pending
 	err  error
 }
 
+// newPrefetcher starts fetching blobs, the shipped ones in the order the
+// bundle writes them: it opens the first far ones and fetches ahead the
+// next (see startAfter) before the writer asks for any. close ends it.
 func newPrefetcher(ctx context.Context, p *Plan, blobs []format.Blob, dir string) *prefetcher {
-	pf := &prefetcher{ctx: ctx, fetch: p, blobs: blobs, dir: dir, jobs: map[int]*prefetchJob{}}
+	ctx, cancel := context.WithCancel(ctx)
+	pf := &prefetcher{ctx: ctx, cancel: cancel, fetch: p, blobs: blobs, dir: dir, jobs: map[int]*prefetchJob{}}
 	pf.far = func(b format.Blob) bool {
 		_, ok := p.from[b.Digest].from.(runtime.Distant)
 		_, spooled := p.spools[b.Digest]
@@ -83,11 +92,13 @@ func newPrefetcher(ctx context.Context, p *Plan, blobs []format.Blob, dir string
 		}
 		return p.from[b.Digest].from.(runtime.Distant).FetchAhead()
 	}
+	pf.startAfter(-1)
 	return pf
 }
 
 // open returns blob i's bytes, from its file when it was fetched ahead,
-// else fetched now; and starts fetching the blobs after it.
+// its stream when it was opened ahead, else fetched now; and starts
+// fetching the blobs after it.
 func (pf *prefetcher) open(i int) (io.ReadCloser, error) {
 	pf.startAfter(i)
 	pf.mu.Lock()
@@ -98,18 +109,20 @@ func (pf *prefetcher) open(i int) (io.ReadCloser, error) {
 	desc := ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size}
 	if job == nil {
 		rc, err := pf.fetch.Fetch(pf.ctx, desc)
-		if err != nil || !pf.far(b) || b.Size < readAheadMin {
-			return rc, err
+		if err != nil {
+			return nil, err
 		}
-		// Received and hashed on one core, written on the other.
-		return &readAheadCloser{Reader: readahead.New(rc, pf.buffers()), rc: rc}, nil
+		return pf.readAhead(b, rc), nil
 	}
 	<-job.done
 	pf.mu.Lock()
 	pf.pending -= job.size
 	pf.mu.Unlock()
 	pf.startAfter(i)
-	if job.path == "" {
+	if job.rc != nil {
+		return pf.readAhead(b, job.rc), nil
+	}
+	if job.path == "" { // not opened: opened again in its turn, where a fault shows again
 		return pf.fetch.Fetch(pf.ctx, desc)
 	}
 	defer os.Remove(job.path) // an open file stays readable
@@ -119,6 +132,15 @@ func (pf *prefetcher) open(i int) (io.ReadCloser, error) {
 		return pf.fetch.Fetch(pf.ctx, desc)
 	}
 	return os.Open(job.path)
+}
+
+// readAhead returns the stream of blob b, read ahead in memory when it is
+// far and large: received and hashed on one core, written on the other.
+func (pf *prefetcher) readAhead(b format.Blob, rc io.ReadCloser) io.ReadCloser {
+	if !pf.far(b) || b.Size < readAheadMin {
+		return rc
+	}
+	return &readAheadCloser{Reader: readahead.New(rc, pf.buffers()), rc: rc}
 }
 
 func (pf *prefetcher) buffers() [][]byte {
@@ -153,34 +175,41 @@ func (r *readAheadCloser) Close() error {
 	return err
 }
 
-// startAfter starts fetching the blobs after i, as many at once as their
-// source says and prefetchBytes allows.
+// startAfter starts fetching the blobs after i (-1: from the first), as
+// many at once as their source says and prefetchBytes allows: opened
+// only, those with less than prefetchAfter bytes before them.
 func (pf *prefetcher) startAfter(i int) {
 	pf.mu.Lock()
 	defer pf.mu.Unlock()
 	pf.started = max(pf.started, i+1)
 	var before int64 // bytes written from blob i on, before blob j
-	for _, b := range pf.blobs[i:pf.started] {
+	for _, b := range pf.blobs[max(i, 0):pf.started] {
 		before += b.Size
 	}
 	for j := pf.started; j < len(pf.blobs); j++ {
 		b := pf.blobs[j]
 		n := pf.ahead(b)
-		if b.Size > prefetchBlob || before < prefetchAfter {
+		near := before < prefetchAfter
+		if b.Size > prefetchBlob && !near {
 			n = 0
 		}
 		before += b.Size
-		if n > 0 && (len(pf.jobs) >= n || pf.pending+b.Size > prefetchBytes) {
+		if n > 0 && (len(pf.jobs) >= n || !near && pf.pending+b.Size > prefetchBytes) {
 			return
 		}
 		pf.started = j + 1
 		if n == 0 {
 			continue // fetched in its turn
 		}
-		job := &prefetchJob{done: make(chan struct{}), size: b.Size}
+		job := &prefetchJob{done: make(chan struct{})}
 		pf.jobs[j] = job
-		pf.pending += b.Size
 		pf.wg.Add(1)
+		if near {
+			go pf.openAhead(job, b)
+			continue
+		}
+		job.size = b.Size
+		pf.pending += b.Size
 		go pf.run(job, b)
 	}
 }
@@ -205,15 +234,26 @@ func (pf *prefetcher) run(job *prefetchJob, b format.Blob) {
 	job.err = err
 }
 
-// close waits for the fetches still running (the save's context ends
-// them when it fails) and removes their files.
+// openAhead opens b's stream, for the writer to read in b's turn.
+func (pf *prefetcher) openAhead(job *prefetchJob, b format.Blob) {
+	defer pf.wg.Done()
+	defer close(job.done)
+	job.rc, job.err = pf.fetch.Fetch(pf.ctx, ocispec.Descriptor{MediaType: b.MediaType, Digest: b.Digest, Size: b.Size})
+}
+
+// close ends the fetches still running, waits for them, and closes the
+// streams and removes the files the writer did not take.
 func (pf *prefetcher) close() {
+	pf.cancel()
 	pf.wg.Wait()
 	pf.mu.Lock()
 	defer pf.mu.Unlock()
 	for i, job := range pf.jobs {
 		if job.path != "" {
 			os.Remove(job.path)
+		}
+		if job.rc != nil {
+			job.rc.Close()
 		}
 		delete(pf.jobs, i)
 	}

@@ -8,11 +8,13 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
@@ -29,6 +31,12 @@ type farSet struct {
 	other       chan struct{}
 	otherOnce   sync.Once
 	noneAhead   bool
+
+	watch     digest.Digest // with watched: closed once watch is fetched
+	watched   chan struct{}
+	watchOnce sync.Once
+
+	as runtime.Fetcher // the plan's source, when not the farSet itself
 }
 
 func (f *farSet) FetchAhead() int { return f.ahead }
@@ -36,6 +44,9 @@ func (f *farSet) FetchAhead() int { return f.ahead }
 func (f *farSet) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
 	if d.Digest == f.gone {
 		return nil, spec.ErrNotFound
+	}
+	if d.Digest == f.watch && f.watched != nil {
+		f.watchOnce.Do(func() { close(f.watched) })
 	}
 	rc, err := f.blobSet.Fetch(ctx, d)
 	if err != nil || f.first == "" {
@@ -63,9 +74,13 @@ var _ runtime.Distant = (*farSet)(nil)
 
 func (f *farSet) plan(t *testing.T) *Plan {
 	t.Helper()
+	var src runtime.Fetcher = f
+	if f.as != nil {
+		src = f.as
+	}
 	var inputs []Input
 	for _, seed := range []string{"a", "b", "c"} {
-		inputs = append(inputs, Input{Image: runtime.Image{Name: "app:" + seed, Desc: f.image(seed, nil)}, From: f})
+		inputs = append(inputs, Input{Image: runtime.Image{Name: "app:" + seed, Desc: f.image(seed, nil)}, From: src})
 	}
 	big := bytes.Repeat([]byte("a layer read ahead while it is written "), 450000) // over readAheadMin
 	next := bytes.Repeat([]byte("a layer fetched ahead while the one before is written "), 100000)
@@ -73,7 +88,7 @@ func (f *farSet) plan(t *testing.T) *Plan {
 		m.Layers[0] = f.put(ocispec.MediaTypeImageLayer, big)
 		m.Layers[1] = f.put(ocispec.MediaTypeImageLayer, next)
 	})
-	inputs = append(inputs, Input{Image: runtime.Image{Name: "big:1", Desc: bigImage}, From: f})
+	inputs = append(inputs, Input{Image: runtime.Image{Name: "big:1", Desc: bigImage}, From: src})
 	p, err := MakePlan(context.Background(), inputs, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -141,4 +156,104 @@ func emptyDir(t *testing.T, dir string) {
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 		t.Errorf("%s holds %d files after the save, want none", dir, len(ents))
 	}
+}
+
+// waitingSigner signs once fetched is closed (for 10 s at most, then it
+// notes that it was not: late).
+type waitingSigner struct {
+	ssh.Signer
+	fetched <-chan struct{}
+	late    bool
+}
+
+func (s *waitingSigner) Sign(r io.Reader, data []byte) (*ssh.Signature, error) {
+	select {
+	case <-s.fetched:
+	case <-time.After(10 * time.Second):
+		s.late = true
+	}
+	return s.Signer.Sign(r, data)
+}
+
+// TestSave_OpensFirstBlobsEarly: from a far source the first layers are
+// requested as the save starts, before the bundle's header is signed,
+// not once the writer reaches them: a registry's round trip no longer
+// waits behind the header. The bundle is the one written blob by blob.
+func TestSave_OpensFirstBlobsEarly(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	os.Mkdir(tmp, 0o755)
+	near := &farSet{blobSet: newBlobSet()}
+	want, err := saveTo(t, near.plan(t), filepath.Join(dir, "near.ferry"), tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := &farSet{blobSet: newBlobSet(), ahead: 3, watched: make(chan struct{})}
+	p := far.plan(t)
+	far.watch = firstLayer(p)
+	s := &waitingSigner{Signer: signer(t, 1), fetched: far.watched}
+	path := filepath.Join(dir, "far.ferry")
+	if _, err := Save(context.Background(), p, SaveOptions{Path: path, Signer: s, From: "hq", Sequence: 1,
+		Created: time.Unix(0, 0), TmpDir: tmp}); err != nil {
+		t.Fatal(err)
+	}
+	if s.late {
+		t.Errorf("the first layer, %s, was not requested before the header was signed", far.watch)
+	}
+	if got, _ := os.ReadFile(path); !bytes.Equal(got, want) {
+		t.Errorf("bundle with its first layers opened early (%d bytes) differs from the one fetched in turn (%d bytes)", len(got), len(want))
+	}
+	emptyDir(t, tmp)
+
+	// A save that fails at its first layer closes the streams opened
+	// ahead after it: the source gets back every one (a registry's
+	// connection slots).
+	cut := &countingSet{farSet: &farSet{blobSet: newBlobSet(), ahead: 3}}
+	cut.as = cut
+	p = cut.plan(t)
+	cut.gone = firstLayer(p)
+	if _, err := Save(context.Background(), p, SaveOptions{Path: filepath.Join(dir, "cut.ferry"), Signer: signer(t, 1),
+		From: "hq", Sequence: 1, Created: time.Unix(0, 0), TmpDir: tmp}); !errors.Is(err, spec.ErrNotFound) {
+		t.Errorf("Save with a blob gone = %v, want ErrNotFound", err)
+	}
+	if n := cut.open.Load(); n != 0 {
+		t.Errorf("%d streams left open after a failed save", n)
+	}
+	emptyDir(t, tmp)
+}
+
+// firstLayer is the first layer p writes.
+func firstLayer(p *Plan) digest.Digest {
+	for _, b := range p.Blobs { // in the order they are written
+		if p.Role(b.Digest) == RoleLayer {
+			return b.Digest
+		}
+	}
+	return ""
+}
+
+// countingSet is a farSet that counts its streams not yet closed.
+type countingSet struct {
+	*farSet
+	open atomic.Int64
+}
+
+func (c *countingSet) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	rc, err := c.farSet.Fetch(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	c.open.Add(1)
+	return &closeFunc{ReadCloser: rc, close: func() { c.open.Add(-1) }}, nil
+}
+
+type closeFunc struct {
+	io.ReadCloser
+	once  sync.Once
+	close func()
+}
+
+func (c *closeFunc) Close() error {
+	c.once.Do(c.close)
+	return c.ReadCloser.Close()
 }

@@ -91,18 +91,22 @@ func Save(ctx context.Context, plan *Plan, opts SaveOptions) (*SaveResult, error
 	if opts.Split > 0 {
 		return plan.saveSet(ctx, ix, files, opts)
 	}
+	if opts.Path == "-" && opts.Stdout == nil {
+		return nil, fmt.Errorf("save to standard output: no writer given: %w", spec.ErrBadInput)
+	}
+	// The first blobs of far sources are requested now, while the header
+	// is signed and written, not a round trip after it.
+	pf := newPrefetcher(ctx, plan, ix.Shipped(), opts.TmpDir)
+	defer pf.close()
 	if opts.Path == "-" {
-		if opts.Stdout == nil {
-			return nil, fmt.Errorf("save to standard output: no writer given: %w", spec.ErrBadInput)
-		}
 		cw := &countingWriter{w: opts.Stdout}
-		if err := plan.write(ctx, cw, ix, files, opts); err != nil {
+		if err := plan.write(ctx, cw, ix, files, pf, opts); err != nil {
 			return nil, fmt.Errorf("save to standard output: %w", err)
 		}
 		return &SaveResult{Index: ix, Path: "-", Size: cw.n, Layers: plan.shippedLayers()}, nil
 	}
 	err = atomicfile.Write(opts.Path, 0o644, func(f *os.File) error {
-		return plan.write(ctx, f, ix, files, opts)
+		return plan.write(ctx, f, ix, files, pf, opts)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
@@ -135,13 +139,14 @@ func (p *Plan) index(opts SaveOptions) (*format.Index, map[string][]byte, error)
 		Charts:        p.Charts,
 		Blobs:         append(slices.Clip(p.Blobs), extraBlobs(opts.Extras)...),
 	}
+	format.Order(ix.Blobs) // as the writer would: Shipped is in entry order
 	for _, name := range []string{spec.LayoutEntry, spec.LayoutIndexEntry} {
 		ix.Files = append(ix.Files, format.File{Name: name, Digest: digest.FromBytes(files[name]), Size: int64(len(files[name]))})
 	}
 	return ix, files, nil
 }
 
-func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files map[string][]byte, opts SaveOptions) error {
+func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files map[string][]byte, pf *prefetcher, opts SaveOptions) error {
 	bw := bufio.NewWriterSize(atomicfile.SmallWriter(f), atomicfile.SmallWrites)
 	modTime, _ := time.Parse(time.RFC3339, ix.Created)
 	w := format.NewWriter(bw, format.WriterOptions{Compression: opts.Compression, ModTime: modTime})
@@ -153,7 +158,7 @@ func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files m
 			return err
 		}
 	}
-	if err := p.writeAll(ctx, w, ix.Shipped(), opts); err != nil {
+	if err := p.writeAll(ctx, w, ix.Shipped(), pf, opts); err != nil {
 		return err
 	}
 	if err := w.Close(); err != nil {
@@ -169,12 +174,10 @@ type blobWriter interface {
 	WriteEncoded(e format.Encoded, frames io.Reader) error
 }
 
-// writeAll writes the entry of each of shipped, in that order, fetching
-// the blobs of far sources ahead.
-func (p *Plan) writeAll(ctx context.Context, w blobWriter, shipped []format.Blob, opts SaveOptions) error {
-	ctx, cancel := context.WithCancel(ctx)
-	pf := newPrefetcher(ctx, p, shipped, opts.TmpDir)
-	defer func() { cancel(); pf.close() }()
+// writeAll writes the entry of each of shipped, in that order, the
+// blobs of far sources from pf, which fetches them ahead (made for
+// shipped).
+func (p *Plan) writeAll(ctx context.Context, w blobWriter, shipped []format.Blob, pf *prefetcher, opts SaveOptions) error {
 	extras := map[digest.Digest]Extra{}
 	for _, x := range opts.Extras {
 		extras[x.Digest] = x

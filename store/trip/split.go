@@ -43,7 +43,9 @@ func (p *Plan) saveSet(ctx context.Context, ix *format.Index, files map[string][
 	if err != nil {
 		return nil, err
 	}
-	if err := p.writeAll(ctx, sw, sw.Order(), opts); err != nil {
+	pf := newPrefetcher(ctx, p, sw.Order(), opts.TmpDir)
+	defer pf.close()
+	if err := p.writeAll(ctx, sw, sw.Order(), pf, opts); err != nil {
 		return nil, fmt.Errorf("save %s: %w", base, err)
 	}
 	if err := sw.Close(); err != nil {
