@@ -192,6 +192,19 @@ func (g *Graph) Node(d digest.Digest) (*Node, bool) {
 	return n, ok
 }
 
+// Holds reports whether the graph keeps blob d in memory: a manifest or
+// index it walked, or a config it read; Fetcher serves those without
+// asking its source.
+func (g *Graph) Holds(d digest.Digest) bool {
+	if _, ok := g.nodes[d]; ok {
+		return true
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.configs[d]
+	return ok
+}
+
 // Blobs returns every blob of a graph Walk completed, as Walk visits
 // them: in walk order, each digest once, a blob met as a leaf and as a
 // node in its first place with its node's role and data.

@@ -80,12 +80,15 @@ type prefetchJob struct {
 func newPrefetcher(ctx context.Context, p *Plan, blobs []format.Blob, dir string) *prefetcher {
 	ctx, cancel := context.WithCancel(ctx)
 	pf := &prefetcher{ctx: ctx, cancel: cancel, fetch: p, blobs: blobs, dir: dir, jobs: map[int]*prefetchJob{}}
-	pf.far = func(b format.Blob) bool {
+	far := map[digest.Digest]bool{}
+	for _, b := range blobs {
 		_, ok := p.from[b.Digest].from.(runtime.Distant)
 		_, spooled := p.spools[b.Digest]
-		// manifests are in memory; a delta and a layer fetched for one are files of the home
-		return ok && p.Role(b.Digest) != RoleManifest && !spooled && b.Kind == spec.KindBlob
+		// manifests and the configs read are in memory; a delta and a
+		// layer fetched for one are files of the home
+		far[b.Digest] = ok && p.Role(b.Digest) != RoleManifest && !p.inMemory(b.Digest) && !spooled && b.Kind == spec.KindBlob
 	}
+	pf.far = func(b format.Blob) bool { return far[b.Digest] }
 	pf.ahead = func(b format.Blob) int {
 		if !pf.far(b) || dir == "" {
 			return 0
@@ -94,6 +97,17 @@ func newPrefetcher(ctx context.Context, p *Plan, blobs []format.Blob, dir string
 	}
 	pf.startAfter(-1)
 	return pf
+}
+
+// inMemory reports whether a graph of the plan keeps blob d in memory
+// (runtime.Graph.Holds): it is served from there, not fetched.
+func (p *Plan) inMemory(d digest.Digest) bool {
+	for _, g := range p.graphs {
+		if g.Holds(d) {
+			return true
+		}
+	}
+	return false
 }
 
 // open returns blob i's bytes, from its file when it was fetched ahead,

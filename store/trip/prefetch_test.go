@@ -188,9 +188,16 @@ func TestSave_OpensFirstBlobsEarly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	far := &farSet{blobSet: newBlobSet(), ahead: 3, watched: make(chan struct{})}
+	far := &farSet{blobSet: newBlobSet(), ahead: 1, watched: make(chan struct{})}
 	p := far.plan(t)
 	far.watch = firstLayer(p)
+	pf := newPrefetcher(context.Background(), p, p.Blobs, tmp)
+	for _, b := range p.Blobs {
+		if p.Role(b.Digest) == RoleConfig && pf.far(b) {
+			t.Errorf("config %s, read while planning, is to be fetched again, in a stream of its own", b.Digest)
+		}
+	}
+	pf.close()
 	s := &waitingSigner{Signer: signer(t, 1), fetched: far.watched}
 	path := filepath.Join(dir, "far.ferry")
 	if _, err := Save(context.Background(), p, SaveOptions{Path: path, Signer: s, From: "hq", Sequence: 1,
