@@ -28,6 +28,7 @@ const batchCommits = 8
 type Batch struct {
 	b        *Store
 	onCommit func(d digest.Digest, err error)
+	follow   Follower
 	slots    chan struct{}
 	wg       sync.WaitGroup
 	mu       sync.Mutex
@@ -41,6 +42,22 @@ type Batch struct {
 func (b *Store) NewBatch(onCommit func(d digest.Digest, err error)) *Batch {
 	return &Batch{b: b, onCommit: onCommit, slots: make(chan struct{}, batchCommits)}
 }
+
+// Follower hears of a new blob's bytes as Batch.Ingest writes them, so
+// that a reader may follow them before the blob is named (a load sends
+// them on while it writes them): Begin with its temporary file, as soon
+// as it is made (to be read with ReadAt only: it is closed once
+// committed, and removed on failure); Wrote with the bytes written so
+// far; End once every byte is written and verified (err nil) or not.
+// Its methods are called from Ingest's goroutine and must not block.
+type Follower interface {
+	Begin(d digest.Digest, f *os.File)
+	Wrote(d digest.Digest, n int64)
+	End(d digest.Digest, err error)
+}
+
+// Follow makes f hear of every new blob Ingest writes from now on.
+func (bt *Batch) Follow(f Follower) { bt.follow = f }
 
 // Ingest verifies r against desc and writes it, as Store.Ingest does; a
 // new blob's commit is left to the background (Stored), an error of it
@@ -64,7 +81,7 @@ func (bt *Batch) Ingest(ctx context.Context, desc ocispec.Descriptor, r io.Reade
 		bt.committed(desc.Digest, nil)
 		return got, nil
 	}
-	f, err := bt.b.fill(ctx, vr, p)
+	f, err := bt.b.fill(ctx, vr, p, desc.Digest, bt.follow)
 	if err != nil {
 		return 0, ingestError(desc, err)
 	}
@@ -111,17 +128,43 @@ func (bt *Batch) Flush() error {
 	return bt.err
 }
 
-// fill writes vr to a temporary file for p, verified to its end.
-func (b *Store) fill(ctx context.Context, vr io.Reader, p string) (*atomicfile.File, error) {
+// fill writes vr to a temporary file for p, verified to its end, telling
+// fl (if set) of blob d's bytes as they are written.
+func (b *Store) fill(ctx context.Context, vr io.Reader, p string, d digest.Digest, fl Follower) (*atomicfile.File, error) {
 	f, err := atomicfile.CreateIn(p, b.tmp, tmpPrefix+"ingest-*")
 	if err != nil {
 		return nil, err
 	}
 	buf := getBuffer()
 	defer putBuffer(buf)
-	if err := copyBuffer(ctx, f.Writer(), vr, *buf); err != nil {
+	w := f.Writer()
+	if fl != nil {
+		fl.Begin(d, f.File)
+		w = &followed{w: w, wrote: func(n int64) { fl.Wrote(d, n) }}
+	}
+	err = copyBuffer(ctx, w, vr, *buf)
+	if fl != nil {
+		fl.End(d, err)
+	}
+	if err != nil {
 		f.Abort()
 		return nil, err
 	}
 	return f, nil
+}
+
+// followed counts the bytes written through it, telling wrote the total.
+type followed struct {
+	w     io.Writer
+	n     int64
+	wrote func(int64)
+}
+
+func (f *followed) Write(p []byte) (int, error) {
+	n, err := f.w.Write(p)
+	f.n += int64(n)
+	if n > 0 {
+		f.wrote(f.n)
+	}
+	return n, err
 }

@@ -68,3 +68,62 @@ func TestBatch_Ingest(t *testing.T) {
 		t.Errorf("tmp holds %v after Flush", names)
 	}
 }
+
+// followLog is a Follower that checks, as it hears of a blob's bytes,
+// that they are in the temporary file already, and keeps what it heard.
+type followLog struct {
+	t      *testing.T
+	data   []byte
+	file   *os.File
+	wrote  []int64
+	ended  bool
+	endErr error
+}
+
+func (f *followLog) Begin(_ digest.Digest, file *os.File) { f.file = file }
+
+func (f *followLog) Wrote(_ digest.Digest, n int64) {
+	f.wrote = append(f.wrote, n)
+	got := make([]byte, n)
+	if _, err := f.file.ReadAt(got, 0); err != nil || !bytes.Equal(got, f.data[:n]) {
+		f.t.Errorf("told of %d bytes written, the file holds others (%v)", n, err)
+	}
+}
+
+func (f *followLog) End(_ digest.Digest, err error) { f.ended, f.endErr = true, err }
+
+// TestBatch_Follow: a Follower hears of a new blob's bytes as they are
+// written, in its temporary file, and of their verdict: verified before
+// the blob is named, or bad.
+func TestBatch_Follow(t *testing.T) {
+	b := newStore(t)
+	data := bytes.Repeat([]byte("followed "), 300000) // several writes
+	d := digest.FromBytes(data)
+	fl := &followLog{t: t, data: data}
+	bt := b.NewBatch(nil)
+	bt.Follow(fl)
+	if _, err := bt.Ingest(context.Background(), ocispec.Descriptor{Digest: d, Size: int64(len(data))}, bytes.NewReader(data)); err != nil {
+		t.Fatal(err)
+	}
+	if err := bt.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(fl.wrote) < 2 || fl.wrote[len(fl.wrote)-1] != int64(len(data)) {
+		t.Errorf("told of writes %v, want several up to %d", fl.wrote, len(data))
+	}
+	if !fl.ended || fl.endErr != nil {
+		t.Errorf("End heard = %v, %v; want the bytes verified", fl.ended, fl.endErr)
+	}
+
+	other := bytes.Repeat([]byte("not these "), 300000)
+	fl = &followLog{t: t, data: other}
+	bt.Follow(fl)
+	claimed := digest.FromString("another blob")
+	if _, err := bt.Ingest(context.Background(), ocispec.Descriptor{Digest: claimed, Size: int64(len(other))}, bytes.NewReader(other)); err == nil {
+		t.Fatal("Ingest of other bytes succeeded")
+	}
+	var ve *spec.VerifyError
+	if !fl.ended || !errors.As(fl.endErr, &ve) {
+		t.Errorf("End heard = %v, %v; want a VerifyError", fl.ended, fl.endErr)
+	}
+}

@@ -56,7 +56,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 	// read; the catalog hears of none before Flush.
 	l.batch = h.Store.NewBatch(func(d digest.Digest, err error) { l.arrived.arrived(d, err == nil) })
 	registered := false
-	// Targets that take blobs ahead get each as soon as it is ingested.
+	// Targets that take blobs ahead get each as it is ingested.
 	ctx, cancel := context.WithCancel(ctx)
 	var arrived *arrivals
 	waitSent := func() {}
@@ -74,6 +74,9 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		}
 		arrived = newArrivals(h.Store, ix)
 		l.arrived, l.ix = arrived, ix
+		if sendsAhead(opts.Into) {
+			l.batch.Follow(arrived) // each blob sent on as it is written
+		}
 		waitSent = sendAhead(ctx, ix, opts.Into, arrived)
 		return nil
 	}
