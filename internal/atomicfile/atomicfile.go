@@ -35,6 +35,7 @@ type File struct {
 	*os.File
 	final string
 	done  bool
+	bg    *syncer // Writer's background syncs, stopped before the file is closed
 }
 
 // Create opens a temporary file beside final.
@@ -71,7 +72,11 @@ func (f *File) Commit(perm os.FileMode) error {
 // are durable before it gets its final name, and the name itself once
 // the caller syncs the directory (SyncDir), once for many files.
 func (f *File) CommitUnsynced(perm os.FileMode) error {
-	if err := f.Sync(); err != nil {
+	if err := f.stopSyncs(); err != nil {
+		f.Abort()
+		return err
+	}
+	if err := syncFile(f.File); err != nil {
 		f.Abort()
 		return err
 	}
@@ -98,6 +103,7 @@ func (f *File) Abort() {
 		return
 	}
 	f.done = true
+	f.stopSyncs()
 	f.Close()
 	os.Remove(f.Name())
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 )
 
@@ -146,5 +147,110 @@ func TestWriter_ManyChunks(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
 		t.Errorf("directory holds %d entries, want the file alone", len(ents))
+	}
+}
+
+// fakeSyncs makes syncFile count its calls, tell ran of each, and fail
+// with eio while failing is set, until the test ends.
+type fakeSyncs struct {
+	calls   atomic.Int32
+	failing atomic.Bool
+	ran     chan struct{}
+}
+
+var eio = errors.New("input/output error")
+
+func fakeSync(t *testing.T) *fakeSyncs {
+	fs := &fakeSyncs{ran: make(chan struct{}, 1)}
+	t.Cleanup(func() { syncFile = (*os.File).Sync })
+	syncFile = func(f *os.File) error {
+		fs.calls.Add(1)
+		defer func() {
+			select {
+			case fs.ran <- struct{}{}:
+			default:
+			}
+		}()
+		if fs.failing.Load() {
+			return eio
+		}
+		return f.Sync()
+	}
+	return fs
+}
+
+// writeChunks writes size bytes through f.Writer in 1 MiB calls.
+func writeChunks(t *testing.T, f *File, size int) {
+	t.Helper()
+	w := f.Writer()
+	p := make([]byte, 1<<20)
+	for size > 0 {
+		n := min(size, len(p))
+		if _, err := w.Write(p[:n]); err != nil {
+			t.Fatal(err)
+		}
+		size -= n
+	}
+}
+
+// TestWriter_SyncsInBackground: a file written through Writer is synced
+// while it is written (not only by Commit), so that Commit's sync finds
+// little left to do.
+func TestWriter_SyncsInBackground(t *testing.T) {
+	fs := fakeSync(t)
+	f, err := Create(filepath.Join(t.TempDir(), "blob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeChunks(t, f, 3*WritebackChunk)
+	if err := f.CommitUnsynced(0o444); err != nil {
+		t.Fatal(err)
+	}
+	if n := fs.calls.Load(); n < 2 {
+		t.Errorf("%d syncs of a file of 3 writeback chunks, want Commit's and at least one in the background", n)
+	}
+}
+
+// TestWriter_BackgroundSyncFailureFailsCommit: a background sync that
+// failed fails Commit even when Commit's own sync succeeds (Linux reports
+// a lost writeback to one sync only), and nothing gets the final name.
+func TestWriter_BackgroundSyncFailureFailsCommit(t *testing.T) {
+	fs := fakeSync(t)
+	fs.failing.Store(true)
+	dir := t.TempDir()
+	f, err := Create(filepath.Join(dir, "blob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeChunks(t, f, 2*WritebackChunk)
+	if f.bg == nil {
+		t.Fatal("Writer started no background sync")
+	}
+	<-fs.ran // a background sync has failed
+	fs.failing.Store(false)
+	if err := f.Commit(0o444); !errors.Is(err, eio) {
+		t.Fatalf("Commit = %v, want the background sync's %v", err, eio)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("directory holds %d entries after a failed Commit, want none", len(ents))
+	}
+}
+
+// TestWriter_AbortStopsSyncs: Abort while background syncs may run
+// removes the temporary file and leaves no sync behind (go test -race
+// sees one that touches the file after it is closed).
+func TestWriter_AbortStopsSyncs(t *testing.T) {
+	dir := t.TempDir()
+	f, err := Create(filepath.Join(dir, "blob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeChunks(t, f, 2*WritebackChunk)
+	f.Abort()
+	if f.bg != nil {
+		t.Error("background syncs still running after Abort")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("directory holds %d entries after Abort, want none", len(ents))
 	}
 }
