@@ -59,9 +59,12 @@ func OpenCatalogWith(path string, opts CatalogOptions) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog %s: %w", path, err)
 	}
-	if opts.ReadOnly {
-		err = db.View(func(tx *bolt.Tx) error { return current(tx, path) })
-	} else {
+	// A catalog at this build's version is only read: a write transaction
+	// that changes nothing still commits (two fdatasyncs of the file) at
+	// every command's start. The lock held since Open keeps the version
+	// from changing between the read and the migrations.
+	err = db.View(func(tx *bolt.Tx) error { return current(tx, path) })
+	if err != nil && !opts.ReadOnly {
 		err = db.Update(func(tx *bolt.Tx) error { return migrate(tx, path) })
 	}
 	if err != nil {

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -146,6 +148,30 @@ func TestOpenCatalog_Locked(t *testing.T) {
 	_, err = OpenCatalogWith(path, CatalogOptions{Timeout: 200 * time.Millisecond})
 	if !errors.Is(err, spec.ErrLocked) || !strings.Contains(err.Error(), path) {
 		t.Errorf("second OpenCatalog = %v, want ErrLocked naming %s", err, path)
+	}
+}
+
+// TestOpenCatalog_CurrentNotWritten: opening a catalog at this build's
+// schema version writes nothing to it (no transaction commits, and so no
+// sync of it at each command's start); opening an older one migrates it.
+func TestOpenCatalog_CurrentNotWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	c, err := OpenCatalog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err = OpenCatalog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("opening a current catalog changed its file")
 	}
 }
 
