@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/crypto/ssh"
@@ -110,29 +109,21 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 	if !opts.AllowDowngrade {
 		refuseDowngrades(ctx, h, ix, rep)
 	}
-	ids := layerDiffIDs(rep)
-	images, err := record(ctx, h, ix, path, rep, good, ids, registered)
-	if err != nil {
-		return nil, err
+	rec := newRecording(h, ix, path, rep, good, layerDiffIDs(rep), registered)
+	images := slices.DeleteFunc(slices.Clone(rec.images), func(img runtime.Image) bool {
+		return before[imageKey(img.Name, img.Desc.Digest)]
+	})
+	// The targets are written while the catalog records the bundle
+	// (writeWhileRecording says why that is safe).
+	recErr, err := writeWhileRecording(ctx, cancel, h, rec, rep, func(ctx context.Context) error {
+		waitSent()
+		return writeTargets(ctx, opts.Into, images, ix.Charts, h.Store, rep)
+	})
+	if recErr != nil {
+		return nil, recErr
 	}
-	waitSent()
-	images = slices.DeleteFunc(images, func(img runtime.Image) bool { return before[imageKey(img.Name, img.Desc.Digest)] })
-	for _, t := range opts.Into {
-		if len(images) == 0 {
-			break
-		}
-		imgs := t.roots(images, ix.Charts)
-		if len(imgs) == 0 {
-			continue
-		}
-		names, err := runtime.TargetNames(t.Target, imgs)
-		if err == nil {
-			err = t.Target.Write(ctx, imgs, h.Store)
-		}
-		if err != nil {
-			return rep, targetError(t.Name, images, err)
-		}
-		rep.Written = append(rep.Written, Written{Target: t.Name, Images: imageNames(imgs), Names: names})
+	if err != nil {
+		return rep, err
 	}
 	return rep, nil
 }
@@ -216,79 +207,6 @@ func checkTargetNames(ix *format.Index, targets []Destination) error {
 		}
 	}
 	return nil
-}
-
-// record writes, in one catalog transaction, the blobs that arrived intact
-// and those the complete images use, the complete images, and the bundle.
-func record(ctx context.Context, h *store.Home, ix *format.Index, path string, rep *Report, good map[digest.Digest]bool,
-	ids map[digest.Digest]digest.Digest, registered bool) ([]runtime.Image, error) {
-	now := time.Now().UTC()
-	listed := map[digest.Digest]format.Blob{}
-	for _, b := range ix.Blobs {
-		listed[b.Digest] = b
-	}
-	blobs := map[digest.Digest]store.BlobRecord{}
-	keep := func(d digest.Digest) {
-		if _, ok := blobs[d]; ok {
-			return
-		}
-		rec := store.BlobRecord{Digest: d, Size: listed[d].Size, MediaType: listed[d].MediaType, Added: now}
-		if _, ok := listed[d]; !ok {
-			rec.Size, _ = h.Store.Stat(d)
-		}
-		blobs[d] = rec
-	}
-	for d := range good {
-		keep(d)
-	}
-	var recs []store.ImageRecord
-	var images []runtime.Image
-	bundle := &store.BundleRecord{ID: ix.ID, Direction: store.DirectionLoaded, From: ix.From.Site, To: ix.To,
-		Sequence: ix.Sequence, Recorded: now, Path: path, Blobs: len(good), Unregistered: !registered}
-	bundle.Created, _ = time.Parse(time.RFC3339, ix.Created)
-	roots := ix.Roots()
-	for i, st := range rep.Images {
-		if !st.OK {
-			bundle.Damaged = append(bundle.Damaged, st.Lacking...)
-			continue
-		}
-		for _, d := range st.Blobs {
-			keep(d)
-			if id, ok := ids[d]; ok {
-				rec := blobs[d]
-				rec.DiffID = id
-				blobs[d] = rec
-			}
-		}
-		img := roots[i]
-		name := img.Name
-		if name == "" {
-			name = string(img.Digest)
-		}
-		rec := store.ImageRecord{Name: name, Digest: img.Digest, MediaType: img.MediaType,
-			Size: img.Size, Platforms: img.Platforms, Blobs: st.Blobs, Updated: now, Bundle: ix.ID}
-		if i >= len(ix.Images) {
-			c := ix.Charts[i-len(ix.Images)]
-			rec.Chart = &store.ChartRecord{Name: c.Name, Version: c.Version, Images: c.Images}
-		}
-		recs = append(recs, rec)
-		images = append(images, runtime.Image{Name: img.Name, Desc: st.graph.Root(), Graph: st.graph})
-		bundle.Images = append(bundle.Images, name)
-	}
-	list := make([]store.BlobRecord, 0, len(blobs))
-	for d, b := range blobs {
-		list = append(list, b)
-		if good[d] {
-			bundle.Size += b.Size
-		}
-	}
-	if err := h.Catalog.Record(ctx, list, recs, bundle); err != nil {
-		return nil, fmt.Errorf("record bundle %s: %w", ix.ID, err)
-	}
-	if err := h.SyncIndex(); err != nil {
-		return nil, err
-	}
-	return images, nil
 }
 
 // roots returns the images to write to t: all of them, or, for a target
