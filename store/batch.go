@@ -142,7 +142,7 @@ func (b *Store) fill(ctx context.Context, vr io.Reader, p string, d digest.Diges
 		fl.Begin(d, f.File)
 		w = &followed{w: w, wrote: func(n int64) { fl.Wrote(d, n) }}
 	}
-	err = copyBuffer(ctx, w, vr, *buf)
+	err = copyOut(ctx, w, vr, *buf)
 	if fl != nil {
 		fl.End(d, err)
 	}
@@ -167,4 +167,32 @@ func (f *followed) Write(p []byte) (int, error) {
 		f.wrote(f.n)
 	}
 	return n, err
+}
+
+// copyOut copies vr to w as copyBuffer does, except that a reader that
+// verifies itself and writes from its own buffers (a bundle's entry, read
+// ahead: format.Reader.WriteTo) writes them to w directly, every byte
+// hashed before it is handed on, saving a copy of each into buf. ctx is
+// then checked before every write.
+func copyOut(ctx context.Context, w io.Writer, vr io.Reader, buf []byte) error {
+	_, self := vr.(spec.SelfVerifying)
+	wt, ok := vr.(io.WriterTo)
+	if !self || !ok {
+		return copyBuffer(ctx, w, vr, buf)
+	}
+	_, err := wt.WriteTo(ctxWriter{ctx: ctx, w: w})
+	return err
+}
+
+// ctxWriter fails every write once ctx is done.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"sync"
 	"testing"
@@ -125,5 +126,58 @@ func TestBatch_Follow(t *testing.T) {
 	var ve *spec.VerifyError
 	if !fl.ended || !errors.As(fl.endErr, &ve) {
 		t.Errorf("End heard = %v, %v; want a VerifyError", fl.ended, fl.endErr)
+	}
+}
+
+// selfWriter is a reader that verifies itself and writes its chunks out
+// from its own buffers, as a bundle's entry read ahead does; after the
+// chunks it returns end. Read is never to be used.
+type selfWriter struct {
+	chunks [][]byte
+	end    error
+	after  func(i int) // called after chunk i is written
+}
+
+func (s *selfWriter) Read([]byte) (int, error) {
+	return 0, errors.New("Read used: the copy was not bypassed")
+}
+func (s *selfWriter) Promise() (digest.Digest, int64) { return "", 0 }
+func (s *selfWriter) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	for i, c := range s.chunks {
+		m, err := w.Write(c)
+		n += int64(m)
+		if err != nil {
+			return n, err
+		}
+		if s.after != nil {
+			s.after(i)
+		}
+	}
+	return n, s.end
+}
+
+var _ spec.SelfVerifying = (*selfWriter)(nil)
+
+// TestCopyOut_WritesFromTheSource: a self-verifying source that writes
+// from its own buffers does so (no copy into the caller's buffer), its
+// verdict is the copy's, and a cancelled context stops it at the next
+// write.
+func TestCopyOut_WritesFromTheSource(t *testing.T) {
+	ctx := context.Background()
+	var got bytes.Buffer
+	src := &selfWriter{chunks: [][]byte{[]byte("abc"), []byte("def")}}
+	if err := copyOut(ctx, &got, src, make([]byte, 8)); err != nil || got.String() != "abcdef" {
+		t.Fatalf("copyOut = %v, wrote %q; want nil, \"abcdef\"", err, got.String())
+	}
+	bad := &spec.VerifyError{Want: "sha256:00", WantSize: 6}
+	if err := copyOut(ctx, io.Discard, &selfWriter{chunks: src.chunks, end: bad}, nil); !errors.Is(err, bad) {
+		t.Errorf("copyOut of bad bytes = %v, want the source's %v", err, bad)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	got.Reset()
+	src.after = func(int) { cancel() }
+	if err := copyOut(ctx, &got, src, nil); !errors.Is(err, context.Canceled) || got.String() != "abc" {
+		t.Errorf("copyOut cancelled after a chunk = %v, wrote %q; want context.Canceled after \"abc\"", err, got.String())
 	}
 }
