@@ -45,6 +45,11 @@ func (r *row) measure(runs int) error {
 					return fmt.Errorf("%s %s: prepare %s: %w", r.path, r.image, s.tool, err)
 				}
 			}
+			// The disk's write-back of what earlier steps wrote (2 GiB
+			// after a big image) is finished before the clock starts:
+			// otherwise the next command's fsyncs wait behind it, and
+			// the step that happens to follow a big write pays for it.
+			flushDisk()
 			sm, err := runTimed(s)
 			if err != nil {
 				return fmt.Errorf("%s %s: %s: %w", r.path, r.image, s.tool, err)
