@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 )
 
 // WritebackChunk is how many bytes Writer lets pile up before it asks for
@@ -69,10 +70,18 @@ func (s *syncer) run(f *os.File) {
 	defer close(s.done)
 	for range s.kick {
 		if s.err == nil {
+			backgroundSyncs.Add(1)
 			s.err = syncFile(f)
 		}
 	}
 }
+
+var backgroundSyncs atomic.Int64
+
+// BackgroundSyncs is how many syncs Writers of this process have run in
+// the background: what tells a test of a command's file that it is
+// written through Writer, and synced as it grows.
+func BackgroundSyncs() int64 { return backgroundSyncs.Load() }
 
 // stopSyncs waits for the background syncs to end (the file may be closed
 // after) and returns the first one's failure.

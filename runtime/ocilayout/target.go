@@ -136,7 +136,9 @@ func (t *Target) writeBlob(ctx context.Context, b runtime.Blob, src runtime.Fetc
 		return false, err
 	}
 	defer f.Abort()
-	if err := runtime.CopyBlob(ctx, f, src, b); err != nil {
+	// f.Writer syncs as it goes, so that the commit's sync waits for the
+	// last few MiB of a large layer only.
+	if err := runtime.CopyBlob(ctx, f.Writer(), src, b); err != nil {
 		return false, err
 	}
 	return true, f.CommitUnsynced(0o444)

@@ -100,15 +100,12 @@ func Save(ctx context.Context, plan *Plan, opts SaveOptions) (*SaveResult, error
 	defer pf.close()
 	if opts.Path == "-" {
 		cw := &countingWriter{w: opts.Stdout}
-		if err := plan.write(ctx, cw, ix, files, pf, opts); err != nil {
+		if err := plan.write(ctx, atomicfile.SmallWriter(cw), ix, files, pf, opts); err != nil {
 			return nil, fmt.Errorf("save to standard output: %w", err)
 		}
 		return &SaveResult{Index: ix, Path: "-", Size: cw.n, Layers: plan.shippedLayers()}, nil
 	}
-	err = atomicfile.Write(opts.Path, 0o644, func(f *os.File) error {
-		return plan.write(ctx, f, ix, files, pf, opts)
-	})
-	if err != nil {
+	if err := writeBundleFile(ctx, plan, ix, files, pf, opts); err != nil {
 		return nil, fmt.Errorf("save %s: %w", opts.Path, err)
 	}
 	st, err := os.Stat(opts.Path)
@@ -146,8 +143,26 @@ func (p *Plan) index(opts SaveOptions) (*format.Index, map[string][]byte, error)
 	return ix, files, nil
 }
 
-func (p *Plan) write(ctx context.Context, f io.Writer, ix *format.Index, files map[string][]byte, pf *prefetcher, opts SaveOptions) error {
-	bw := bufio.NewWriterSize(atomicfile.SmallWriter(f), atomicfile.SmallWrites)
+// writeBundleFile writes the bundle to opts.Path through a temporary file
+// that syncs in the background as it grows (atomicfile.File.Writer): the
+// commit's sync then waits for the last few MiB, not for the whole bundle
+// (1.2 s of a 2 GiB save's 4.8 s when it was left to the end).
+func writeBundleFile(ctx context.Context, plan *Plan, ix *format.Index, files map[string][]byte, pf *prefetcher, opts SaveOptions) error {
+	f, err := atomicfile.Create(opts.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := plan.write(ctx, f.Writer(), ix, files, pf, opts); err != nil {
+		return err
+	}
+	return f.Commit(0o644)
+}
+
+// write writes the bundle to out, which takes writes of any size: a file's
+// atomicfile writer, or standard output through atomicfile.SmallWriter.
+func (p *Plan) write(ctx context.Context, out io.Writer, ix *format.Index, files map[string][]byte, pf *prefetcher, opts SaveOptions) error {
+	bw := bufio.NewWriterSize(out, atomicfile.SmallWrites)
 	modTime, _ := time.Parse(time.RFC3339, ix.Created)
 	w := format.NewWriter(bw, format.WriterOptions{Compression: opts.Compression, ModTime: modTime})
 	if err := w.WriteHeader(ix, opts.Signer); err != nil {

@@ -35,7 +35,7 @@ func WriteLayout(ctx context.Context, name string, index []byte, files []File, b
 		return err
 	}
 	defer f.Abort()
-	tw := tar.NewWriter(f)
+	tw := tar.NewWriter(f.Writer()) // synced as it grows: Commit waits for the last few MiB
 	if err := writeLayout(ctx, tw, index, files, blobs, src); err != nil {
 		return err
 	}
