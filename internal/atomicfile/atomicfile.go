@@ -36,6 +36,8 @@ type File struct {
 	final string
 	done  bool
 	bg    *syncer // Writer's background syncs, stopped before the file is closed
+
+	written, asked int64 // bytes written (Wrote), and when the last background sync was asked for
 }
 
 // Create opens a temporary file beside final.

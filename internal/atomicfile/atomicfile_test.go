@@ -254,3 +254,41 @@ func TestWriter_AbortStopsSyncs(t *testing.T) {
 		t.Errorf("directory holds %d entries after Abort, want none", len(ents))
 	}
 }
+
+// TestWrote_StopSyncsThenNewHandle: bytes written with WriteAt and told
+// to Wrote start background syncs as Writer's do; StopSyncs ends them,
+// returning a failure of any, so that the handle may be closed; after a
+// new handle, Wrote syncs that one (a set's volumes are written so).
+func TestWrote_StopSyncsThenNewHandle(t *testing.T) {
+	fs := fakeSync(t)
+	fs.failing.Store(true)
+	f, err := Create(filepath.Join(t.TempDir(), "volume"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Abort()
+	p := make([]byte, WritebackChunk)
+	n, _ := f.WriteAt(p, 0)
+	f.Wrote(n)
+	<-fs.ran // a background sync has failed
+	if err := f.StopSyncs(); !errors.Is(err, eio) {
+		t.Fatalf("StopSyncs = %v, want the background sync's %v", err, eio)
+	}
+	fs.failing.Store(false)
+	f.File.Close()
+	if f.File, err = os.OpenFile(f.Name(), os.O_WRONLY, 0); err != nil {
+		t.Fatal(err)
+	}
+	before := fs.calls.Load()
+	n, _ = f.WriteAt(p, WritebackChunk)
+	f.Wrote(n)
+	if err := f.StopSyncs(); err != nil {
+		t.Fatalf("StopSyncs on the new handle = %v", err)
+	}
+	if fs.calls.Load() == before {
+		t.Error("no background sync of the new handle")
+	}
+	if err := f.Commit(0o444); err != nil {
+		t.Fatalf("Commit = %v", err)
+	}
+}

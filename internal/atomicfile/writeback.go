@@ -27,23 +27,31 @@ var syncFile = (*os.File).Sync
 // its own and fails if any of them did: on Linux a failed writeback is
 // reported to one sync of the open file only, so an error dropped here
 // would let Commit's sync succeed over lost bytes.
-func (f *File) Writer() io.Writer { return &writeback{f: f} }
+func (f *File) Writer() io.Writer { return writeback{f} }
 
-type writeback struct {
-	f       *File
-	written int64 // bytes written
-	asked   int64 // bytes written when the last background sync was asked for
-}
+type writeback struct{ f *File }
 
-func (w *writeback) Write(p []byte) (int, error) {
+func (w writeback) Write(p []byte) (int, error) {
 	n, err := smallWriter{w.f.File}.Write(p)
-	w.written += int64(n)
-	if w.written-w.asked >= WritebackChunk {
-		w.f.syncInBackground()
-		w.asked = w.written
-	}
+	w.f.Wrote(n)
 	return n, err
 }
+
+// Wrote tells f of n bytes written to it other than through Writer (with
+// WriteAt, in SmallWrites calls): they count towards its next background
+// sync as Writer's do. Before the handle is closed or replaced, StopSyncs.
+func (f *File) Wrote(n int) {
+	f.written += int64(n)
+	if f.written-f.asked >= WritebackChunk {
+		f.syncInBackground()
+		f.asked = f.written
+	}
+}
+
+// StopSyncs waits for f's background syncs to end, so that its handle
+// may be closed or replaced, and returns the failure of any of them. A
+// later Wrote starts them again, on the handle f then has.
+func (f *File) StopSyncs() error { return f.stopSyncs() }
 
 // syncer runs a File's background syncs in one goroutine.
 type syncer struct {

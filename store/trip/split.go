@@ -158,14 +158,19 @@ func (v *volumeFiles) Volume(n int) (io.WriterAt, error) {
 	return volumeFile{v: v, f: f}, nil
 }
 
-// park closes the open handle; the temporary file stays.
+// park closes the open handle, once its background syncs have ended; the
+// temporary file stays. A failed background sync fails the save here.
 func (v *volumeFiles) park() error {
 	if v.open == nil {
 		return nil
 	}
 	f := v.open
 	v.open = nil
-	return f.File.Close()
+	err := f.StopSyncs()
+	if cerr := f.File.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // reopen makes f the open one.
@@ -223,7 +228,10 @@ type volumeFile struct {
 }
 
 // WriteAt passes at most atomicfile.SmallWrites bytes a call to the
-// kernel, for the reason atomicfile.SmallWriter gives.
+// kernel, for the reason atomicfile.SmallWriter gives, and syncs the
+// volume in the background as it grows (atomicfile.File.Wrote), so that
+// the commit's sync of each volume waits for its last few MiB, not for
+// the whole of a volume the size of a DVD.
 func (w volumeFile) WriteAt(b []byte, off int64) (int, error) {
 	if err := w.v.reopen(w.f); err != nil {
 		return 0, err
@@ -231,6 +239,7 @@ func (w volumeFile) WriteAt(b []byte, off int64) (int, error) {
 	var n int
 	for n < len(b) {
 		m, err := w.f.WriteAt(b[n:min(len(b), n+atomicfile.SmallWrites)], off+int64(n))
+		w.f.Wrote(m)
 		n += m
 		if err != nil {
 			return n, err
