@@ -127,6 +127,17 @@ func encodeData(s *frameSink, r io.Reader, buf []byte, mode frameMode) (int64, f
 	return n, mode, s.end()
 }
 
+// BufferOwner is a reader whose bytes are in buffers of its own, which
+// its WriteTo hands on as they are (internal/readahead.Reader: a blob
+// received on one core while the other writes it). A blob's data is
+// taken from one so, not copied into the writer's buffer first: that copy
+// was 3.6% of the CPU of a save of a 2 GiB layer from a registry. Other
+// readers' WriteTo is not used: an *os.File's would read in 32 KiB calls.
+type BufferOwner interface {
+	io.WriterTo
+	OwnsBuffers()
+}
+
 // writeData is encodeData but for closing the frame: the caller ends it
 // (frameSink.end, or endAhead).
 func writeData(s *frameSink, r io.Reader, buf []byte, mode frameMode) (int64, frameMode, error) {
@@ -149,7 +160,12 @@ func writeData(s *frameSink, r io.Reader, buf []byte, mode frameMode) (int64, fr
 		return total, mode, werr
 	}
 	if err == nil {
-		m, err := io.CopyBuffer(s, struct{ io.Reader }{r}, buf)
+		var m int64
+		if o, ok := r.(BufferOwner); ok {
+			m, err = o.WriteTo(s)
+		} else {
+			m, err = io.CopyBuffer(s, struct{ io.Reader }{r}, buf)
+		}
 		total += m
 		if err != nil {
 			return total, mode, err

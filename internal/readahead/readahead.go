@@ -120,6 +120,11 @@ func (r *Reader) WriteTo(w io.Writer) (int64, error) {
 	}
 }
 
+// OwnsBuffers says that WriteTo hands on the Reader's own buffers
+// (format.BufferOwner): a writer that would copy the bytes into a buffer
+// of its own takes them so instead.
+func (r *Reader) OwnsBuffers() {}
+
 // Close stops the goroutine and waits for it, so that the source may be
 // used again (a source that may block for long, such as a network
 // stream, should be closed first to end the read under way).

@@ -238,7 +238,11 @@ func countWrite(w blobWriter, b format.Blob, r io.Reader, prog Progress) error {
 			size = b.Delta.Size // the entry's bytes, not its layer's
 		}
 		prog.Blob(b.Digest, size)
-		r = &countingReader{r: r, p: prog}
+		if _, ok := r.(format.BufferOwner); ok {
+			r = &countingOwner{countingReader{r: r, p: prog}}
+		} else {
+			r = &countingReader{r: r, p: prog}
+		}
 	}
 	if err := w.WriteBlob(b.Digest, r); err != nil {
 		return fmt.Errorf("blob %s: %w", b.Digest, err)
@@ -278,6 +282,12 @@ func (c *countingReader) WriteTo(w io.Writer) (int64, error) {
 		return n, err
 	}))
 }
+
+// countingOwner is a countingReader of a format.BufferOwner, which it
+// stays: its WriteTo counts the owner's buffers as they are written.
+type countingOwner struct{ countingReader }
+
+func (c *countingOwner) OwnsBuffers() {}
 
 type writerFunc func([]byte) (int, error)
 
