@@ -133,8 +133,8 @@ func TestWriter_Frames(t *testing.T) {
 	}
 }
 
-// TestRawFrame: a raw frame is the same whatever the writes were, checks
-// with zstd's own decoder (checksum included) and with the zstd command.
+// TestRawFrame: a raw frame is the same whatever the writes were, carries
+// no checksum, and decodes with zstd's own decoder and the zstd command.
 func TestRawFrame(t *testing.T) {
 	for _, n := range []int{0, 1, rawBlockMax - 1, rawBlockMax, rawBlockMax + 1, 3 * rawBlockMax} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
@@ -162,8 +162,9 @@ func TestRawFrame(t *testing.T) {
 			if !bytes.Equal(got, data) {
 				t.Fatalf("decoded %d bytes, want %d", len(got), n)
 			}
-			if sum := binary.LittleEndian.Uint32(outs[0][len(outs[0])-4:]); sum != uint32(xxhash.Sum64(data)) {
-				t.Errorf("checksum %08x", sum)
+			// header, then each block (3 bytes and its content), nothing after
+			if want := len(rawFrameHeader) + 3*(n/rawBlockMax+1) + n; len(outs[0]) != want {
+				t.Errorf("frame of %d bytes, want %d: header, blocks and no checksum", len(outs[0]), want)
 			}
 			zstdCommand(t, outs[0], data)
 		})
@@ -206,5 +207,50 @@ func zstdCommand(t *testing.T, b, want []byte) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("zstd -d gave %d bytes, want %d", len(got), len(want))
+	}
+}
+
+// TestReader_RawFramesWithChecksum: a bundle whose frames of raw blocks
+// carry a content checksum, as ferry wrote them until 2026-12, reads
+// whole and verified.
+func TestReader_RawFramesWithChecksum(t *testing.T) {
+	_, s := testKey(t, 1)
+	gz := gzipped(t, randomBytes(16, 300<<10))
+	f := newFixtureData(16, compressible(17, 5000), gz)
+	b := f.write(t, s, WriterOptions{ModTime: testTime})
+	var old []byte
+	var raws int
+	for len(b) > 0 {
+		n, raw := frameLen(t, b)
+		fr := b[:n]
+		if raw && bytes.HasPrefix(fr, rawFrameHeader) {
+			raws++
+			content := zstdFrames(t, fr)[0].content
+			fr = append(append([]byte{}, fr...), 0, 0, 0, 0)
+			fr[4] |= 1 << 2 // Content_Checksum_flag
+			binary.LittleEndian.PutUint32(fr[len(fr)-4:], uint32(xxhash.Sum64(content)))
+		}
+		old = append(old, fr...)
+		b = b[n:]
+	}
+	if raws == 0 {
+		t.Fatal("the bundle has no frame of raw blocks")
+	}
+	decodeChecked(t, old) // a well-formed stream, the checksums right
+	r, err := NewReader(bytes.NewReader(old), ReaderOptions{Trust: trustKey(s.PublicKey())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res := drain(r)
+	if res.fatal != nil || len(res.errs) > 0 || len(res.missing) > 0 {
+		t.Fatalf("read of the bundle with checksummed raw frames: fatal %v, faults %v, missing %v", res.fatal, res.errs, res.missing)
+	}
+	var found bool
+	for _, got := range res.good {
+		found = found || bytes.Equal(got, gz)
+	}
+	if !found {
+		t.Errorf("the gzip blob is not among the %d entries read", len(res.good))
 	}
 }
