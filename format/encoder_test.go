@@ -26,13 +26,8 @@ func TestEncoder_SameBundle(t *testing.T) {
 			}
 			var got bytes.Buffer
 			w := NewWriter(&got, opts)
-			if err := w.WriteHeader(f.index(), s); err != nil {
+			if err := f.writeHead(w, s); err != nil {
 				t.Fatal(err)
-			}
-			for _, name := range []string{spec.LayoutEntry, spec.LayoutIndexEntry} {
-				if err := w.WriteFile(name, f.files[name]); err != nil {
-					t.Fatal(err)
-				}
 			}
 			for _, d := range f.order {
 				var frames bytes.Buffer

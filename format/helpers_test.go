@@ -131,6 +131,20 @@ func (f *fixture) write(t testing.TB, s ssh.Signer, opts WriterOptions) []byte {
 }
 
 func (f *fixture) writeTo(w *Writer, s ssh.Signer) error {
+	if err := f.writeHead(w, s); err != nil {
+		return err
+	}
+	for _, d := range f.order {
+		if err := w.WriteBlob(d, bytes.NewReader(f.blobs[d])); err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// writeHead writes what comes before the blobs: the signed index and the
+// layout files.
+func (f *fixture) writeHead(w *Writer, s ssh.Signer) error {
 	if err := w.WriteHeader(f.index(), s); err != nil {
 		return err
 	}
@@ -139,12 +153,7 @@ func (f *fixture) writeTo(w *Writer, s ssh.Signer) error {
 			return err
 		}
 	}
-	for _, d := range f.order {
-		if err := w.WriteBlob(d, bytes.NewReader(f.blobs[d])); err != nil {
-			return err
-		}
-	}
-	return w.Close()
+	return nil
 }
 
 // trustKey trusts only k.

@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/opencontainers/go-digest"
-
-	"github.com/ferryhq/ferry/spec"
 )
 
 // owner is a BufferOwner of data (as internal/readahead.Reader is): its
@@ -58,13 +56,8 @@ func TestWriter_BufferOwner(t *testing.T) {
 		want := f.write(t, s, opts)
 		var got bytes.Buffer
 		w := NewWriter(&got, opts)
-		if err := w.WriteHeader(f.index(), s); err != nil {
+		if err := f.writeHead(w, s); err != nil {
 			t.Fatal(err)
-		}
-		for _, name := range []string{spec.LayoutEntry, spec.LayoutIndexEntry} {
-			if err := w.WriteFile(name, f.files[name]); err != nil {
-				t.Fatal(err)
-			}
 		}
 		for _, d := range f.order {
 			o := &owner{data: f.blobs[d]}

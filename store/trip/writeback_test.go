@@ -15,19 +15,27 @@ import (
 	"github.com/ferryhq/ferry/runtime/runtimetest"
 )
 
+// noisyPlan is the plan of one image, noisy:1, whose layer is noise:
+// random bytes, which zstd cannot shrink, so the bundle is as large.
+func noisyPlan(t *testing.T, noise []byte) *Plan {
+	t.Helper()
+	set := newBlobSet()
+	img := set.image("noisy", func(m *ocispec.Manifest) { m.Layers[0] = set.put(ocispec.MediaTypeImageLayerGzip, noise) })
+	p, err := MakePlan(context.Background(), []Input{{Image: runtime.Image{Name: "noisy:1", Desc: img}, From: set}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestSave_SyncsTheBundleAsItGrows: a bundle file is synced in the
 // background as it is written, so that the commit's sync waits for the
 // last few MiB, not for the whole bundle (1.2 s of a 2 GiB save's 4.8 s
 // when it was left to the end); the bundle then verifies. Not parallel:
 // it counts the process's background syncs.
 func TestSave_SyncsTheBundleAsItGrows(t *testing.T) {
-	set := newBlobSet()
-	noise := runtimetest.RandomBytes(7, 3*atomicfile.WritebackChunk) // stored as it is: zstd cannot shrink it
-	img := set.image("noisy", func(m *ocispec.Manifest) { m.Layers[0] = set.put(ocispec.MediaTypeImageLayerGzip, noise) })
-	p, err := MakePlan(context.Background(), []Input{{Image: runtime.Image{Name: "noisy:1", Desc: img}, From: set}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	noise := runtimetest.RandomBytes(7, 3*atomicfile.WritebackChunk)
+	p := noisyPlan(t, noise)
 	path := filepath.Join(t.TempDir(), "noisy.ferry")
 	before := atomicfile.BackgroundSyncs()
 	s := signer(t, 1)
@@ -52,13 +60,8 @@ func TestSave_SyncsTheBundleAsItGrows(t *testing.T) {
 // moves between them (one handle open at a time, headers last); every
 // volume is whole, and the set loads.
 func TestSave_SyncsEachVolumeAsItGrows(t *testing.T) {
-	set := newBlobSet()
 	noise := runtimetest.RandomBytes(8, 4*atomicfile.WritebackChunk)
-	img := set.image("noisy", func(m *ocispec.Manifest) { m.Layers[0] = set.put(ocispec.MediaTypeImageLayerGzip, noise) })
-	p, err := MakePlan(context.Background(), []Input{{Image: runtime.Image{Name: "noisy:1", Desc: img}, From: set}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := noisyPlan(t, noise)
 	before := atomicfile.BackgroundSyncs()
 	s := signer(t, 1)
 	res, err := Save(context.Background(), p, SaveOptions{Path: filepath.Join(t.TempDir(), "noisy.ferry"), Signer: s,
