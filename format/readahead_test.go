@@ -115,3 +115,51 @@ func drainReader(t *testing.T, data []byte, s ssh.Signer) result {
 	defer r.Close()
 	return drain(r)
 }
+
+// TestReader_ReadAheadBudget: a large entry is read ahead through two
+// buffers of copyBuffer bytes, made once per Reader and reused by every
+// entry after it: the memory a load or verify faults in for its
+// read-ahead is 2 MiB whatever the bundle holds.
+func TestReader_ReadAheadBudget(t *testing.T) {
+	_, s := testKey(t, 1)
+	f := largeFixture()
+	data := f.write(t, s, WriterOptions{Compression: CompressionZstd, ModTime: testTime})
+	r, err := NewReader(bytes.NewReader(data), ReaderOptions{Trust: trustKey(s.PublicKey())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var first *byte
+	ahead := 0
+	for {
+		e, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			t.Fatalf("%s: %v", e.Digest, err)
+		}
+		if e.Size < readAheadMin {
+			continue
+		}
+		ahead++
+		total := 0
+		for _, b := range r.bufs {
+			total += cap(b)
+		}
+		if len(r.bufs) != 2 || total != 2*copyBuffer {
+			t.Fatalf("%s: read ahead through %d buffers of %d bytes in all, want 2 of %d", e.Digest, len(r.bufs), total, copyBuffer)
+		}
+		if first == nil {
+			first = &r.bufs[0][:1][0]
+		} else if &r.bufs[0][:1][0] != first {
+			t.Errorf("%s: read ahead through new buffers; want the Reader's first ones again", e.Digest)
+		}
+	}
+	if ahead < 2 {
+		t.Fatalf("%d entries read ahead, want the fixture's large ones (at least 2)", ahead)
+	}
+}
