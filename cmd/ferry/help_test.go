@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/ferryhq/ferry/runtime/helm"
 )
 
 // TestHelp: ferry help COMMAND is the command's help, ferry help TOPIC a
@@ -31,6 +35,16 @@ func TestHelp(t *testing.T) {
 			t.Errorf("help --man lacks %q", want)
 		}
 	}
+	// The texts several commands share are written in (helpTexts),
+	// everywhere the grammar names them.
+	if i := strings.Index(r.stdout, "${"); i >= 0 {
+		t.Errorf("help --man shows a variable unexpanded: %.80s", r.stdout[i:])
+	}
+	for _, want := range []string{"or a topic: transports", helm.DefaultKubeVersion} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help --man lacks %q", want)
+		}
+	}
 	if strings.Contains(r.stdout, "__complete") {
 		t.Errorf("help --man shows the hidden completion command")
 	}
@@ -39,6 +53,18 @@ func TestHelp(t *testing.T) {
 		cmd.Stdin = strings.NewReader(r.stdout)
 		if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
 			t.Errorf("groff -man -ww of ferry help --man: %v\n%s", err, out)
+		}
+	}
+}
+
+// BenchmarkMain_Grammar is what every command pays before its work once
+// the process has started: kong builds the grammar, parses the command
+// line, and ferry version runs.
+func BenchmarkMain_Grammar(b *testing.B) {
+	b.ReportAllocs()
+	for range b.N {
+		if code := mainIO(context.Background(), []string{"version"}, nil, io.Discard, io.Discard); code != 0 {
+			b.Fatalf("ferry version: exit %d", code)
 		}
 	}
 }
