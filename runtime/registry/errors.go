@@ -42,7 +42,12 @@ func (c *client) explain(err error, host, image string) error {
 		return explained(fmt.Errorf("%s: TLS certificate not trusted (give its CA with --ca-file, or --tls-verify=false): %w",
 			prefix, err))
 	case isDialError(err):
-		return explained(fmt.Errorf("%s: registry unreachable: %w", prefix, err))
+		// go-containerregistry's ping joins the attempt over https and the
+		// one over http (when plain http is allowed): one dial error says it.
+		return explained(&causeError{
+			msg: fmt.Sprintf("%s: registry unreachable (check the address, and that the registry is running): %v",
+				prefix, dialCause(err)),
+			err: err})
 	}
 	return explained(fmt.Errorf("%s: %w", prefix, err))
 }
@@ -81,11 +86,30 @@ func notFound(te *transport.Error) bool {
 	return false
 }
 
-func isDialError(err error) bool {
+func isDialError(err error) bool { return dialCause(err) != nil }
+
+// dialCause is the failed dial or name lookup in err, or nil.
+func dialCause(err error) error {
 	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return oe
+	}
 	var de *net.DNSError
-	return (errors.As(err, &oe) && oe.Op == "dial") || errors.As(err, &de)
+	if errors.As(err, &de) {
+		return de
+	}
+	return nil
 }
+
+// causeError says msg, which names err's cause only, and wraps err whole
+// for errors.Is and As.
+type causeError struct {
+	msg string
+	err error
+}
+
+func (e *causeError) Error() string { return e.msg }
+func (e *causeError) Unwrap() error { return e.err }
 
 // transient reports whether err may go away when the request is made
 // again: a cut or reset connection, a timeout, a 5xx, 408 or 429.

@@ -177,6 +177,11 @@ func TestSource_Errors(t *testing.T) {
 			!strings.Contains(err.Error(), "image "+tc.ref) || (tc.is != nil && !errors.Is(err, tc.is)) {
 			t.Errorf("Resolve(%s) = %v, want %q naming registry and image", tc.ref, err, tc.want)
 		}
+		// the refused connection is said once, though it was tried
+		// over https and then http
+		if tc.is == nil && err != nil && strings.Count(err.Error(), "connection refused") != 1 {
+			t.Errorf("Resolve(%s) = %v, want the refused dial said once", tc.ref, err)
+		}
 	}
 	if _, err := registry.FromReference("Bad//Ref", fast); !errors.Is(err, spec.ErrBadInput) {
 		t.Errorf("FromReference(Bad//Ref) = %v, want ErrBadInput", err)
