@@ -3,6 +3,7 @@ package main
 import (
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -51,5 +52,27 @@ func TestMakefile_RunsEveryFuzzTarget(t *testing.T) {
 	})
 	if err != nil || found == 0 {
 		t.Fatalf("looking for fuzz targets: %v, %d found", err, found)
+	}
+}
+
+// TestMakefile_BuildIsStatic: make build (what make demo and make bench
+// run) builds ferry as make release does, static, so that the bench times
+// the binary users run, without the dynamic linker's start.
+func TestMakefile_BuildIsStatic(t *testing.T) {
+	mk, err := exec.LookPath("make")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("make is required under CI=true")
+		}
+		t.Skip("make is not installed")
+	}
+	cmd := exec.Command(mk, "-n", "build")
+	cmd.Dir = filepath.Join("..", "..")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make -n build: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "CGO_ENABLED=0 ") || !strings.Contains(string(out), " build -trimpath ") {
+		t.Errorf("make build does not build static with -trimpath, as make release does:\n%s", out)
 	}
 }
