@@ -112,8 +112,8 @@ func mainIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 // forms of a source and a target, the topics) where that help says
 // ${name}, once the grammar is built. Given to kong as variables
 // (kong.Vars) instead, each would be interpolated again for every flag
-// and argument of every command, at every start: 1.6 ms of the 4.0 that
-// kong took to build the grammar (BenchmarkMain_Grammar).
+// and argument of every command, at every start: BenchmarkMain_Grammar
+// took 3.0 ms with them, 2.2 without.
 func helpTexts(vars map[string]string) kong.Option {
 	pairs := make([]string, 0, 2*len(vars))
 	for name, text := range vars {

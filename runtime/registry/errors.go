@@ -28,6 +28,7 @@ func (c *client) explain(err error, host, image string) error {
 	var te *transport.Error
 	var ue x509.UnknownAuthorityError
 	var he x509.HostnameError
+	dial := dialCause(err)
 	switch {
 	case errors.Is(err, errExplained):
 		return err
@@ -41,12 +42,12 @@ func (c *client) explain(err error, host, image string) error {
 	case errors.As(err, &ue) || errors.As(err, &he):
 		return explained(fmt.Errorf("%s: TLS certificate not trusted (give its CA with --ca-file, or --tls-verify=false): %w",
 			prefix, err))
-	case isDialError(err):
+	case dial != nil:
 		// go-containerregistry's ping joins the attempt over https and the
 		// one over http (when plain http is allowed): one dial error says it.
 		return explained(&causeError{
 			msg: fmt.Sprintf("%s: registry unreachable (check the address, and that the registry is running): %v",
-				prefix, dialCause(err)),
+				prefix, dial),
 			err: err})
 	}
 	return explained(fmt.Errorf("%s: %w", prefix, err))
@@ -85,8 +86,6 @@ func notFound(te *transport.Error) bool {
 	}
 	return false
 }
-
-func isDialError(err error) bool { return dialCause(err) != nil }
 
 // dialCause is the failed dial or name lookup in err, or nil.
 func dialCause(err error) error {
