@@ -66,7 +66,7 @@ func Init(dir, site string) (*Home, error) {
 func OpenHome(dir string) (*Home, error) {
 	cat := filepath.Join(dir, spec.CatalogFile)
 	if _, err := os.Stat(cat); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s is not a ferry home (no %s): run ferry init --site NAME: %w",
+		return nil, fmt.Errorf("%s is not a ferry home (%s %w): run ferry init --site NAME",
 			dir, spec.CatalogFile, spec.ErrNotFound)
 	}
 	return open(dir)
@@ -79,7 +79,7 @@ func OpenHome(dir string) (*Home, error) {
 func OpenHomeReadOnly(dir string) (*Home, error) {
 	cat := filepath.Join(dir, spec.CatalogFile)
 	if _, err := os.Stat(cat); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s is not a ferry home (no %s): run ferry init --site NAME: %w",
+		return nil, fmt.Errorf("%s is not a ferry home (%s %w): run ferry init --site NAME",
 			dir, spec.CatalogFile, spec.ErrNotFound)
 	}
 	c, err := OpenCatalogWith(cat, CatalogOptions{ReadOnly: true})

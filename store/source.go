@@ -39,7 +39,7 @@ func (h *Home) Image(name string) (ImageRecord, error) {
 		rec, err = h.Catalog.Image(strings.TrimSuffix(name, ":latest"))
 	}
 	if errors.Is(err, spec.ErrNotFound) {
-		return rec, fmt.Errorf("image %s is not in the store at %s (ferry ls lists it; name a transport such as oci:DIR:TAG to read elsewhere): %w", spec.Quote(name), h.Dir, spec.ErrNotFound)
+		return rec, fmt.Errorf("image %s: %w in the store at %s (ferry ls lists what it holds; name a transport such as oci:DIR:TAG to read elsewhere)", spec.Quote(name), spec.ErrNotFound, h.Dir)
 	}
 	return rec, err
 }

@@ -52,7 +52,7 @@ func findChart(h *store.Home, arg string) (store.ImageRecord, error) {
 		return store.ImageRecord{}, err
 	}
 	if len(recs) == 0 {
-		return store.ImageRecord{}, fmt.Errorf("chart %s is not in the store at %s (ferry ls lists the charts): %w", spec.Quote(name), h.Dir, spec.ErrNotFound)
+		return store.ImageRecord{}, fmt.Errorf("chart %s: %w in the store at %s (ferry ls lists the charts)", spec.Quote(name), spec.ErrNotFound, h.Dir)
 	}
 	versions := make([]string, len(recs))
 	for i, r := range recs {

@@ -127,8 +127,9 @@ func TestInit(t *testing.T) {
 	if r := run(t, filepath.Join(t.TempDir(), "x"), "init", "--site", "../evil"); r.code != 1 || !strings.Contains(r.stderr, "site name") {
 		t.Errorf("init with a bad site name = %s, want exit 1 naming the site name", r)
 	}
-	if r := run(t, filepath.Join(t.TempDir(), "none"), "ls"); r.code != 1 || !strings.Contains(r.stderr, "ferry init") {
-		t.Errorf("ls without a home = %s, want exit 1 saying to run ferry init", r)
+	// What to do comes last, not a sentinel's text after it.
+	if r := run(t, filepath.Join(t.TempDir(), "none"), "ls"); r.code != 1 || !strings.HasSuffix(strings.TrimSpace(r.stderr), "run ferry init --site NAME") {
+		t.Errorf("ls without a home = %s, want exit 1 ending with what to run", r)
 	}
 }
 
@@ -144,6 +145,11 @@ func TestSite(t *testing.T) {
 	}
 	if r := run(t, s.hq, "site", "show", "nowhere"); r.code != 1 || !strings.Contains(r.stderr, "nowhere") {
 		t.Errorf("site show of an unknown site = %s, want exit 1 naming it", r)
+	}
+	// A save for a site not registered says once how to register it.
+	r = run(t, s.hq, "save", "--for", "nowhere", "oci:"+t.TempDir()+":1", "-o", filepath.Join(t.TempDir(), "x.ferry"))
+	if n := strings.Count(r.stderr, "ferry site add nowhere --key"); r.code != 1 || n != 1 {
+		t.Errorf("save --for an unknown site = %s, want exit 1 saying once how to add it (said %d times)", r, n)
 	}
 	// Another key under a known name is refused.
 	if r := run(t, s.hq, "site", "add", "plant-7", "--key", filepath.Join(s.hq, "keys", "id_ed25519.pub")); r.code != 1 {

@@ -110,8 +110,8 @@ func repositoryImages(h *store.Home, name string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("push --all-tags: no image of repository %s in the store at %s (ferry ls lists them): %w",
-			spec.Quote(repo), h.Dir, spec.ErrNotFound)
+		return nil, fmt.Errorf("push --all-tags: repository %s: no image %w in the store at %s (ferry ls lists them)",
+			spec.Quote(repo), spec.ErrNotFound, h.Dir)
 	}
 	return out, nil
 }

@@ -71,7 +71,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	if c.For != "" {
 		if _, err := h.Catalog.Site(c.For); err != nil {
-			return fmt.Errorf("save --for %s: %w (add it with ferry site add %s --key FILE.pub)", c.For, err, c.For)
+			return fmt.Errorf("save --for %s: %w", c.For, err)
 		}
 	}
 	if err := c.snapshot(g); err != nil {

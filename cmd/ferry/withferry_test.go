@@ -116,7 +116,7 @@ func TestSave_WithFerryRefusesBadRelease(t *testing.T) {
 		want string
 	}{
 		{[]string{"--with-ferry", platform, "--release-key", otherPub}, "not by the release key"},
-		{[]string{"--with-ferry", "linux/s390x"}, "lists no ferry-linux-s390x"},
+		{[]string{"--with-ferry", "linux/s390x"}, "ferry-linux-s390x not found in SHA256SUMS"},
 		{[]string{"--with-ferry", "linux"}, "want OS/ARCH"},
 	} {
 		r := run(t, s.hq, append([]string{"save", "--ferry-release", dir, "-o", out}, tc.args...)...)

@@ -124,8 +124,8 @@ func binary(dir, platform string, sums map[string]digest.Digest) (File, error) {
 	}
 	want, ok := sums[name]
 	if !ok {
-		return File{}, fmt.Errorf("release %s: %s lists no %s (build it with make release RELEASE_PLATFORMS=%s): %w",
-			dir, SumsFile, name, platform, spec.ErrNotFound)
+		return File{}, fmt.Errorf("release %s: %s %w in %s (build it with make release RELEASE_PLATFORMS=%s)",
+			dir, name, spec.ErrNotFound, SumsFile, platform)
 	}
 	p := filepath.Join(dir, name)
 	f, err := os.Open(p)

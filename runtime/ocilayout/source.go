@@ -33,7 +33,7 @@ func FromPath(dir, tag string) (*Source, error) {
 	for _, name := range []string{spec.LayoutEntry, spec.LayoutIndexEntry} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("oci:%s: not an OCI layout (no %s): %w", dir, name, spec.ErrNotFound)
+				return nil, fmt.Errorf("oci:%s: not an OCI layout (%s %w)", dir, name, spec.ErrNotFound)
 			}
 			return nil, fmt.Errorf("oci:%s: %w", dir, err)
 		}
