@@ -155,6 +155,11 @@ func TestPull_AllTags(t *testing.T) {
 	if r := run(t, home, "pull", "--all-tags", reg.Host+"/team/app:v1"); r.code != 2 {
 		t.Errorf("pull --all-tags REPO:TAG = %s, want a usage error", r)
 	}
+	// A tag the registry lacks: named once, with what the registry said.
+	missing := "docker://" + reg.Host + "/team/app:v9"
+	if r := run(t, home, "pull", missing); r.code != 1 || strings.Count(r.stderr, "team/app:v9") != 1 || !strings.Contains(r.stderr, "MANIFEST_UNKNOWN") {
+		t.Errorf("pull %s = %s, want exit 1 naming the image once, with the registry's answer", missing, r)
+	}
 	must(t, home, "pull", "--all-tags", "docker://"+reg.Host+"/team/app")
 	names := lsNames(t, home)
 	if len(names) != 3 {

@@ -170,10 +170,12 @@ func openInputs(g *Globals, h *store.Home, args []string, pull bool) ([]trip.Inp
 }
 
 // namedErr names the image argument in err, unless the source's own
-// error already does (a daemon's source names its image and engine), so
-// that no message says the same name twice.
+// error already does (a daemon's source names its image and engine, a
+// registry's the image without docker://), so that no message says the
+// same name twice.
 func namedErr(arg string, err error) error {
-	if strings.Contains(err.Error(), arg) {
+	_, bare, ok := strings.Cut(arg, "://")
+	if strings.Contains(err.Error(), arg) || ok && strings.Contains(err.Error(), bare) {
 		return err
 	}
 	return fmt.Errorf("%s: %w", arg, err)

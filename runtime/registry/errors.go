@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -38,7 +39,8 @@ func (c *client) explain(err error, host, image string) error {
 		return explained(fmt.Errorf("%s: unauthorized, tried %s: check `ferry login %s` or %s: %v: %w",
 			prefix, c.creds, host, AuthFileEnv, err, spec.ErrUnauthorized))
 	case errors.As(err, &te) && notFound(te):
-		return explained(fmt.Errorf("%s: not found: %v: %w", prefix, err, spec.ErrNotFound))
+		return explained(&causeError{msg: prefix + ": not found (the registry says " + says(te) + ")",
+			errs: []error{err, spec.ErrNotFound}})
 	case errors.As(err, &ue) || errors.As(err, &he):
 		return explained(fmt.Errorf("%s: TLS certificate not trusted (give its CA with --ca-file, or --tls-verify=false): %w",
 			prefix, err))
@@ -48,7 +50,7 @@ func (c *client) explain(err error, host, image string) error {
 		return explained(&causeError{
 			msg: fmt.Sprintf("%s: registry unreachable (check the address, and that the registry is running): %v",
 				prefix, dial),
-			err: err})
+			errs: []error{err}})
 	}
 	return explained(fmt.Errorf("%s: %w", prefix, err))
 }
@@ -100,15 +102,29 @@ func dialCause(err error) error {
 	return nil
 }
 
-// causeError says msg, which names err's cause only, and wraps err whole
-// for errors.Is and As.
-type causeError struct {
-	msg string
-	err error
+// says is what the registry answered, in short: its error codes and
+// messages (not their details, which repeat the request), or the HTTP
+// status.
+func says(te *transport.Error) string {
+	var parts []string
+	for _, d := range te.Errors {
+		parts = append(parts, string(d.Code)+": "+d.Message)
+	}
+	if len(parts) == 0 {
+		return fmt.Sprintf("HTTP %d %s", te.StatusCode, http.StatusText(te.StatusCode))
+	}
+	return strings.Join(parts, "; ")
 }
 
-func (e *causeError) Error() string { return e.msg }
-func (e *causeError) Unwrap() error { return e.err }
+// causeError says msg, which names what matters of the errors it wraps,
+// and wraps them whole for errors.Is and As.
+type causeError struct {
+	msg  string
+	errs []error
+}
+
+func (e *causeError) Error() string   { return e.msg }
+func (e *causeError) Unwrap() []error { return e.errs }
 
 // transient reports whether err may go away when the request is made
 // again: a cut or reset connection, a timeout, a 5xx, 408 or 429.

@@ -182,6 +182,12 @@ func TestSource_Errors(t *testing.T) {
 		if tc.is == nil && err != nil && strings.Count(err.Error(), "connection refused") != 1 {
 			t.Errorf("Resolve(%s) = %v, want the refused dial said once", tc.ref, err)
 		}
+		// not found says what the registry answered, once, without the
+		// request's URL and details
+		if tc.is != nil && err != nil && (strings.Count(err.Error(), "not found") != 1 || strings.Contains(err.Error(), "GET ") ||
+			!strings.Contains(err.Error(), "UNKNOWN")) {
+			t.Errorf("Resolve(%s) = %v, want not found said once with the registry's code", tc.ref, err)
+		}
 	}
 	if _, err := registry.FromReference("Bad//Ref", fast); !errors.Is(err, spec.ErrBadInput) {
 		t.Errorf("FromReference(Bad//Ref) = %v, want ErrBadInput", err)
