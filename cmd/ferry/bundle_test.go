@@ -12,7 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ferryhq/ferry/internal/initgc"
 	"github.com/ferryhq/ferry/runtime/runtimetest"
 	"github.com/klauspost/compress/zstd"
 )
@@ -169,7 +168,6 @@ func goodBundle(t *testing.T) (s sites, bundle string) {
 }
 
 func TestMain(m *testing.M) {
-	initgc.Restore() // as main does
 	// Run as the ferry command itself, for tests that need a process of
 	// their own (to kill it).
 	if os.Getenv("FERRY_TEST_AS_FERRY") == "1" {

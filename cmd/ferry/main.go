@@ -8,12 +8,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/ferryhq/ferry/internal/initgc"
 )
 
 func main() {
-	initgc.Restore()
 	quietStdLogger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
