@@ -15,6 +15,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,10 +57,31 @@ func CreateIn(final, dir, pattern string) (*File, error) {
 	}
 	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
-		return nil, err
+		return nil, createError(dir, err)
 	}
 	return &File{File: f, final: final}, nil
 }
+
+// createError says why no file could be made in dir in its terms (the
+// directory is missing, or not writable), not the temporary name's; it
+// wraps err.
+func createError(dir string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &dirError{msg: "directory " + dir + " does not exist (create it first)", err: err}
+	case errors.Is(err, fs.ErrPermission):
+		return &dirError{msg: "directory " + dir + ": no permission to write there", err: err}
+	}
+	return err
+}
+
+type dirError struct {
+	msg string
+	err error
+}
+
+func (e *dirError) Error() string { return e.msg }
+func (e *dirError) Unwrap() error { return e.err }
 
 // Commit syncs the file, gives it perm, renames it over its final name
 // and syncs the directory. On error the temporary file is removed and the

@@ -3,8 +3,10 @@ package atomicfile
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -89,6 +91,17 @@ func TestCreate_TempBeside(t *testing.T) {
 		if IsTemp(n) {
 			t.Errorf("IsTemp(%q) = true, want false", n)
 		}
+	}
+}
+
+// TestCreate_MissingDirectory: a file under a directory that does not
+// exist is refused in the directory's terms, not the temporary file's.
+func TestCreate_MissingDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "no", "such")
+	_, err := Create(filepath.Join(dir, "trip.ferry"))
+	if err == nil || !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "directory "+dir+" does not exist") ||
+		strings.Contains(err.Error(), tempInfix) {
+		t.Errorf("Create under a missing directory = %v, want it to say %s does not exist, naming no temporary file", err, dir)
 	}
 }
 
