@@ -190,7 +190,8 @@ func (p *setPlan) cut(room int64) (*cut, error) {
 	var used int64
 	next := func() error {
 		if c.count++; c.count > spec.MaxVolumes {
-			return fmt.Errorf("split into volumes of %d bytes: more than %d volumes: give a larger --split: %w", p.opts.Size, spec.MaxVolumes, spec.ErrTooLarge)
+			return spec.Mark(fmt.Errorf("split into volumes of %d bytes: more than %d volumes: give a larger --split",
+				p.opts.Size, spec.MaxVolumes), spec.ErrTooLarge)
 		}
 		c.whole, used = append(c.whole, nil), 0
 		return nil
@@ -219,8 +220,8 @@ func (p *setPlan) cut(room int64) (*cut, error) {
 			used += cost
 			continue
 		case b.Kind != spec.KindBlob:
-			return nil, fmt.Errorf("%s %s of %d bytes does not fit in a volume of %d bytes, and only image blobs are cut into parts: give a larger --split: %w",
-				b.Kind, spec.Quote(e.Name), b.Size, p.opts.Size, spec.ErrBadInput)
+			return nil, spec.Mark(fmt.Errorf("%s %s of %d bytes does not fit in a volume of %d bytes, and only image blobs are cut into parts: give a larger --split",
+				b.Kind, spec.Quote(e.Name), b.Size, p.opts.Size), spec.ErrBadInput)
 		}
 		if err := p.cutParts(c, b, room, &used, next); err != nil {
 			return nil, err
@@ -313,8 +314,8 @@ func volumeHeader(ix *Index, v int, s ssh.Signer, opts WriterOptions) ([]byte, e
 		return nil, err
 	}
 	if len(raw) > spec.MaxIndexSize {
-		return nil, fmt.Errorf("the set's index would be %d bytes, over the %d-byte limit: give a larger --split, or fewer images: %w",
-			len(raw), spec.MaxIndexSize, spec.ErrTooLarge)
+		return nil, spec.Mark(fmt.Errorf("the set's index would be %d bytes, over the %d-byte limit: give a larger --split, or fewer images",
+			len(raw), spec.MaxIndexSize), spec.ErrTooLarge)
 	}
 	sig, err := Sign(s, spec.SignatureNamespace, raw)
 	if err != nil {

@@ -74,3 +74,14 @@ func IsBadInput(err error) bool {
 	}
 	return false
 }
+
+// Mark returns err, reading as it does, which errors.Is also finds to be
+// kind: for a message that already says what went wrong and ends with
+// what to do, after which kind's own text ("bad input", "not found")
+// would only trail.
+func Mark(err, kind error) error { return &marked{err: err, kind: kind} }
+
+type marked struct{ err, kind error }
+
+func (m *marked) Error() string   { return m.err.Error() }
+func (m *marked) Unwrap() []error { return []error{m.err, m.kind} }

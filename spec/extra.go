@@ -58,8 +58,8 @@ var windowsDevices = map[string]bool{"CON": true, "PRN": true, "AUX": true, "NUL
 func ValidateFileName(name string) error {
 	base, _, _ := strings.Cut(name, ".")
 	if !fileName.MatchString(name) || windowsDevices[strings.ToUpper(base)] {
-		return fmt.Errorf("file name %s: use 1 to 128 letters, digits, '.', '_', '+' or '-', starting and ending with a letter or digit, not a Windows device name: %w",
-			Quote(clip(name)), ErrBadInput)
+		return Mark(fmt.Errorf("file name %s: use 1 to 128 letters, digits, '.', '_', '+' or '-', starting and ending with a letter or digit, not a Windows device name",
+			Quote(clip(name))), ErrBadInput)
 	}
 	return nil
 }

@@ -80,8 +80,8 @@ func ValidateSiteName(name string) error {
 		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 	}
 	if !ok {
-		return fmt.Errorf("site name %s: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-': %w",
-			Quote(clip(name)), ErrBadInput)
+		return Mark(fmt.Errorf("site name %s: use 1 to 64 letters, digits, '.', '_' or '-', not starting with '.' or '-'",
+			Quote(clip(name))), ErrBadInput)
 	}
 	return nil
 }
@@ -96,7 +96,8 @@ func ValidateBundleID(id string) error {
 		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 	}
 	if !ok {
-		return fmt.Errorf("bundle id %s: use 1 to 64 letters, digits, '.', '_' or '-': %w", Quote(clip(id)), ErrBadInput)
+		return Mark(fmt.Errorf("bundle id %s: use 1 to 64 letters, digits, '.', '_' or '-'",
+			Quote(clip(id))), ErrBadInput)
 	}
 	return nil
 }

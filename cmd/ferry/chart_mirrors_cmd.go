@@ -38,7 +38,7 @@ func (c *ChartMirrorsCmd) Run(g *Globals) error {
 	hosts, warnings := mirror.Hosts(names)
 	hosts = append(hosts, c.Host...)
 	if len(hosts) == 0 {
-		return fmt.Errorf("chart mirrors: the store at %s holds no image named by its registry (load a bundle first, or give --host): %w", h.Dir, errUsage)
+		return usage(fmt.Errorf("chart mirrors: the store at %s holds no image named by its registry (load a bundle first, or give --host)", h.Dir))
 	}
 	files, err := mirror.Files(hosts, mirror.Options{Registry: c.Registry, PlainHTTP: c.PlainHTTP, SkipVerify: c.SkipVerify, CA: c.CA})
 	if err != nil {

@@ -188,4 +188,8 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// errUsage marks a mistake on the command line (exit 2); usage marks an
+// error that says what to do instead, without the word.
 var errUsage = errors.New("usage")
+
+func usage(err error) error { return spec.Mark(err, errUsage) }

@@ -133,6 +133,29 @@ func TestInit(t *testing.T) {
 	}
 }
 
+// TestErrors_AdviceComesLast: an error that says what to do ends with it,
+// not with a sentinel's word after it (": usage", ": bad input"), and
+// keeps its exit code: 2 for the command line, 1 for the input.
+func TestErrors_AdviceComesLast(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "hq")
+	must(t, home, "init", "--site", "hq")
+	for _, tc := range []struct {
+		args      []string
+		code      int
+		wantAtEnd string
+	}{
+		{[]string{"save"}, 2, "--manifest or --with-ferry"},
+		{[]string{"login", "127.0.0.1:1"}, 2, "give the user with -u USER"},
+		{[]string{"init", "--site", "../evil"}, 1, "not starting with '.' or '-'"},
+		{[]string{"chart", "images", testChart("needs-value")}, 1, "set it with --set image.repository=REPO"},
+	} {
+		r := run(t, home, tc.args...)
+		if msg := strings.TrimSpace(r.stderr); r.code != tc.code || !strings.HasSuffix(msg, tc.wantAtEnd) {
+			t.Errorf("ferry %s = %s, want exit %d and the error ending %q", strings.Join(tc.args, " "), r, tc.code, tc.wantAtEnd)
+		}
+	}
+}
+
 func TestSite(t *testing.T) {
 	s := newSites(t)
 	r := must(t, s.hq, "site", "ls")

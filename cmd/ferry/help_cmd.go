@@ -31,7 +31,7 @@ func (c *HelpCmd) Run(g *Globals, kctx *kong.Context) error {
 		err = hctx.Error
 	}
 	if err != nil {
-		return fmt.Errorf("help %s: no such command or topic (topics: %s): %w", strings.Join(c.Words, " "), topicNames(), errUsage)
+		return usage(fmt.Errorf("help %s: no such command or topic (topics: %s)", strings.Join(c.Words, " "), topicNames()))
 	}
 	if err := hctx.PrintUsage(false); err != nil {
 		return err

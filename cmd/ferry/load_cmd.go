@@ -128,7 +128,7 @@ func (c *LoadCmd) receipt(g *Globals, h *store.Home) {
 // oneStdin refuses "-" named twice: standard input holds one bundle.
 func oneStdin(bundles []string) error {
 	if n := slices.Index(bundles, "-"); n >= 0 && slices.Contains(bundles[n+1:], "-") {
-		return fmt.Errorf("- names standard input, which holds one bundle: give it once: %w", errUsage)
+		return usage(errors.New("- names standard input, which holds one bundle: give it once"))
 	}
 	return nil
 }

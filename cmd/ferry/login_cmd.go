@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,7 +27,7 @@ const maxPassword = 64 << 10
 
 func (c *LoginCmd) Run(g *Globals) error {
 	if c.Password != "" && c.PasswordStdin {
-		return fmt.Errorf("login: --password and --password-stdin are exclusive: %w", errUsage)
+		return usage(errors.New("login: --password and --password-stdin are exclusive"))
 	}
 	if c.Password != "" {
 		g.warnf("WARNING! A password on the command line is insecure: other users see it (ps, shell history). Use --password-stdin.\n")
@@ -90,9 +91,9 @@ func (c *LoginCmd) credentials(g *Globals) (user, password string, err error) {
 	}
 	switch {
 	case user == "":
-		return "", "", fmt.Errorf("login %s: give the user with -u USER: %w", c.Registry, errUsage)
+		return "", "", usage(fmt.Errorf("login %s: give the user with -u USER", c.Registry))
 	case password == "":
-		return "", "", fmt.Errorf("login %s: give the password on standard input with --password-stdin: %w", c.Registry, errUsage)
+		return "", "", usage(fmt.Errorf("login %s: give the password on standard input with --password-stdin", c.Registry))
 	}
 	return user, password, nil
 }

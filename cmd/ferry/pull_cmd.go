@@ -67,8 +67,8 @@ func (c *PullCmd) expand(g *Globals, arg string) ([]string, error) {
 	}
 	given := strings.TrimPrefix(arg, runtime.TransportRegistry+"://")
 	if ref.Transport != runtime.TransportRegistry || runtime.TagOf(given) != "" || strings.Contains(given, "@") {
-		return nil, fmt.Errorf("pull --all-tags %s: name a registry's repository without a tag, such as "+
-			"registry.example.com/team/app: %w", arg, errUsage)
+		return nil, usage(fmt.Errorf("pull --all-tags %s: name a registry's repository without a tag, such as "+
+			"registry.example.com/team/app", arg))
 	}
 	opts, err := g.registryOptions(nil)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -23,7 +24,7 @@ type PushCmd struct {
 
 func (c *PushCmd) Run(g *Globals) error {
 	if c.Target != "" && c.Registry != "" {
-		return fmt.Errorf("push: name the target or --registry, not both: %w", errUsage)
+		return usage(errors.New("push: name the target or --registry, not both"))
 	}
 	h, err := g.openHome()
 	if err != nil {

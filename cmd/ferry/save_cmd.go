@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,7 +48,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 		return err
 	}
 	if len(c.Images) == 0 && len(c.Container) == 0 && len(charts) == 0 && len(c.WithFerry) == 0 {
-		return fmt.Errorf("save: name at least one image, --container, --chart, --manifest or --with-ferry: %w", errUsage)
+		return usage(errors.New("save: name at least one image, --container, --chart, --manifest or --with-ferry"))
 	}
 	extras, err := c.releaseFiles()
 	if err != nil {
@@ -58,7 +59,7 @@ func (c *SaveCmd) Run(g *Globals) error {
 		return err
 	}
 	if c.Output == "-" && isTerminal(g.stdout) {
-		return fmt.Errorf("save -o -: standard output is a terminal; redirect it to a file or a pipe (ferry save … -o - > trip.ferry): %w", errUsage)
+		return usage(errors.New("save -o -: standard output is a terminal; redirect it to a file or a pipe (ferry save … -o - > trip.ferry)"))
 	}
 	h, err := g.openHome()
 	if err != nil {
@@ -172,7 +173,7 @@ func (c *SaveCmd) splitSize() (int64, error) {
 		return 0, nil
 	}
 	if c.Output == "-" {
-		return 0, fmt.Errorf("save --split writes volumes to files: give -o NAME.ferry, not -: %w", errUsage)
+		return 0, usage(errors.New("save --split writes volumes to files: give -o NAME.ferry, not -"))
 	}
 	n, err := spec.ParseSize(c.Split)
 	if err != nil {
@@ -217,7 +218,7 @@ func (c *SaveCmd) chartRequests(g *Globals) ([]chartRequest, error) {
 			out = append(out, chartRequest{ref: ref, load: load, render: c.renderOptions(), add: c.AddImage, skip: c.SkipImage})
 		}
 	} else if len(c.AddImage) > 0 || len(c.SkipImage) > 0 {
-		return nil, fmt.Errorf("save: --add-image and --skip-image go with --chart: %w", errUsage)
+		return nil, usage(errors.New("save: --add-image and --skip-image go with --chart"))
 	}
 	if c.Manifest == "" {
 		return out, nil

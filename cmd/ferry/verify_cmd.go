@@ -73,7 +73,7 @@ func (c *VerifyCmd) Run(g *Globals) error {
 	}
 	opts.Stdin = g.stdin
 	if c.RebuildDeltas && h == nil {
-		return fmt.Errorf("verify --rebuild-deltas: the bases are in the home's store, and there is no home here: %w", errUsage)
+		return usage(errors.New("verify --rebuild-deltas: the bases are in the home's store, and there is no home here"))
 	}
 	opts.RebuildDeltas = c.RebuildDeltas
 	var reports []*trip.Report

@@ -142,7 +142,7 @@ func (c *Chart) Archive() []byte { return c.archive }
 
 func notFound(err error) error {
 	if os.IsNotExist(err) {
-		return fmt.Errorf("%w: %w", err, spec.ErrNotFound)
+		return spec.Mark(err, spec.ErrNotFound) // its text says so already
 	}
 	return err
 }

@@ -66,8 +66,8 @@ func (c *Chart) render(ctx context.Context, opts RenderOptions) (*rendered, erro
 		return nil, err
 	}
 	if kv := ch.Metadata.KubeVersion; kv != "" && !chartutil.IsCompatibleRange(kv, caps.KubeVersion.String()) {
-		return nil, fmt.Errorf("chart %s %s requires kubeVersion %s, which Kubernetes %s does not meet: give the cluster's version with --kube-version: %w",
-			c.Name, c.Version, kv, caps.KubeVersion.Version, spec.ErrBadInput)
+		return nil, spec.Mark(fmt.Errorf("chart %s %s requires kubeVersion %s, which Kubernetes %s does not meet: give the cluster's version with --kube-version",
+			c.Name, c.Version, kv, caps.KubeVersion.Version), spec.ErrBadInput)
 	}
 	vals, err := userValues(opts)
 	if err != nil {
@@ -88,7 +88,8 @@ func (c *Chart) render(ctx context.Context, opts RenderOptions) (*rendered, erro
 	var e engine.Engine
 	files, err := e.RenderWithContext(ctx, ch, top)
 	if err != nil {
-		return nil, fmt.Errorf("chart %s %s: %v: %w", c.Name, c.Version, err, spec.ErrBadInput)
+		// the chart's own words (a required value, a fail) end it
+		return nil, spec.Mark(fmt.Errorf("chart %s %s: %v", c.Name, c.Version, err), spec.ErrBadInput)
 	}
 	return &rendered{chart: ch, files: files}, nil
 }
@@ -121,8 +122,8 @@ func missingDependencies(ch *chartv2.Chart) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("chart %s declares dependencies that are not in its charts/ directory: %s: run helm dependency build: %w",
-			ch.ChartFullPath(), strings.Join(missing, ", "), spec.ErrBadInput)
+		return spec.Mark(fmt.Errorf("chart %s declares dependencies that are not in its charts/ directory: %s: run helm dependency build",
+			ch.ChartFullPath(), strings.Join(missing, ", ")), spec.ErrBadInput)
 	}
 	for _, d := range ch.Dependencies() {
 		if err := missingDependencies(d); err != nil {

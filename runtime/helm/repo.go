@@ -147,8 +147,8 @@ func (g *getter) fetch(u *url.URL, max int64) ([]byte, error) {
 	case resp.StatusCode == http.StatusNotFound:
 		return nil, fmt.Errorf("%s: %s: %w", u.Redacted(), resp.Status, spec.ErrNotFound)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, fmt.Errorf("%s: %s: check the credentials for %s (docker login or %s): %w",
-			u.Redacted(), resp.Status, u.Host, "REGISTRY_AUTH_FILE", spec.ErrUnauthorized)
+		return nil, spec.Mark(fmt.Errorf("%s: %s: check the credentials for %s (docker login or %s)",
+			u.Redacted(), resp.Status, u.Host, "REGISTRY_AUTH_FILE"), spec.ErrUnauthorized)
 	case resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("%s: %s", u.Redacted(), resp.Status)
 	}

@@ -45,7 +45,7 @@ func pickVersion(versions []string, want string) (string, error) {
 		}
 	}
 	if want == "" {
-		return "", fmt.Errorf("no stable version among %d: give --version: %w", len(versions), spec.ErrNotFound)
+		return "", spec.Mark(fmt.Errorf("no stable version among %d: give --version", len(versions)), spec.ErrNotFound)
 	}
 	return "", fmt.Errorf("no version matches %q among %d: %w", want, len(versions), spec.ErrNotFound)
 }

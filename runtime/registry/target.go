@@ -226,16 +226,16 @@ func (t *Target) base() string { return strings.Trim(t.host+"/"+t.prefix, "/") }
 func (t *Target) destinations(images []runtime.Image) ([]name.Reference, error) {
 	if t.exact != nil {
 		if len(images) != 1 {
-			return nil, fmt.Errorf("docker://%s: names one image, got %d: give HOST[:PORT][/PREFIX] to push several: %w",
-				t.exact, len(images), spec.ErrBadInput)
+			return nil, spec.Mark(fmt.Errorf("docker://%s: names one image, got %d: give HOST[:PORT][/PREFIX] to push several",
+				t.exact, len(images)), spec.ErrBadInput)
 		}
 		return []name.Reference{t.exact}, nil
 	}
 	refs := make([]name.Reference, len(images))
 	for i, img := range images {
 		if img.Name == "" {
-			return nil, fmt.Errorf("docker://%s: image %s has no name: give the target a reference, docker://HOST/REPO:TAG: %w",
-				t.host, img.Desc.Digest, spec.ErrBadInput)
+			return nil, spec.Mark(fmt.Errorf("docker://%s: image %s has no name: give the target a reference, docker://HOST/REPO:TAG",
+				t.host, img.Desc.Digest), spec.ErrBadInput)
 		}
 		var s string
 		if runtime.IsBareTag(img.Name) {

@@ -65,8 +65,8 @@ func TrustCatalog(c *store.Catalog) Truster {
 func checkSiteKey(c *store.Catalog, what, site string, key ssh.PublicKey) error {
 	s, err := c.Site(site)
 	if errors.Is(err, spec.ErrUnknownSite) {
-		return fmt.Errorf("%s signed by unknown site %q (key %s): register it with ferry site add %s --key FILE.pub: %w",
-			what, site, format.Fingerprint(key), site, spec.ErrUnknownSite)
+		return spec.Mark(fmt.Errorf("%s signed by unknown site %q (key %s): register it with ferry site add %s --key FILE.pub",
+			what, site, format.Fingerprint(key), site), spec.ErrUnknownSite)
 	}
 	if err != nil {
 		return err
