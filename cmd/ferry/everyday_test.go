@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -181,6 +182,55 @@ func TestPull_AllTags(t *testing.T) {
 			runtimetest.SkopeoDigest(t, "oci:"+src+":"+tag); got != want {
 			t.Errorf("push --all-tags: %s = %s, want %s", ref, got, want)
 		}
+	}
+}
+
+// TestLs_Patterns: ls with patterns lists the images they name, by
+// repository, name, Docker's short name or glob, as text and as JSON; a
+// pattern that names none says so and lists nothing.
+func TestLs_Patterns(t *testing.T) {
+	src, _ := chain(t, 2, 1024)
+	home := filepath.Join(t.TempDir(), "home")
+	must(t, home, "init", "--site", "hq")
+	must(t, home, "pull", "oci:"+src+":v1", "oci:"+src+":v2")
+	must(t, home, "tag", "v1", "example.com/team/app:1")
+	must(t, home, "tag", "v2", "example.com/team/app:2")
+	must(t, home, "tag", "v2", "docker.io/library/tool:3")
+	for _, tc := range []struct {
+		patterns []string
+		want     []string
+	}{
+		{nil, []string{"docker.io/library/tool:3", "example.com/team/app:1", "example.com/team/app:2", "v1", "v2"}},
+		{[]string{"example.com/team/app"}, []string{"example.com/team/app:1", "example.com/team/app:2"}},
+		{[]string{"example.com/*/app:2"}, []string{"example.com/team/app:2"}},
+		{[]string{"tool"}, []string{"docker.io/library/tool:3"}},
+		{[]string{"tool:3", "v?"}, []string{"docker.io/library/tool:3", "v1", "v2"}},
+		{[]string{"example.com/team/app:1"}, []string{"example.com/team/app:1"}},
+	} {
+		args := append([]string{"--json", "ls"}, tc.patterns...)
+		var recs []struct{ Name string }
+		if err := json.Unmarshal([]byte(must(t, home, args...).stdout), &recs); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range recs {
+			got = append(got, r.Name)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("ls --json %v = %v, want %v", tc.patterns, got, tc.want)
+		}
+		text := must(t, home, append([]string{"ls"}, tc.patterns...)...).stdout
+		if n := len(strings.Split(strings.TrimSpace(text), "\n")); n != len(tc.want) {
+			t.Errorf("ls %v printed %d lines, want %d: %s", tc.patterns, n, len(tc.want), text)
+		}
+	}
+	r := must(t, home, "ls", "nothing/here")
+	if r.stdout != "" || !strings.Contains(r.stderr, "matches nothing/here") {
+		t.Errorf("ls of a pattern that names nothing = %s, want no lines and a note on stderr", r)
+	}
+	if r := must(t, home, "--json", "ls", "nothing/here"); strings.TrimSpace(r.stdout) != "[]" {
+		t.Errorf("ls --json of a pattern that names nothing = %q, want []", r.stdout)
 	}
 }
 

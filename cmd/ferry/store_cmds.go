@@ -2,14 +2,21 @@ package main
 
 import (
 	"fmt"
+	"path"
+	"slices"
 	"sort"
+	"strings"
 
+	"github.com/ferryhq/ferry/runtime"
 	"github.com/ferryhq/ferry/spec"
+	"github.com/ferryhq/ferry/store"
 	"github.com/ferryhq/ferry/store/trip"
 )
 
 // LsCmd is `ferry ls`.
-type LsCmd struct{}
+type LsCmd struct {
+	Patterns []string `arg:"" optional:"" name:"pattern" complete:"image" help:"List only the images (and charts) a pattern names: a repository (all its tags), a name, or a glob with * and ? (example.com/*/app:1.*); Docker Hub's names match as docker shows them (nginx)."`
+}
 
 func (c *LsCmd) Run(g *Globals) error {
 	h, err := g.openHomeReadOnly()
@@ -17,11 +24,18 @@ func (c *LsCmd) Run(g *Globals) error {
 		return err
 	}
 	defer h.Close()
-	imgs, err := h.Catalog.Images()
+	all, err := h.Catalog.Images()
 	if err != nil {
 		return err
 	}
+	imgs := slices.DeleteFunc(all, func(im store.ImageRecord) bool { return !c.matches(im.Name) })
+	if len(imgs) == 0 && len(c.Patterns) > 0 {
+		g.warnf("no image in the store at %s matches %s\n", h.Dir, strings.Join(c.Patterns, " or "))
+	}
 	if g.JSON {
+		if imgs == nil {
+			imgs = []store.ImageRecord{}
+		}
 		return g.printJSON(imgs)
 	}
 	for _, im := range imgs {
@@ -36,6 +50,30 @@ func (c *LsCmd) Run(g *Globals) error {
 		}
 	}
 	return nil
+}
+
+// matches reports whether a pattern names the image or chart name (every
+// name does when there is none): as it is, by its repository, as Docker
+// shows either (Familiar: "nginx" for docker.io/library/nginx:1.25), or
+// as a glob (path.Match, where * stops at a /).
+func (c *LsCmd) matches(name string) bool {
+	if len(c.Patterns) == 0 {
+		return true
+	}
+	repo := runtime.Repository(name)
+	for _, p := range c.Patterns {
+		if p == name || p == repo || runtime.Familiar(p) == runtime.Familiar(name) ||
+			runtime.Familiar(p) == runtime.Familiar(repo) {
+			return true
+		}
+		if ok, _ := path.Match(p, name); ok {
+			return true
+		}
+		if ok, _ := path.Match(p, runtime.Familiar(name)); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // DuCmd is `ferry du`.
