@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 
@@ -97,6 +98,10 @@ func mainIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if exit >= 0 {
 		return exit
 	}
+	if msg, ok := missingFile(err); ok {
+		fmt.Fprintln(stderr, "ferry:", msg)
+		return exitBadInput
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "ferry:", err)
 		return exitInternal
@@ -186,6 +191,23 @@ func (g *Globals) warnf(format string, a ...any) {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// missingFile says kong's error for a file named on the command line that
+// does not exist ("<bundle> ...: stat x.ferry: no such file or
+// directory", "--key: stat k.pub: …") as the input fault it is, a bad
+// value (exit 1): "bundle x.ferry: no such file or directory".
+func missingFile(err error) (string, bool) {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || pe.Op != "stat" || !errors.Is(err, fs.ErrNotExist) {
+		return "", false
+	}
+	what, _, ok := strings.Cut(err.Error(), ": stat ")
+	if !ok {
+		return "", false
+	}
+	what = strings.Trim(strings.TrimSuffix(what, " ..."), "<>")
+	return what + " " + pe.Path + ": no such file or directory", true
 }
 
 // errUsage marks a mistake on the command line (exit 2); usage marks an

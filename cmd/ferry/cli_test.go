@@ -148,6 +148,9 @@ func TestErrors_AdviceComesLast(t *testing.T) {
 		{[]string{"login", "127.0.0.1:1"}, 2, "give the user with -u USER"},
 		{[]string{"init", "--site", "../evil"}, 1, "not starting with '.' or '-'"},
 		{[]string{"chart", "images", testChart("needs-value")}, 1, "set it with --set image.repository=REPO"},
+		// a file named on the command line that is not there is a bad value
+		{[]string{"load", filepath.Join(home, "nope.ferry")}, 1, "bundle " + filepath.Join(home, "nope.ferry") + ": no such file or directory"},
+		{[]string{"site", "add", "x", "--key", filepath.Join(home, "nope.pub")}, 1, "--key " + filepath.Join(home, "nope.pub") + ": no such file or directory"},
 	} {
 		r := run(t, home, tc.args...)
 		if msg := strings.TrimSpace(r.stderr); r.code != tc.code || !strings.HasSuffix(msg, tc.wantAtEnd) {
