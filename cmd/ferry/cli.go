@@ -94,6 +94,9 @@ func mainIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		fmt.Fprintln(stderr, "ferry:", err)
 		return exitInternal
 	}
+	if len(args) == 0 {
+		args = []string{"--help"} // as docker and helm do: what there is to run
+	}
 	kctx, err := parser.Parse(args)
 	if exit >= 0 {
 		return exit

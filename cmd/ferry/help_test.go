@@ -14,6 +14,10 @@ import (
 // topic, and ferry help --man a roff page with a section per command,
 // made from the same grammar.
 func TestHelp(t *testing.T) {
+	// ferry alone shows the commands, as docker and helm do
+	if r := must(t, ""); !strings.Contains(r.stdout, "Commands:") || !strings.Contains(r.stdout, "Make a signed bundle of images") {
+		t.Errorf("ferry with no arguments = %s, want the list of commands", r)
+	}
 	r := must(t, "", "help", "site", "add")
 	if !strings.Contains(r.stdout, "Register another site's public key") || !strings.Contains(r.stdout, "--key") {
 		t.Errorf("help site add = %s", r)
