@@ -192,6 +192,9 @@ func TestLs_Patterns(t *testing.T) {
 	src, _ := chain(t, 2, 1024)
 	home := filepath.Join(t.TempDir(), "home")
 	must(t, home, "init", "--site", "hq")
+	if r := must(t, home, "ls"); r.stdout != "" || !strings.Contains(r.stderr, "ferry pull IMAGE, or ferry load BUNDLE") {
+		t.Errorf("ls of an empty store = %s, want no lines and a note of how to fill it", r)
+	}
 	must(t, home, "pull", "oci:"+src+":v1", "oci:"+src+":v2")
 	must(t, home, "tag", "v1", "example.com/team/app:1")
 	must(t, home, "tag", "v2", "example.com/team/app:2")

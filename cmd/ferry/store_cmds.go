@@ -29,8 +29,11 @@ func (c *LsCmd) Run(g *Globals) error {
 		return err
 	}
 	imgs := slices.DeleteFunc(all, func(im store.ImageRecord) bool { return !c.matches(im.Name) })
-	if len(imgs) == 0 && len(c.Patterns) > 0 {
+	switch {
+	case len(imgs) == 0 && len(c.Patterns) > 0:
 		g.warnf("no image in the store at %s matches %s\n", h.Dir, strings.Join(c.Patterns, " or "))
+	case len(imgs) == 0:
+		g.warnf("the store at %s holds no images yet: ferry pull IMAGE, or ferry load BUNDLE\n", h.Dir)
 	}
 	if g.JSON {
 		if imgs == nil {
