@@ -75,13 +75,14 @@ func IsBadInput(err error) bool {
 	return false
 }
 
-// Mark returns err, reading as it does, which errors.Is also finds to be
-// kind: for a message that already says what went wrong and ends with
-// what to do, after which kind's own text ("bad input", "not found")
-// would only trail.
-func Mark(err, kind error) error { return &marked{err: err, kind: kind} }
+// Mark returns err, reading as it does, which errors.Is and errors.As
+// also find to be each of also: for a message that already says what went
+// wrong and ends with what to do, after which a sentinel's own text ("bad
+// input", "not found") would only trail, or one that says in short what
+// the errors it wraps say at length.
+func Mark(err error, also ...error) error { return &marked{errs: append([]error{err}, also...)} }
 
-type marked struct{ err, kind error }
+type marked struct{ errs []error }
 
-func (m *marked) Error() string   { return m.err.Error() }
-func (m *marked) Unwrap() []error { return []error{m.err, m.kind} }
+func (m *marked) Error() string   { return m.errs[0].Error() }
+func (m *marked) Unwrap() []error { return m.errs }

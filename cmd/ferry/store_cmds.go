@@ -63,17 +63,15 @@ func (c *LsCmd) matches(name string) bool {
 	if len(c.Patterns) == 0 {
 		return true
 	}
-	repo := runtime.Repository(name)
+	short, shortRepo := runtime.Familiar(name), runtime.Familiar(runtime.Repository(name))
 	for _, p := range c.Patterns {
-		if p == name || p == repo || runtime.Familiar(p) == runtime.Familiar(name) ||
-			runtime.Familiar(p) == runtime.Familiar(repo) {
+		if fp := runtime.Familiar(p); fp == short || fp == shortRepo {
 			return true
 		}
-		if ok, _ := path.Match(p, name); ok {
-			return true
-		}
-		if ok, _ := path.Match(p, runtime.Familiar(name)); ok {
-			return true
+		for _, n := range []string{name, short} {
+			if ok, _ := path.Match(p, n); ok {
+				return true
+			}
 		}
 	}
 	return false

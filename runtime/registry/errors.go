@@ -39,18 +39,15 @@ func (c *client) explain(err error, host, image string) error {
 		return explained(fmt.Errorf("%s: unauthorized, tried %s: check `ferry login %s` or %s: %v: %w",
 			prefix, c.creds, host, AuthFileEnv, err, spec.ErrUnauthorized))
 	case errors.As(err, &te) && notFound(te):
-		return explained(&causeError{msg: prefix + ": not found (the registry says " + says(te) + ")",
-			errs: []error{err, spec.ErrNotFound}})
+		return explained(spec.Mark(errors.New(prefix+": not found (the registry says "+says(te)+")"), err, spec.ErrNotFound))
 	case errors.As(err, &ue) || errors.As(err, &he):
 		return explained(fmt.Errorf("%s: TLS certificate not trusted (give its CA with --ca-file, or --tls-verify=false): %w",
 			prefix, err))
 	case dial != nil:
 		// go-containerregistry's ping joins the attempt over https and the
 		// one over http (when plain http is allowed): one dial error says it.
-		return explained(&causeError{
-			msg: fmt.Sprintf("%s: registry unreachable (check the address, and that the registry is running): %v",
-				prefix, dial),
-			errs: []error{err}})
+		return explained(spec.Mark(fmt.Errorf("%s: registry unreachable (check the address, and that the registry is running): %v",
+			prefix, dial), err))
 	}
 	return explained(fmt.Errorf("%s: %w", prefix, err))
 }
@@ -115,16 +112,6 @@ func says(te *transport.Error) string {
 	}
 	return strings.Join(parts, "; ")
 }
-
-// causeError says msg, which names what matters of the errors it wraps,
-// and wraps them whole for errors.Is and As.
-type causeError struct {
-	msg  string
-	errs []error
-}
-
-func (e *causeError) Error() string   { return e.msg }
-func (e *causeError) Unwrap() []error { return e.errs }
 
 // transient reports whether err may go away when the request is made
 // again: a cut or reset connection, a timeout, a 5xx, 408 or 429.
