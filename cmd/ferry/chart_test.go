@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -86,5 +87,25 @@ func TestChartImages_HelmWarningsSpeakAsFerry(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "ghcr.io/example/web") {
 		t.Errorf("stdout = %q, want the chart's images", stdout.String())
+	}
+}
+
+// TestChartImages_SchemaReferencesOutside: a values.schema.json that
+// refers to a file of this machine is not read (helm would read it), and
+// stderr says which reference went unchecked.
+func TestChartImages_SchemaReferencesOutside(t *testing.T) {
+	chart := filepath.Join(t.TempDir(), "web")
+	if out, err := exec.Command("cp", "-r", testChart("web"), chart).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	refuses := filepath.Join(t.TempDir(), "refuses.json")
+	writeFile(t, refuses, `{"type": "string"}`) // the image map is not a string
+	writeFile(t, filepath.Join(chart, "values.schema.json"), `{"properties": {"image": {"$ref": "file://`+refuses+`"}}}`)
+	r := must(t, "", "chart", "images", chart)
+	if !strings.Contains(r.stdout, "ghcr.io/example/web") {
+		t.Errorf("stdout = %q, want the chart's images", r.stdout)
+	}
+	if want := "warning: chart web 1.2.0: values.schema.json refers to file://" + refuses + ", which ferry neither reads nor fetches"; !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr = %q, want %q", r.stderr, want)
 	}
 }

@@ -30,6 +30,13 @@ func (f chartFlags) loadOptions(g *Globals) (helm.LoadOptions, error) {
 	return helm.LoadOptions{Version: f.Version, Repo: f.Repo, Registry: reg}, err
 }
 
+// warnRender is opts with its warnings (what the render could not check)
+// written to stderr.
+func (g *Globals) warnRender(opts helm.RenderOptions) helm.RenderOptions {
+	opts.Warn = func(m string) { g.warnf("warning: %s\n", m) }
+	return opts
+}
+
 func (f chartFlags) renderOptions() helm.RenderOptions {
 	return helm.RenderOptions{ValueFiles: f.Values, Set: f.Set, SetString: f.SetString, KubeVersion: f.KubeVersion,
 		ReleaseName: f.ReleaseName, Namespace: f.Namespace, IncludeTests: f.IncludeTests}
@@ -80,7 +87,7 @@ func openCharts(g *Globals, h *store.Home, reqs []chartRequest) ([]trip.Input, f
 			return nil, closeAll, err
 		}
 		closers = append(closers, func() { ch.Close() })
-		found, err := ch.Images(g.ctx, r.render)
+		found, err := ch.Images(g.ctx, g.warnRender(r.render))
 		if err != nil {
 			return nil, closeAll, err
 		}

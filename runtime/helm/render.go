@@ -37,6 +37,10 @@ type RenderOptions struct {
 	// IncludeTests counts the images of test hooks (helm.sh/hook: test,
 	// test-success, test-failure), which are left out by default.
 	IncludeTests bool
+	// Warn, when set, is told what the render could not check: a
+	// values.schema.json reference to a file or URL outside the schema,
+	// which ferry neither reads nor fetches (see validateValues).
+	Warn func(string)
 }
 
 // rendered is a chart rendered for some values: its enabled charts (the
@@ -78,9 +82,19 @@ func (c *Chart) render(ctx context.Context, opts RenderOptions) (*rendered, erro
 	}
 	release := common.ReleaseOptions{Name: orDefault(opts.ReleaseName, "release"),
 		Namespace: orDefault(opts.Namespace, "default"), Revision: 1, IsInstall: true}
-	top, err := util.ToRenderValuesWithSchemaValidation(ch, vals, release, caps, false)
+	top, err := util.ToRenderValuesWithSchemaValidation(ch, vals, release, caps, true)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s %s: values: %v: %w", c.Name, c.Version, err, spec.ErrBadInput)
+	}
+	merged, _ := top["Values"].(common.Values)
+	unchecked, err := validateValues(ch, merged)
+	if opts.Warn != nil {
+		for _, ref := range unchecked {
+			opts.Warn(fmt.Sprintf("chart %s %s: values.schema.json refers to %s, which ferry neither reads nor fetches: the values it describes are not checked", c.Name, c.Version, ref))
+		}
+	}
+	if err != nil {
+		return nil, spec.Mark(fmt.Errorf("chart %s %s: values: %v", c.Name, c.Version, err), spec.ErrBadInput)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
