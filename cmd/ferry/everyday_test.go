@@ -235,6 +235,9 @@ func TestLs_Patterns(t *testing.T) {
 	if r := must(t, home, "--json", "ls", "nothing/here"); strings.TrimSpace(r.stdout) != "[]" {
 		t.Errorf("ls --json of a pattern that names nothing = %q, want []", r.stdout)
 	}
+	if r := run(t, home, "ls", "app", "example.com/[app"); r.code != 2 || !strings.Contains(r.stderr, `pattern "example.com/[app": syntax error in pattern`) {
+		t.Errorf("ls of a pattern that is not a glob = %s, want a usage error naming it", r)
+	}
 }
 
 // TestTagRm_GC: tag and rm change names only (check --read-data stays

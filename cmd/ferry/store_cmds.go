@@ -19,6 +19,11 @@ type LsCmd struct {
 }
 
 func (c *LsCmd) Run(g *Globals) error {
+	for _, p := range c.Patterns {
+		if _, err := path.Match(p, ""); err != nil {
+			return usage(fmt.Errorf("pattern %q: %v: close each [ with ], or put \\ before it", p, err))
+		}
+	}
 	h, err := g.openHomeReadOnly()
 	if err != nil {
 		return err
