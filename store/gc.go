@@ -11,8 +11,8 @@ import (
 
 // GCResult is what GC removed, or would remove on a dry run.
 type GCResult struct {
-	Removed []digest.Digest // sorted
-	Bytes   int64
+	Removed []digest.Digest `json:"removed"` // sorted; never nil
+	Bytes   int64           `json:"bytes"`
 }
 
 // GC removes every blob, on disk or in the catalog, that no image record
@@ -24,7 +24,7 @@ func (h *Home) GC(ctx context.Context, dryRun bool) (GCResult, error) {
 	if err != nil {
 		return GCResult{}, fmt.Errorf("gc %s: %w", h.Dir, err)
 	}
-	var res GCResult
+	res := GCResult{Removed: []digest.Digest{}}
 	for _, d := range slices.Sorted(maps.Keys(garbage)) {
 		res.Removed = append(res.Removed, d)
 		res.Bytes += garbage[d]

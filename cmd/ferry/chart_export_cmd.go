@@ -38,6 +38,9 @@ func (c *ChartExportCmd) Run(g *Globals) error {
 	if err := atomicfile.Write(out, 0o644, write); err != nil {
 		return fmt.Errorf("chart %s %s: %w", rec.Chart.Name, rec.Chart.Version, err)
 	}
+	if g.JSON {
+		return g.printJSON(map[string]string{"archive": out, "chart": rec.Chart.Name, "version": rec.Chart.Version})
+	}
 	g.printf("wrote %s: chart %s %s\n", out, rec.Chart.Name, rec.Chart.Version)
 	return nil
 }

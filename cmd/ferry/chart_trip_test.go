@@ -115,6 +115,11 @@ func TestChart_Trip(t *testing.T) {
 	if archive != man.Layers[0].Digest {
 		t.Errorf("the chart archive at the site is %s, hq made %s", man.Layers[0].Digest, archive)
 	}
+	var exported struct{ Archive, Chart, Version string }
+	r = must(t, w.site, "--json", "chart", "export", "web", "-o", tgz)
+	if err := json.Unmarshal([]byte(r.stdout), &exported); err != nil || exported != (struct{ Archive, Chart, Version string }{tgz, "web", "1.2.0"}) {
+		t.Errorf("chart export --json = %q (%v), want the archive, the chart and its version", r.stdout, err)
+	}
 	checkWithHelm(t, w, tgz)
 	checkMirrors(t, w)
 	checkSources(t, w, tgz)

@@ -44,6 +44,7 @@ func (c *CheckCmd) Run(g *Globals) error {
 		repaired = &res
 	}
 	if g.JSON {
+		probs = list(probs)
 		if c.Repair {
 			return g.printJSON(map[string]any{"problems": probs, "repaired": repaired})
 		}

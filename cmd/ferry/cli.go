@@ -175,6 +175,15 @@ func (g *Globals) openHomeReadOnly() (*store.Home, error) {
 }
 
 // printJSON writes v as indented JSON to stdout.
+// list is s, or an empty list for nil: --json prints [] for a list with
+// nothing in it, never null, so that a script can iterate it.
+func list[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
 func (g *Globals) printJSON(v any) error {
 	enc := json.NewEncoder(g.stdout)
 	enc.SetIndent("", "  ")

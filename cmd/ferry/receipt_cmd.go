@@ -43,6 +43,9 @@ func (c *ReceiptCreateCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
+	if g.JSON {
+		return g.printJSON(map[string]any{"receipt": path})
+	}
 	g.printf("receipt: %s\n", path)
 	return nil
 }
@@ -90,7 +93,7 @@ func (c *ReceiptApplyCmd) Run(g *Globals) error {
 	}
 	if g.JSON {
 		return g.printJSON(map[string]any{"site": rc.Site, "sequence": rc.Sequence, "created": rc.Created,
-			"confirmed": res.Confirmed, "reset": res.Reset, "inFlight": res.InFlight, "mismatched": res.Mismatched, "whole": res.Whole, "stale": res.Stale})
+			"confirmed": res.Confirmed, "reset": res.Reset, "inFlight": res.InFlight, "mismatched": list(res.Mismatched), "whole": list(res.Whole), "stale": res.Stale})
 	}
 	if res.Stale {
 		g.printf("receipt %d from %s is not newer than receipt %d already applied: nothing changed\n", rc.Sequence, rc.Site, res.Last)

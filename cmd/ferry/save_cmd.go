@@ -145,8 +145,9 @@ func (c *SaveCmd) Run(g *Globals) error {
 	}
 	deltas, _ := deltaCount(res.Index)
 	if g.JSON {
-		return g.printJSON(map[string]any{"bundle": res.Path, "volumes": res.Volumes, "id": res.Index.ID, "sequence": res.Index.Sequence,
-			"to": res.Index.To, "deltas": deltas, "images": res.Index.Images, "charts": res.Index.Charts, "extras": extras, "blobs": len(res.Index.Blobs), "size": res.Size})
+		return g.printJSON(map[string]any{"bundle": res.Path, "volumes": list(res.Volumes), "id": res.Index.ID, "sequence": res.Index.Sequence,
+			"to": res.Index.To, "deltas": deltas, "images": list(res.Index.Images), "charts": list(res.Index.Charts), "extras": list(extras),
+			"blobs": len(res.Index.Blobs), "size": res.Size})
 	}
 	shipped := ""
 	if n := len(res.Index.Charts); n > 0 {

@@ -45,6 +45,9 @@ func (c *SiteAddCmd) Run(g *Globals) error {
 	if err := h.Catalog.PutSite(siteRecord(c.Name, key)); err != nil {
 		return fmt.Errorf("site add %s: %w", c.Name, err)
 	}
+	if g.JSON {
+		return g.printJSON(map[string]string{"site": c.Name, "fingerprint": format.Fingerprint(key)})
+	}
 	g.printf("site %q added (%s)\n", c.Name, format.Fingerprint(key))
 	return nil
 }
@@ -103,7 +106,7 @@ func (c *SiteShowCmd) Run(g *Globals) error {
 		return g.printJSON(map[string]any{"name": s.Name, "key": s.Key, "fingerprint": s.Fingerprint, "added": s.Added,
 			"confirmed":   map[string]any{"blobs": sum.Confirmed, "bytes": sum.ConfirmedBytes},
 			"shipped":     map[string]any{"blobs": sum.Shipped, "bytes": sum.ShippedBytes},
-			"lastReceipt": sum.LastReceipt, "made": sum.Made, "loaded": sum.Loaded})
+			"lastReceipt": sum.LastReceipt, "made": list(sum.Made), "loaded": list(sum.Loaded)})
 	}
 	g.printf("site:        %s\nfingerprint: %s\nkey:         %s\nadded:       %s\n", s.Name, s.Fingerprint, s.Key, s.Added.Format(time.RFC3339))
 	g.printf("holds:       %d blob(s) confirmed (%s), %d shipped and not yet confirmed (%s)\n",

@@ -32,7 +32,15 @@ func (c *TagCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if replaced.Name != "" && replaced.Digest != rec.Digest {
+	moved := replaced.Name != "" && replaced.Digest != rec.Digest
+	if g.JSON {
+		out := map[string]any{"name": ref.Tag, "digest": rec.Digest}
+		if moved {
+			out["movedFrom"] = replaced.Digest
+		}
+		return g.printJSON(out)
+	}
+	if moved {
 		g.warnf("%s moved from %s\n", spec.Quote(ref.Tag), replaced.Digest)
 	}
 	g.printf("tagged %s %s\n", spec.Quote(ref.Tag), rec.Digest)
@@ -63,7 +71,7 @@ func (c *RmCmd) Run(g *Globals) error {
 		return err
 	}
 	if g.JSON {
-		return g.printJSON(map[string]any{"removed": recs, "unreferenced": free})
+		return g.printJSON(map[string]any{"removed": list(recs), "unreferenced": free})
 	}
 	for _, r := range recs {
 		g.printf("removed %s %s\n", spec.Quote(r.Name), r.Digest)
