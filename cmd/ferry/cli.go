@@ -8,6 +8,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -101,7 +103,7 @@ func mainIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if exit >= 0 {
 		return exit
 	}
-	if msg, ok := missingFile(err); ok {
+	if msg, ok := badFileArg(err); ok {
 		fmt.Fprintln(stderr, "ferry:", msg)
 		return exitBadInput
 	}
@@ -205,22 +207,39 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// missingFile says kong's error for a file named on the command line that
+// badFileArg says kong's error for a file named on the command line that
 // does not exist ("<bundle> ...: stat x.ferry: no such file or
-// directory", "--key: stat k.pub: …") as the input fault it is, a bad
-// value (exit 1): "bundle x.ferry: no such file or directory".
-func missingFile(err error) (string, bool) {
+// directory", "--key: stat k.pub: …") or is a directory ("<bundle> ...:
+// \"dir\" exists but is a directory") as the input fault it is, a bad
+// value (exit 1): "bundle x.ferry: no such file or directory", "bundle
+// dir is a directory: name the bundle files in it (dir/*.ferry)".
+func badFileArg(err error) (string, bool) {
+	if err == nil {
+		return "", false
+	}
 	var pe *fs.PathError
-	if !errors.As(err, &pe) || pe.Op != "stat" || !errors.Is(err, fs.ErrNotExist) {
-		return "", false
+	if errors.As(err, &pe) && pe.Op == "stat" && errors.Is(err, fs.ErrNotExist) {
+		if what, _, ok := strings.Cut(err.Error(), ": stat "); ok {
+			return argName(what) + " " + pe.Path + ": no such file or directory", true
+		}
 	}
-	what, _, ok := strings.Cut(err.Error(), ": stat ")
-	if !ok {
-		return "", false
+	what, rest, _ := strings.Cut(err.Error(), ": ")
+	if quoted, ok := strings.CutSuffix(rest, " exists but is a directory"); ok {
+		dir, uerr := strconv.Unquote(quoted)
+		if uerr != nil {
+			return "", false
+		}
+		if what = argName(what); what == "bundle" {
+			return fmt.Sprintf("bundle %s is a directory: name the bundle files in it (%s)", dir, filepath.Join(dir, "*.ferry")), true
+		}
+		return fmt.Sprintf("%s %s is a directory: name a file", what, dir), true
 	}
-	what = strings.Trim(strings.TrimSuffix(what, " ..."), "<>")
-	return what + " " + pe.Path + ": no such file or directory", true
+	return "", false
 }
+
+// argName is an argument as kong's errors name it, as ferry's do:
+// "bundle" for "<bundle> ...", "--key" as it is.
+func argName(s string) string { return strings.Trim(strings.TrimSuffix(s, " ..."), "<>") }
 
 // errUsage marks a mistake on the command line (exit 2); usage marks an
 // error that says what to do instead, without the word.

@@ -151,6 +151,10 @@ func TestErrors_AdviceComesLast(t *testing.T) {
 		// a file named on the command line that is not there is a bad value
 		{[]string{"load", filepath.Join(home, "nope.ferry")}, 1, "bundle " + filepath.Join(home, "nope.ferry") + ": no such file or directory"},
 		{[]string{"site", "add", "x", "--key", filepath.Join(home, "nope.pub")}, 1, "--key " + filepath.Join(home, "nope.pub") + ": no such file or directory"},
+		// or a directory: a bundle's says which files to name
+		{[]string{"verify", filepath.Join(home, "keys")}, 1, "bundle " + filepath.Join(home, "keys") + " is a directory: name the bundle files in it (" +
+			filepath.Join(home, "keys", "*.ferry") + ")"},
+		{[]string{"site", "add", "x", "--key", filepath.Join(home, "keys")}, 1, "--key " + filepath.Join(home, "keys") + " is a directory: name a file"},
 	} {
 		r := run(t, home, tc.args...)
 		if msg := strings.TrimSpace(r.stderr); r.code != tc.code || !strings.HasSuffix(msg, tc.wantAtEnd) {
