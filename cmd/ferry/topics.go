@@ -23,7 +23,7 @@ An existing file named without a transport (./app.tar) is read as a docker save 
 	{Name: "exit-codes", Title: "Exit status", Text: `
 0 success.
 
-1 verification failed or bad input: a damaged or unsigned bundle, an unknown site or image, a bad name, a replayed or misaddressed bundle, a missing prerequisite, a refused downgrade, a login the registry refused.
+1 verification failed or bad input: a damaged or unsigned bundle, an unknown site or image, a bad name, a file named on the command line that is not there or is a directory, a replayed or misaddressed bundle, a missing prerequisite, a refused downgrade, a login the registry refused.
 
 2 usage error or internal fault: a wrong flag, a full disk, a bug.`},
 	{Name: "environment", Title: "Environment", Text: `
