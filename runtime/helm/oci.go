@@ -3,8 +3,10 @@ package helm
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/ferryhq/ferry/runtime"
@@ -58,8 +60,37 @@ func fromOCI(ctx context.Context, ref string, opts LoadOptions) (*Chart, error) 
 		src.Close()
 		return nil, err
 	}
+	if err := namedBy(c, repo, sep, id); err != nil {
+		src.Close()
+		return nil, fmt.Errorf("chart %s: %w", where, err)
+	}
 	c.pulled = &pulled{src: src, desc: imgs[0].Desc}
 	return c, nil
+}
+
+// namedBy checks that a pulled chart is the one its reference names, as
+// helm push names it (REPO/NAME:VERSION, "+" written "_"): its name is the
+// repository's last element, and a tag that is a version is its version.
+// A tag that is not a version ("stable") may name any. A registry that
+// serves another chart under the name is refused, as a repository whose
+// index.yaml names another archive is.
+func namedBy(c *Chart, repo, sep, id string) error {
+	name, version := path.Base(repo), ""
+	if v := strings.ReplaceAll(id, "_", "+"); sep == ":" && isVersion(v) {
+		version = v
+	}
+	if c.Name == name && (version == "" || c.Version == version) {
+		return nil
+	}
+	return fmt.Errorf("the registry serves chart %s %s under the name of %s: %w",
+		c.Name, c.Version, strings.TrimSpace(name+" "+version), spec.ErrCorrupt)
+}
+
+// isVersion says whether a tag is a semantic version (1.2.0, v1.2.0-rc.1),
+// not a name such as "stable".
+func isVersion(tag string) bool {
+	_, err := semver.StrictNewVersion(strings.TrimPrefix(tag, "v"))
+	return err == nil
 }
 
 // ociVersion lists the repository's tags and picks one.

@@ -196,6 +196,28 @@ func TestLoad_OCI(t *testing.T) {
 	if _, err := Load(ctx, "oci://"+reg.Host+"/team/charts/nosuch", LoadOptions{Version: "1.0.0"}); !errors.Is(err, spec.ErrNotFound) {
 		t.Errorf("Load of an absent chart = %v, want ErrNotFound", err)
 	}
+	// A chart served under another chart's name or version is refused; a
+	// tag that is not a version may name any version.
+	from := "docker://" + reg.Host + "/team/charts/needs-value:0.1.0"
+	for _, tc := range []struct{ tag, want string }{
+		{"team/charts/needs-value:9.9.9", "needs-value 0.1.0 under the name of needs-value 9.9.9"},
+		{"team/charts/other:0.1.0", "needs-value 0.1.0 under the name of other"},
+		{"team/charts/needs-value:stable", ""},
+	} {
+		runtimetest.Skopeo(t, "copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false", from, "docker://"+reg.Host+"/"+tc.tag)
+		c, err := Load(ctx, "oci://"+reg.Host+"/"+tc.tag, LoadOptions{})
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("Load(%s) = %v, want chart 0.1.0", tc.tag, err)
+		case tc.want == "":
+			if c.Version != "0.1.0" {
+				t.Errorf("Load(%s) = %s, want 0.1.0", tc.tag, c.Version)
+			}
+			c.Close()
+		case !errors.Is(err, spec.ErrCorrupt) || !strings.Contains(err.Error(), tc.want):
+			t.Errorf("Load(%s) = %v, want ErrCorrupt saying %q", tc.tag, err, tc.want)
+		}
+	}
 }
 
 // pushChart pushes a chart's artifact to HOST/PREFIX/charts/NAME:TAG with
