@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -185,7 +186,7 @@ func TestPull_AllTags(t *testing.T) {
 	}
 }
 
-// TestLs_Patterns: ls with patterns lists the images they name, by
+// TestLs_Patterns: ls (and du) with patterns list the images they name, by
 // repository, name, Docker's short name or glob, as text and as JSON; a
 // pattern that names none says so and lists nothing.
 func TestLs_Patterns(t *testing.T) {
@@ -223,6 +224,14 @@ func TestLs_Patterns(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("ls --json %v = %v, want %v", tc.patterns, got, tc.want)
 		}
+		// du shows the same images
+		var du struct{ Images map[string]int64 }
+		if err := json.Unmarshal([]byte(must(t, home, append([]string{"--json", "du"}, tc.patterns...)...).stdout), &du); err != nil {
+			t.Fatal(err)
+		}
+		if names := slices.Sorted(maps.Keys(du.Images)); !slices.Equal(names, tc.want) {
+			t.Errorf("du --json %v = %v, want %v", tc.patterns, names, tc.want)
+		}
 		text := must(t, home, append([]string{"ls"}, tc.patterns...)...).stdout
 		if n := len(strings.Split(strings.TrimSpace(text), "\n")); n != len(tc.want) {
 			t.Errorf("ls %v printed %d lines, want %d: %s", tc.patterns, n, len(tc.want), text)
@@ -234,6 +243,9 @@ func TestLs_Patterns(t *testing.T) {
 	}
 	if r := must(t, home, "--json", "ls", "nothing/here"); strings.TrimSpace(r.stdout) != "[]" {
 		t.Errorf("ls --json of a pattern that names nothing = %q, want []", r.stdout)
+	}
+	if r := run(t, home, "du", "example.com/[app"); r.code != 2 || !strings.Contains(r.stderr, `pattern "example.com/[app"`) {
+		t.Errorf("du of a pattern that is not a glob = %s, want a usage error naming it", r)
 	}
 	if r := run(t, home, "ls", "app", "example.com/[app"); r.code != 2 || !strings.Contains(r.stderr, `pattern "example.com/[app": syntax error in pattern`) {
 		t.Errorf("ls of a pattern that is not a glob = %s, want a usage error naming it", r)

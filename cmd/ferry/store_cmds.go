@@ -15,14 +15,12 @@ import (
 
 // LsCmd is `ferry ls`.
 type LsCmd struct {
-	Patterns []string `arg:"" optional:"" name:"pattern" complete:"image" help:"List only the images (and charts) a pattern names: a repository (all its tags), a name, or a glob with * and ? (example.com/*/app:1.*); Docker Hub's names match as docker shows them (nginx)."`
+	Patterns patterns `arg:"" optional:"" name:"pattern" complete:"image" help:"List only the images (and charts) a pattern names: a repository (all its tags), a name, or a glob with * and ? (example.com/*/app:1.*); Docker Hub's names match as docker shows them (nginx)."`
 }
 
 func (c *LsCmd) Run(g *Globals) error {
-	for _, p := range c.Patterns {
-		if _, err := path.Match(p, ""); err != nil {
-			return usage(fmt.Errorf("pattern %q: %v: close each [ with ], or put \\ before it", p, err))
-		}
+	if err := c.Patterns.check(); err != nil {
+		return err
 	}
 	h, err := g.openHomeReadOnly()
 	if err != nil {
@@ -33,7 +31,7 @@ func (c *LsCmd) Run(g *Globals) error {
 	if err != nil {
 		return err
 	}
-	imgs := slices.DeleteFunc(all, func(im store.ImageRecord) bool { return !c.matches(im.Name) })
+	imgs := slices.DeleteFunc(all, func(im store.ImageRecord) bool { return !c.Patterns.match(im.Name) })
 	switch {
 	case len(imgs) == 0 && len(c.Patterns) > 0:
 		g.warnf("no image in the store at %s matches %s\n", h.Dir, strings.Join(c.Patterns, " or "))
@@ -60,16 +58,29 @@ func (c *LsCmd) Run(g *Globals) error {
 	return nil
 }
 
-// matches reports whether a pattern names the image or chart name (every
+// patterns are the images ls and du show: none means every one.
+type patterns []string
+
+// check refuses a pattern that is not a glob (an unclosed [).
+func (ps patterns) check() error {
+	for _, p := range ps {
+		if _, err := path.Match(p, ""); err != nil {
+			return usage(fmt.Errorf("pattern %q: %v: close each [ with ], or put \\ before it", p, err))
+		}
+	}
+	return nil
+}
+
+// match reports whether a pattern names the image or chart name (every
 // name does when there is none): as it is, by its repository, as Docker
 // shows either (Familiar: "nginx" for docker.io/library/nginx:1.25), or
 // as a glob (path.Match, where * stops at a /).
-func (c *LsCmd) matches(name string) bool {
-	if len(c.Patterns) == 0 {
+func (ps patterns) match(name string) bool {
+	if len(ps) == 0 {
 		return true
 	}
 	short, shortRepo := runtime.Familiar(name), runtime.Familiar(runtime.Repository(name))
-	for _, p := range c.Patterns {
+	for _, p := range ps {
 		if fp := runtime.Familiar(p); fp == short || fp == shortRepo {
 			return true
 		}
@@ -83,9 +94,14 @@ func (c *LsCmd) matches(name string) bool {
 }
 
 // DuCmd is `ferry du`.
-type DuCmd struct{}
+type DuCmd struct {
+	Patterns patterns `arg:"" optional:"" name:"pattern" complete:"image" help:"Show only the images (and charts) a pattern names, as ls takes it (nginx, example.com/*/app:1.*); the total stays the store's."`
+}
 
 func (c *DuCmd) Run(g *Globals) error {
+	if err := c.Patterns.check(); err != nil {
+		return err
+	}
 	h, err := g.openHomeReadOnly()
 	if err != nil {
 		return err
@@ -94,6 +110,15 @@ func (c *DuCmd) Run(g *Globals) error {
 	total, per, unique, err := h.DiskUsage()
 	if err != nil {
 		return err
+	}
+	for n := range per {
+		if !c.Patterns.match(n) {
+			delete(per, n)
+			delete(unique, n)
+		}
+	}
+	if len(per) == 0 && len(c.Patterns) > 0 {
+		g.warnf("no image in the store at %s matches %s\n", h.Dir, strings.Join(c.Patterns, " or "))
 	}
 	if g.JSON {
 		return g.printJSON(map[string]any{"total": total, "images": per, "unique": unique})
