@@ -109,3 +109,21 @@ func TestChartImages_SchemaReferencesOutside(t *testing.T) {
 		t.Errorf("stderr = %q, want %q", r.stderr, want)
 	}
 }
+
+// TestChartImages_LinkOutsideWarns: a chart directory's symbolic link out
+// of the chart is followed and said on stderr.
+func TestChartImages_LinkOutsideWarns(t *testing.T) {
+	chart := filepath.Join(t.TempDir(), "needs-value")
+	if out, err := exec.Command("cp", "-r", testChart("needs-value"), chart).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v: %s", err, out)
+	}
+	outside := filepath.Join(t.TempDir(), "key")
+	writeFile(t, outside, "not for the bundle")
+	if err := os.Symlink(outside, filepath.Join(chart, "key")); err != nil {
+		t.Fatal(err)
+	}
+	r := must(t, "", "chart", "images", chart, "--set", "image.repository=app")
+	if !strings.Contains(r.stderr, "warning: chart directory "+chart+": key is a symbolic link to ") || !strings.Contains(r.stderr, "outside the chart") {
+		t.Errorf("stderr = %q, want a warning naming the link", r.stderr)
+	}
+}

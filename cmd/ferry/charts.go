@@ -27,15 +27,18 @@ type chartFlags struct {
 
 func (f chartFlags) loadOptions(g *Globals) (helm.LoadOptions, error) {
 	reg, err := g.registryOptions(nil)
-	return helm.LoadOptions{Version: f.Version, Repo: f.Repo, Registry: reg}, err
+	return helm.LoadOptions{Version: f.Version, Repo: f.Repo, Registry: reg, Warn: g.warning}, err
 }
 
 // warnRender is opts with its warnings (what the render could not check)
 // written to stderr.
 func (g *Globals) warnRender(opts helm.RenderOptions) helm.RenderOptions {
-	opts.Warn = func(m string) { g.warnf("warning: %s\n", m) }
+	opts.Warn = g.warning
 	return opts
 }
+
+// warning writes a warning to stderr.
+func (g *Globals) warning(m string) { g.warnf("warning: %s\n", m) }
 
 func (f chartFlags) renderOptions() helm.RenderOptions {
 	return helm.RenderOptions{ValueFiles: f.Values, Set: f.Set, SetString: f.SetString, KubeVersion: f.KubeVersion,
@@ -61,7 +64,7 @@ func fromShipment(g *Globals, f *shipment.File) ([]chartRequest, error) {
 	var out []chartRequest
 	for _, c := range f.Charts {
 		out = append(out, chartRequest{ref: c.Chart,
-			load: helm.LoadOptions{Version: c.Version, Repo: c.Repo, Registry: reg},
+			load: helm.LoadOptions{Version: c.Version, Repo: c.Repo, Registry: reg, Warn: g.warning},
 			render: helm.RenderOptions{ValueFiles: c.Values, Set: c.Set, SetString: c.SetString, KubeVersion: c.KubeVersion,
 				ReleaseName: c.ReleaseName, Namespace: c.Namespace, IncludeTests: c.IncludeTests},
 			add: c.AddImages, skip: c.SkipImages})

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"compress/gzip"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"helm.sh/helm/v4/pkg/ignore"
@@ -31,9 +33,10 @@ const maxDirDepth = 64
 // honoured, under a top directory named after the chart), deterministic:
 // entries sorted by name, regular files only, mode 0644, owner 0, the
 // epoch as time, and a gzip header without name or time. The same
-// directory gives the same bytes, so the same digest.
-func archiveDir(dir string) ([]byte, error) {
-	files, err := chartFiles(dir)
+// directory gives the same bytes, so the same digest. warn, if set, is
+// told of each symbolic link that leads out of the directory.
+func archiveDir(dir string, warn func(string)) ([]byte, error) {
+	files, err := chartFiles(dir, warn)
 	if err != nil {
 		return nil, err
 	}
@@ -79,8 +82,11 @@ func archiveDir(dir string) ([]byte, error) {
 // chartFiles reads the files of a chart directory as Helm's directory
 // loader does: .helmignore and its defaults applied, symbolic links
 // followed, anything but a regular file refused. Names are relative,
-// with "/".
-func chartFiles(dir string) (map[string][]byte, error) {
+// with "/". A link that leads out of dir is followed too (a chart of a
+// monorepo may share templates so), and warn, if set, is told of it: what
+// it names goes into the archive, where Helm only logs it.
+func chartFiles(dir string, warn func(string)) (map[string][]byte, error) {
+	var err error
 	rules := ignore.Empty()
 	if _, err := os.Stat(filepath.Join(dir, ignore.HelmIgnore)); err == nil {
 		r, err := ignore.ParseFile(filepath.Join(dir, ignore.HelmIgnore))
@@ -90,7 +96,10 @@ func chartFiles(dir string) (map[string][]byte, error) {
 		rules = r
 	}
 	rules.AddDefaults()
-	w := &dirWalk{rules: rules, files: map[string][]byte{}}
+	w := &dirWalk{rules: rules, files: map[string][]byte{}, warn: warn, dir: dir}
+	if w.root, err = filepath.EvalSymlinks(dir); err != nil {
+		return nil, err
+	}
 	if err := w.walk(dir, "", 0); err != nil {
 		return nil, err
 	}
@@ -101,6 +110,9 @@ type dirWalk struct {
 	rules *ignore.Rules
 	files map[string][]byte
 	total int64
+	warn  func(string)
+	dir   string // as given
+	root  string // dir, its links resolved
 }
 
 func (w *dirWalk) walk(dir, rel string, depth int) error {
@@ -121,6 +133,9 @@ func (w *dirWalk) walk(dir, rel string, depth int) error {
 		if w.rules.Ignore(name, fi) {
 			continue
 		}
+		if e.Type()&fs.ModeSymlink != 0 {
+			w.outside(full, name)
+		}
 		if fi.IsDir() {
 			if err := w.walk(full, name, depth+1); err != nil {
 				return err
@@ -135,6 +150,19 @@ func (w *dirWalk) walk(dir, rel string, depth int) error {
 		}
 	}
 	return nil
+}
+
+// outside warns of the link full when it resolves out of the chart
+// directory.
+func (w *dirWalk) outside(full, name string) {
+	to, err := filepath.EvalSymlinks(full)
+	if err != nil || w.warn == nil {
+		return
+	}
+	if rel, err := filepath.Rel(w.root, to); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return
+	}
+	w.warn(fmt.Sprintf("chart directory %s: %s is a symbolic link to %s, outside the chart: what it names goes into the chart's archive", w.dir, name, to))
 }
 
 func (w *dirWalk) read(full, name string, size int64) error {

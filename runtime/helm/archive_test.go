@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,7 @@ import (
 // sorted, owned by 0, mode 0644, dated the epoch, with a bare gzip header.
 func TestArchiveDir_Deterministic(t *testing.T) {
 	dir := copyChart(t, "web", map[string]string{"notes.bak": "left out by .helmignore"})
-	first, err := archiveDir(dir)
+	first, err := archiveDir(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func TestArchiveDir_Deterministic(t *testing.T) {
 		}
 		return nil
 	})
-	again, err := archiveDir(dir)
+	again, err := archiveDir(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestArchiveDir_Deterministic(t *testing.T) {
 		t.Errorf("entries = %v, want every file of the chart under web/, sorted", names)
 	}
 	os.WriteFile(filepath.Join(dir, "values.yaml"), []byte("replicaCount: 3\n"), 0o644)
-	changed, _ := archiveDir(dir)
+	changed, _ := archiveDir(dir, nil)
 	if bytes.Equal(first, changed) {
 		t.Error("archiveDir gave the same bytes after values.yaml changed")
 	}
@@ -171,5 +172,44 @@ func TestArtifact_RefusesNames(t *testing.T) {
 		if _, _, err := c.Artifact(); !spec.IsBadInput(err) {
 			t.Errorf("Artifact of %q = %v, want a bad-input error", chart, err)
 		}
+	}
+}
+
+// TestArchiveDir_LinksOutside: a chart directory's symbolic links are
+// followed, as Helm follows them; a link that leads out of the directory
+// is named in a warning, since what it names (a shared template of a
+// monorepo, or a key) goes into the archive; a link inside is not.
+func TestArchiveDir_LinksOutside(t *testing.T) {
+	dir := copyChart(t, "needs-value", nil)
+	outside := filepath.Join(t.TempDir(), "shared.txt")
+	if err := os.WriteFile(outside, []byte("from outside"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "files"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for link, to := range map[string]string{"files/shared.txt": outside, "files/values-copy.yaml": "../values.yaml"} {
+		if err := os.Symlink(to, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var warned []string
+	c, err := Load(context.Background(), dir, LoadOptions{Warn: func(m string) { warned = append(warned, m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	resolved, _ := filepath.EvalSymlinks(outside)
+	if len(warned) != 1 || !strings.Contains(warned[0], "files/shared.txt is a symbolic link to "+resolved+", outside the chart") {
+		t.Errorf("warnings = %q, want one naming files/shared.txt and %s", warned, resolved)
+	}
+	got := ""
+	for _, f := range c.chart.Files {
+		if f.Name == "files/shared.txt" {
+			got = string(f.Data)
+		}
+	}
+	if got != "from outside" {
+		t.Errorf("files/shared.txt in the chart = %q, want the linked file's contents", got)
 	}
 }

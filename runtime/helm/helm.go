@@ -60,6 +60,9 @@ type LoadOptions struct {
 	// Registry says how registries and repositories are reached: TLS,
 	// CA, credentials, mirrors.
 	Registry registry.Options
+	// Warn, when set, is told what a load includes that the user may not
+	// expect: a chart directory's symbolic link to a file outside it.
+	Warn func(string)
 }
 
 // Load reads the chart ref names: a chart directory, a .tgz file,
@@ -74,7 +77,7 @@ func Load(ctx context.Context, ref string, opts LoadOptions) (*Chart, error) {
 	case strings.HasPrefix(ref, "oci://"):
 		c, err = fromOCI(ctx, ref, opts)
 	default:
-		c, err = fromPath(ref)
+		c, err = fromPath(ref, opts.Warn)
 		if err == nil && opts.Version != "" && c.Version != opts.Version {
 			err = fmt.Errorf("chart %s is version %s, not %s: %w", ref, c.Version, opts.Version, spec.ErrNotFound)
 		}
@@ -86,14 +89,14 @@ func Load(ctx context.Context, ref string, opts LoadOptions) (*Chart, error) {
 }
 
 // fromPath reads a chart directory or archive file.
-func fromPath(path string) (*Chart, error) {
+func fromPath(path string, warn func(string)) (*Chart, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s: %w (give a chart directory, a .tgz, oci://HOST/PATH/NAME, or --repo URL NAME)", path, notFound(err))
 	}
 	var data []byte
 	if st.IsDir() {
-		data, err = archiveDir(path)
+		data, err = archiveDir(path, warn)
 	} else {
 		data, err = readArchiveFile(path)
 	}

@@ -26,7 +26,7 @@ import (
 func versioned(t *testing.T, version string) []byte {
 	t.Helper()
 	dir := copyChart(t, "needs-value", map[string]string{"Chart.yaml": "apiVersion: v2\nname: needs-value\nversion: " + version + "\n"})
-	data, err := archiveDir(dir)
+	data, err := archiveDir(dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
