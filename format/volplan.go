@@ -168,8 +168,8 @@ func repeated(b Blob) bool {
 
 // tooSmall names the least size that leaves a volume room for blobs.
 func (p *setPlan) tooSmall(head int64) error {
-	return fmt.Errorf("split into volumes of %d bytes: each volume carries the set's index, signature, layout files and %d manifest(s), %d bytes: "+
-		"give --split at least %d: %w", p.opts.Size, len(p.every), head, head+2*spec.MinPart, spec.ErrBadInput)
+	return spec.Mark(fmt.Errorf("split into volumes of %d bytes: each volume carries the set's index, signature, layout files and %d manifest(s), %d bytes: "+
+		"give --split at least %d", p.opts.Size, len(p.every), head, head+2*spec.MinPart), spec.ErrBadInput)
 }
 
 // cut is where each blob goes: the blobs each volume carries whole (the

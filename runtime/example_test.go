@@ -21,5 +21,5 @@ func ExampleParse() {
 	// oci "/srv/layout" "v1" <nil>
 	// docker-archive "/tmp/a.tar" "example.com:5000/app:1.0" <nil>
 	// store "" "app:latest" <nil>
-	// image "dir:/tmp/x": unknown transport "dir"; valid forms: oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE[:REF], docker://REF, docker-daemon:REF, containerd:REF, podman:REF, or a bare NAME[:TAG][@DIGEST]: bad input
+	// image "dir:/tmp/x": unknown transport "dir"; valid forms: oci:DIR[:NAME], oci-archive:FILE[:NAME], docker-archive:FILE[:REF], docker://REF, docker-daemon:REF, containerd:REF, podman:REF, or a bare NAME[:TAG][@DIGEST]
 }

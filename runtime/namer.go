@@ -26,9 +26,9 @@ func CheckNamed(where string, img Image) error {
 // named only by the tag name: it names the target, the image and how to
 // give it a repository.
 func NeedRepository(where, name string) error {
-	return fmt.Errorf("%s: image %q is named only by a tag (as an OCI layout names it), and this target names "+
-		"images REPOSITORY:TAG: give it a repository with --repo REPOSITORY (it becomes REPOSITORY:%s): %w",
-		where, name, name, spec.ErrBadInput)
+	return spec.Mark(fmt.Errorf("%s: image %q is named only by a tag (as an OCI layout names it), and this target names "+
+		"images REPOSITORY:TAG: give it a repository with --repo REPOSITORY (it becomes REPOSITORY:%s)",
+		where, name, name), spec.ErrBadInput)
 }
 
 // Namer is the optional ability of a Target to say, before it writes
@@ -72,9 +72,9 @@ func Distinct(images []Image, names []string) error {
 			continue
 		}
 		if images[j].Desc.Digest != images[i].Desc.Digest {
-			return fmt.Errorf("images %s and %s would both be named %s, and one would be lost: "+
-				"write them to separate targets or give one another name: %w",
-				nameAndDigest(images[j]), nameAndDigest(images[i]), name, spec.ErrBadInput)
+			return spec.Mark(fmt.Errorf("images %s and %s would both be named %s, and one would be lost: "+
+				"write them to separate targets or give one another name",
+				nameAndDigest(images[j]), nameAndDigest(images[i]), name), spec.ErrBadInput)
 		}
 	}
 	return nil

@@ -175,7 +175,7 @@ func parseRuntime(s, transport, ref string) (Ref, error) {
 }
 
 func badRef(s, why string) error {
-	return fmt.Errorf("image %q: %s; valid forms: %s: %w", s, why, validForms, spec.ErrBadInput)
+	return spec.Mark(fmt.Errorf("image %q: %s; valid forms: %s", s, why, validForms), spec.ErrBadInput)
 }
 
 func validOCIName(s string) bool { return spec.ValidRefName(s) }

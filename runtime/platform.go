@@ -119,8 +119,8 @@ func SelectPlatforms(ctx context.Context, f Fetcher, img Image, want []string) (
 			return Image{}, fmt.Errorf("image %s: %w", img, err)
 		}
 		if p, err := platforms.Parse(have[0]); err != nil || !m.Match(p) {
-			return Image{}, fmt.Errorf("image %s: no manifest for platform %s; available: %s: %w",
-				img, strings.Join(want, ", "), have[0], spec.ErrNotFound)
+			return Image{}, spec.Mark(fmt.Errorf("image %s: no manifest for platform %s; available: %s",
+				img, strings.Join(want, ", "), have[0]), spec.ErrNotFound)
 		}
 		return Image{Name: img.Name, Desc: root.Desc, Graph: g}, nil
 	}
@@ -181,6 +181,6 @@ func noPlatform(img Image, want []string, kids []ocispec.Descriptor) error {
 	for i, k := range kids {
 		have[i] = FormatPlatform(k.Platform)
 	}
-	return fmt.Errorf("image %s: no manifest for platform %s; available: %s: %w",
-		img, strings.Join(want, ", "), strings.Join(have, ", "), spec.ErrNotFound)
+	return spec.Mark(fmt.Errorf("image %s: no manifest for platform %s; available: %s",
+		img, strings.Join(want, ", "), strings.Join(have, ", ")), spec.ErrNotFound)
 }

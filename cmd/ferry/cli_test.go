@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -139,6 +140,8 @@ func TestInit(t *testing.T) {
 func TestErrors_AdviceComesLast(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "hq")
 	must(t, home, "init", "--site", "hq")
+	src, _ := chain(t, 1, 1024)
+	must(t, home, "pull", "oci:"+src+":v1")
 	for _, tc := range []struct {
 		args      []string
 		code      int
@@ -148,6 +151,8 @@ func TestErrors_AdviceComesLast(t *testing.T) {
 		{[]string{"login", "127.0.0.1:1"}, 2, "give the user with -u USER"},
 		{[]string{"init", "--site", "../evil"}, 1, "not starting with '.' or '-'"},
 		{[]string{"chart", "images", testChart("needs-value")}, 1, "set it with --set image.repository=REPO"},
+		{[]string{"copy", "v1", filepath.Join(home, "out")}, 1, "or a bare NAME[:TAG][@DIGEST]"},
+		{[]string{"save", "v1", "--platform", "linux/s390x", "-o", filepath.Join(home, "v1.ferry")}, 1, "available: linux/amd64"},
 		// a file named on the command line that is not there is a bad value
 		{[]string{"load", filepath.Join(home, "nope.ferry")}, 1, "bundle " + filepath.Join(home, "nope.ferry") + ": no such file or directory"},
 		{[]string{"site", "add", "x", "--key", filepath.Join(home, "nope.pub")}, 1, "--key " + filepath.Join(home, "nope.pub") + ": no such file or directory"},
@@ -160,6 +165,10 @@ func TestErrors_AdviceComesLast(t *testing.T) {
 		if msg := strings.TrimSpace(r.stderr); r.code != tc.code || !strings.HasSuffix(msg, tc.wantAtEnd) {
 			t.Errorf("ferry %s = %s, want exit %d and the error ending %q", strings.Join(tc.args, " "), r, tc.code, tc.wantAtEnd)
 		}
+	}
+	r := run(t, home, "save", "v1", "--split", "1KB", "-o", filepath.Join(home, "v1.ferry"))
+	if !regexp.MustCompile(`give --split at least \d+$`).MatchString(strings.TrimSpace(r.stderr)) || r.code != 1 {
+		t.Errorf("save --split 1KB = %s, want exit 1 and the error ending with the least size", r)
 	}
 }
 

@@ -27,7 +27,7 @@ import (
 // saveSet writes ix, cut into volumes, and returns the set.
 func (p *Plan) saveSet(ctx context.Context, ix *format.Index, files map[string][]byte, opts SaveOptions) (*SaveResult, error) {
 	if opts.Path == "-" {
-		return nil, fmt.Errorf("save --split: volumes are files; give -o NAME%s, not -: %w", spec.FileExtension, spec.ErrBadInput)
+		return nil, spec.Mark(fmt.Errorf("save --split: volumes are files; give -o NAME%s, not -", spec.FileExtension), spec.ErrBadInput)
 	}
 	sopts, err := setOptions(ix, opts)
 	if err != nil {
