@@ -151,7 +151,8 @@ func TestErrors_AdviceComesLast(t *testing.T) {
 		{[]string{"login", "127.0.0.1:1"}, 2, "give the user with -u USER"},
 		{[]string{"init", "--site", "../evil"}, 1, "not starting with '.' or '-'"},
 		{[]string{"chart", "images", testChart("needs-value")}, 1, "set it with --set image.repository=REPO"},
-		{[]string{"copy", "v1", filepath.Join(home, "out")}, 1, "or a bare NAME[:TAG][@DIGEST]"},
+		{[]string{"copy", "v1", filepath.Join(home, "out")}, 1, "for a directory, write oci:" + filepath.Join(home, "out")},
+		{[]string{"copy", "v1", "docker://"}, 1, "docker-daemon:[REF], containerd:[REF], podman:[REF]"},
 		{[]string{"save", "v1", "--platform", "linux/s390x", "-o", filepath.Join(home, "v1.ferry")}, 1, "available: linux/amd64"},
 		// a file named on the command line that is not there is a bad value
 		{[]string{"load", filepath.Join(home, "nope.ferry")}, 1, "bundle " + filepath.Join(home, "nope.ferry") + ": no such file or directory"},

@@ -89,8 +89,8 @@ type targetFlags struct {
 // written REF.
 func openTarget(g *Globals, h *store.Home, s string, f targetFlags) (runtime.Target, error) {
 	ref, err := runtime.Parse(s)
-	if err != nil {
-		return nil, err
+	if err != nil || ref.Transport == runtime.TransportStore {
+		return nil, notATarget(s)
 	}
 	if err := runtime.ValidRepository(f.Repo); err != nil {
 		return nil, fmt.Errorf("--repo: %w", err)
@@ -123,8 +123,18 @@ func targetOf(g *Globals, h *store.Home, s string, ref runtime.Ref, f targetFlag
 	case runtime.TransportDockerDaemon, runtime.TransportContainerd, runtime.TransportPodman:
 		return runtimeTarget(h, ref.Transport, f)
 	}
-	return nil, fmt.Errorf("%s: not a place to write images (a bare name is an image in the store); targets: %s: %w",
-		s, runtime.TargetForms, spec.ErrBadInput)
+	return nil, notATarget(s)
+}
+
+// notATarget is the error of a target argument that is not one of the
+// forms, with the form a path most likely meant.
+func notATarget(s string) error {
+	hint := ""
+	if colon := strings.Index(s, ":"); (colon < 0 || colon == 1) && (strings.ContainsAny(s, `/\`) || strings.HasPrefix(s, ".")) {
+		hint = "; for a directory, write oci:" + s
+	}
+	return spec.Mark(fmt.Errorf("target %q is not a place to write images (a bare name is an image in the store); targets: %s%s",
+		s, runtime.TargetForms, hint), spec.ErrBadInput)
 }
 
 // sourceArg reads an argument that names an existing file and no
