@@ -78,8 +78,11 @@ func LoadSigner(path string) (ssh.Signer, error) {
 // and more than one key are refused; certificates too.
 func ParsePublicKey(data []byte) (ssh.PublicKey, error) {
 	k, _, options, rest, err := ssh.ParseAuthorizedKey(data)
+	if err != nil && bytes.Contains(data, []byte("PRIVATE KEY-----")) {
+		return nil, spec.Mark(errors.New("this is a private key, which never leaves its site: give its public key, the FILE.pub beside it"), spec.ErrBadInput)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("public key: %v (want one line \"ssh-ed25519 AAAA… comment\"): %w", err, spec.ErrBadInput)
+		return nil, spec.Mark(fmt.Errorf("public key: %v: want one line \"ssh-ed25519 AAAA… comment\", as a FILE.pub holds it", err), spec.ErrBadInput)
 	}
 	if len(options) > 0 {
 		return nil, fmt.Errorf("public key: options %q refused: %w", options, spec.ErrBadInput)
@@ -88,7 +91,7 @@ func ParsePublicKey(data []byte) (ssh.PublicKey, error) {
 		return nil, fmt.Errorf("public key: more than one key: %w", spec.ErrBadInput)
 	}
 	if _, ok := k.(*ssh.Certificate); ok {
-		return nil, fmt.Errorf("public key: certificate refused, give the plain key: %w", spec.ErrBadInput)
+		return nil, spec.Mark(errors.New("public key: certificate refused, give the plain key"), spec.ErrBadInput)
 	}
 	return k, nil
 }

@@ -51,8 +51,8 @@ var (
 // quotes what it refuses.
 func ValidateChart(name, version string) error {
 	if len(name) > 128 || !chartName.MatchString(name) {
-		return fmt.Errorf("chart name %s: a registry repository needs lower-case letters and digits separated by '.', '_' or '-': %w",
-			Quote(clip(name)), ErrBadInput)
+		return Mark(fmt.Errorf("chart name %s: a registry repository needs lower-case letters and digits separated by '.', '_' or '-'",
+			Quote(clip(name))), ErrBadInput)
 	}
 	if !chartTag.MatchString(ChartTag(version)) {
 		return fmt.Errorf("chart %s: version %s cannot be a registry tag: %w", name, Quote(clip(version)), ErrBadInput)

@@ -59,7 +59,7 @@ func ValidateImageName(name string) error {
 	if before, _, ok := strings.Cut(name, ":"); ok {
 		for _, t := range Transports {
 			if before == t {
-				return fmt.Errorf("image name %s reads as the %s transport; name the registry host too: %w", Quote(name), t, ErrBadInput)
+				return Mark(fmt.Errorf("image name %s reads as the %s transport; name the registry host too", Quote(name), t), ErrBadInput)
 			}
 		}
 	}

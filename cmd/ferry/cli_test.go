@@ -153,6 +153,9 @@ func TestErrors_AdviceComesLast(t *testing.T) {
 		{[]string{"chart", "images", testChart("needs-value")}, 1, "set it with --set image.repository=REPO"},
 		{[]string{"copy", "v1", filepath.Join(home, "out")}, 1, "for a directory, write oci:" + filepath.Join(home, "out")},
 		{[]string{"copy", "v1", "docker://"}, 1, "docker-daemon:[REF], containerd:[REF], podman:[REF]"},
+		{[]string{"site", "add", "x", "--key", filepath.Join(home, "keys", "id_ed25519")}, 1, "give its public key, the FILE.pub beside it"},
+		{[]string{"push", "v1"}, 1, "or log in to one with ferry login HOST"},
+		{[]string{"login", "example.com/path", "-u", "me", "-p", "pw"}, 1, "such as registry.example.com:5000 or docker.io"},
 		{[]string{"save", "v1", "--platform", "linux/s390x", "-o", filepath.Join(home, "v1.ferry")}, 1, "available: linux/amd64"},
 		// a file named on the command line that is not there is a bad value
 		{[]string{"load", filepath.Join(home, "nope.ferry")}, 1, "bundle " + filepath.Join(home, "nope.ferry") + ": no such file or directory"},

@@ -85,7 +85,7 @@ func splitRegistry(s string) (host, prefix string, err error) {
 	host, prefix, _ = strings.Cut(s, "/")
 	named, perr := reference.ParseNamed(strings.TrimSuffix(s+"/x", "/"))
 	if perr != nil || host == "" || reference.Domain(named) != host || !strings.ContainsAny(host, ".:") && host != "localhost" {
-		return "", "", fmt.Errorf("--registry %s: want HOST[:PORT][/PREFIX], such as registry.plant7:5000/mirror: %w", spec.Quote(s), spec.ErrBadInput)
+		return "", "", spec.Mark(fmt.Errorf("--registry %s: want HOST[:PORT][/PREFIX], such as registry.plant7:5000/mirror", spec.Quote(s)), spec.ErrBadInput)
 	}
 	return host, prefix, nil
 }

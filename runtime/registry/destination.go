@@ -40,11 +40,11 @@ func DefaultTarget(names []string, logins []string) (reg, why string, err error)
 	case 1:
 		return logins[0], "the one registry you logged in to", nil
 	case 0:
-		return "", "", fmt.Errorf("no registry to push to: name one (ferry push IMAGE HOST[:PORT][/PREFIX], or --registry), "+
-			"or log in to one with ferry login HOST: %w", spec.ErrBadInput)
+		return "", "", spec.Mark(fmt.Errorf("no registry to push to: name one (ferry push IMAGE HOST[:PORT][/PREFIX], or --registry), "+
+			"or log in to one with ferry login HOST"), spec.ErrBadInput)
 	}
 	sorted := append([]string(nil), logins...)
 	sort.Strings(sorted)
-	return "", "", fmt.Errorf("you are logged in to %d registries (%s): name one with --registry: %w",
-		len(logins), strings.Join(sorted, ", "), spec.ErrBadInput)
+	return "", "", spec.Mark(fmt.Errorf("you are logged in to %d registries (%s): name one with --registry",
+		len(logins), strings.Join(sorted, ", ")), spec.ErrBadInput)
 }

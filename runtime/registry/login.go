@@ -53,7 +53,7 @@ func loginRegistry(host string, opts Options) (name.Registry, error) {
 	h := strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(host, "https://"), "http://"), "/")
 	reg, err := name.NewRegistry(h, opts.nameOptions()...)
 	if err != nil || h == "" || strings.Contains(h, "/") {
-		return name.Registry{}, fmt.Errorf("registry %q: want HOST[:PORT], such as registry.example.com:5000 or docker.io: %w", host, spec.ErrBadInput)
+		return name.Registry{}, spec.Mark(fmt.Errorf("registry %q: want HOST[:PORT], such as registry.example.com:5000 or docker.io", host), spec.ErrBadInput)
 	}
 	return reg, nil
 }
