@@ -63,8 +63,8 @@ func replay(h *store.Home, ix *format.Index) error {
 		// for it, or are recorded as it names them): spec/bundle-v1.md 8.3.
 		return nil
 	case ix.ID == last.Bundle:
-		return spec.Mark(fmt.Errorf("bundle %s from %s (sequence %d) is already loaded: its images are in the store (ferry ls); "+
-			"write them to a target with ferry copy IMAGE TARGET, or load it again with --allow-replay",
+		return spec.Mark(fmt.Errorf("bundle %s from %s (sequence %d) is already loaded, so not newer than the last one loaded: "+
+			"its images are in the store (ferry ls); write them to a target with ferry copy IMAGE TARGET, or load it again with --allow-replay",
 			ix.ID, ix.From.Site, ix.Sequence), spec.ErrReplay)
 	}
 	return spec.Mark(fmt.Errorf("bundle %s from %s has sequence %d, not newer than sequence %d (bundle %s) already loaded; --allow-replay loads it anyway",
