@@ -101,18 +101,25 @@ func (e *envelope) entry(name string, max int64, missing error) ([]byte, error) 
 }
 
 // otherFile says what a stream is whose first entry is another signed
-// file's document.
+// file's document, and what reads it: a receipt given to load, say.
 var otherFile = map[string]string{
-	spec.IndexEntry:   " (a bundle, not a receipt)",
-	spec.ReceiptEntry: " (a receipt, not a bundle)",
+	spec.IndexEntry:   "it is a bundle, not a receipt: ferry verify and ferry load read it",
+	spec.ReceiptEntry: "it is a receipt, not a bundle: ferry receipt apply reads it, on the sender",
 }
+
+// errOtherFile marks the error of a stream that is the other kind of
+// signed file (otherFile).
+var errOtherFile = errors.New("the other kind of file")
 
 // small reads the entry h into memory: a regular file called name (else
 // the fault missing) of at most max bytes. It never allocates by the
 // header's size.
 func (e *envelope) small(h *tar.Header, name string, max int64, missing error) ([]byte, error) {
+	if what, ok := otherFile[h.Name]; ok && h.Name != name {
+		return nil, spec.Mark(errors.New(what), missing, errOtherFile)
+	}
 	if h.Name != name {
-		return nil, fmt.Errorf("entry %q where %s should be%s: %w", clip(h.Name), name, otherFile[h.Name], missing)
+		return nil, fmt.Errorf("entry %q where %s should be: %w", clip(h.Name), name, missing)
 	}
 	if err := checkType(h); err != nil {
 		return nil, fmt.Errorf("entry %q: %w: %w", h.Name, err, spec.ErrCorrupt)

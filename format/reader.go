@@ -110,6 +110,9 @@ func (r *Reader) budget() int64 {
 // readHeader reads entries 1 and 2 and checks them.
 func (r *Reader) readHeader() error {
 	raw, err := r.entry(spec.IndexEntry, spec.MaxIndexSize, spec.ErrCorrupt)
+	if errors.Is(err, errOtherFile) {
+		return err
+	}
 	if err != nil && r.tarIn.n <= 512 && !errors.Is(err, spec.ErrTooLarge) {
 		// Not even one tar header: most likely not a bundle at all.
 		return fmt.Errorf("not a ferry bundle (no %s entry first): %w", spec.IndexEntry, err)

@@ -228,7 +228,7 @@ func refusedReceipts(t *testing.T) []refusedReceipt {
 		{"unknown field", signedReceipt(t, append([]byte(`{"aaa":1,`), raw[1:]...), s, spec.ReceiptNamespace), spec.ErrCorrupt, `unknown field "aaa"`},
 		{"not canonical", signedReceipt(t, append(bytes.Clone(raw), '\n'), s, spec.ReceiptNamespace), spec.ErrCorrupt, "not canonical JSON"},
 		{"extra entry", buildTar(t, append(good, regular(spec.LayoutEntry, []byte("{}")))), spec.ErrCorrupt, `entry "oci-layout" after ferry-receipt.json.sig`},
-		{"a bundle", newFixture(5, 10).write(t, s, WriterOptions{}), spec.ErrCorrupt, "(a bundle, not a receipt)"},
+		{"a bundle", newFixture(5, 10).write(t, s, WriterOptions{}), spec.ErrCorrupt, "it is a bundle, not a receipt: ferry verify and ferry load read it"},
 		{"truncated", plain[:len(plain)-2000], spec.ErrCorrupt, "truncated"},
 		{"bad JSON", signedReceipt(t, []byte("{"), s, spec.ReceiptNamespace), spec.ErrCorrupt, "receipt: corrupt"},
 	}

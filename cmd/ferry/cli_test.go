@@ -170,6 +170,18 @@ func TestErrors_AdviceComesLast(t *testing.T) {
 			t.Errorf("ferry %s = %s, want exit %d and the error ending %q", strings.Join(tc.args, " "), r, tc.code, tc.wantAtEnd)
 		}
 	}
+	// a receipt where a bundle goes, and a bundle where a receipt goes, say what reads them
+	receipt, bundle := filepath.Join(home, "r.ferry"), filepath.Join(home, "b.ferry")
+	must(t, home, "receipt", "create", "-o", receipt)
+	must(t, home, "save", "v1", "-o", bundle)
+	for _, args := range [][]string{{"load", receipt}, {"verify", receipt}, {"inspect", receipt}} {
+		if r := run(t, home, args...); r.code != 1 || !strings.HasSuffix(strings.TrimSpace(r.stderr), "it is a receipt, not a bundle: ferry receipt apply reads it, on the sender") {
+			t.Errorf("ferry %s of a receipt = %s, want exit 1 saying what reads it", args[0], r)
+		}
+	}
+	if r := run(t, home, "receipt", "apply", bundle); r.code != 1 || !strings.HasSuffix(strings.TrimSpace(r.stderr), "it is a bundle, not a receipt: ferry verify and ferry load read it") {
+		t.Errorf("receipt apply of a bundle = %s, want exit 1 saying what reads it", r)
+	}
 	r := run(t, home, "save", "v1", "--split", "1KB", "-o", filepath.Join(home, "v1.ferry"))
 	if !regexp.MustCompile(`give --split at least \d+$`).MatchString(strings.TrimSpace(r.stderr)) || r.code != 1 {
 		t.Errorf("save --split 1KB = %s, want exit 1 and the error ending with the least size", r)
