@@ -44,7 +44,7 @@ func Init(dir, site string) (*Home, error) {
 	}
 	cat := filepath.Join(dir, spec.CatalogFile)
 	if _, err := os.Stat(cat); err == nil {
-		return nil, fmt.Errorf("home %s is already initialised (%s exists): %w", dir, cat, spec.ErrExists)
+		return nil, spec.Mark(fmt.Errorf("home %s is already initialised (%s exists): use it, or give another --home", dir, cat), spec.ErrExists)
 	}
 	if err := os.MkdirAll(filepath.Join(dir, keysDir), 0o700); err != nil {
 		return nil, fmt.Errorf("home %s: %w", dir, err)

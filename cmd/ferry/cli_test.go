@@ -150,6 +150,7 @@ func TestErrors_AdviceComesLast(t *testing.T) {
 		{[]string{"save"}, 2, "--manifest or --with-ferry"},
 		{[]string{"login", "127.0.0.1:1"}, 2, "give the user with -u USER"},
 		{[]string{"init", "--site", "../evil"}, 1, "not starting with '.' or '-'"},
+		{[]string{"init", "--site", "hq"}, 1, "is already initialised (" + filepath.Join(home, "catalog.db") + " exists): use it, or give another --home"},
 		{[]string{"chart", "images", testChart("needs-value")}, 1, "set it with --set image.repository=REPO"},
 		{[]string{"copy", "v1", filepath.Join(home, "out")}, 1, "for a directory, write oci:" + filepath.Join(home, "out")},
 		{[]string{"copy", "v1", "docker://"}, 1, "docker-daemon:[REF], containerd:[REF], podman:[REF]"},
