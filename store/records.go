@@ -105,7 +105,8 @@ func (c *Catalog) PutSite(s Site) error {
 			return err
 		}
 		if found {
-			return fmt.Errorf("site %s is registered with another key (%s): %w", s.Name, old.Fingerprint, spec.ErrExists)
+			return spec.Mark(fmt.Errorf("site %s is registered with another key (%s), and a site's key does not change: "+
+				"if %s was set up again, its store starts empty; register it under a new name", s.Name, old.Fingerprint, s.Name), spec.ErrExists)
 		}
 		return putJSON(b, []byte(s.Name), s)
 	})

@@ -140,6 +140,8 @@ func TestInit(t *testing.T) {
 func TestErrors_AdviceComesLast(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "hq")
 	must(t, home, "init", "--site", "hq")
+	plant := filepath.Join(t.TempDir(), "plant")
+	must(t, plant, "init", "--site", "plant")
 	src, _ := chain(t, 1, 1024)
 	must(t, home, "pull", "oci:"+src+":v1")
 	for _, tc := range []struct {
@@ -151,6 +153,7 @@ func TestErrors_AdviceComesLast(t *testing.T) {
 		{[]string{"login", "127.0.0.1:1"}, 2, "give the user with -u USER"},
 		{[]string{"init", "--site", "../evil"}, 1, "not starting with '.' or '-'"},
 		{[]string{"init", "--site", "hq"}, 1, "is already initialised (" + filepath.Join(home, "catalog.db") + " exists): use it, or give another --home"},
+		{[]string{"site", "add", "hq", "--key", filepath.Join(plant, "keys", "id_ed25519.pub")}, 1, "register it under a new name"},
 		{[]string{"chart", "images", testChart("needs-value")}, 1, "set it with --set image.repository=REPO"},
 		{[]string{"copy", "v1", filepath.Join(home, "out")}, 1, "for a directory, write oci:" + filepath.Join(home, "out")},
 		{[]string{"copy", "v1", "docker://"}, 1, "docker-daemon:[REF], containerd:[REF], podman:[REF]"},
