@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ferryhq/ferry/internal/atomicfile"
@@ -14,7 +15,7 @@ import (
 // ChartExportCmd is `ferry chart export NAME[:VERSION] [-o FILE.tgz]`.
 type ChartExportCmd struct {
 	Chart  string `arg:"" placeholder:"NAME[:VERSION]" help:"A chart in the store (ferry ls lists them); without a version, the newest."`
-	Output string `short:"o" placeholder:"FILE" help:"Where to write the archive (default ./NAME-VERSION.tgz; - for standard output)."`
+	Output string `short:"o" placeholder:"FILE" help:"Where to write the archive: a file, or a directory to write NAME-VERSION.tgz in (default ./NAME-VERSION.tgz; - for standard output)."`
 }
 
 func (c *ChartExportCmd) Run(g *Globals) error {
@@ -32,8 +33,8 @@ func (c *ChartExportCmd) Run(g *Globals) error {
 		return write(os.Stdout)
 	}
 	out := c.Output
-	if out == "" {
-		out = rec.Chart.Name + "-" + rec.Chart.Version + ".tgz"
+	if out == "" || isDir(out) {
+		out = filepath.Join(out, rec.Chart.Name+"-"+rec.Chart.Version+".tgz")
 	}
 	if err := atomicfile.Write(out, 0o644, write); err != nil {
 		return fmt.Errorf("chart %s %s: %w", rec.Chart.Name, rec.Chart.Version, err)

@@ -115,6 +115,12 @@ func TestChart_Trip(t *testing.T) {
 	if archive != man.Layers[0].Digest {
 		t.Errorf("the chart archive at the site is %s, hq made %s", man.Layers[0].Digest, archive)
 	}
+	// -o DIR writes NAME-VERSION.tgz in it: the same file
+	os.Remove(tgz)
+	must(t, w.site, "chart", "export", "web", "-o", w.dir)
+	if got := fileDigest(t, tgz); got != man.Layers[0].Digest {
+		t.Errorf("chart export -o DIR wrote %s as %s, want the chart layer %s", tgz, got, man.Layers[0].Digest)
+	}
 	var exported struct{ Archive, Chart, Version string }
 	r = must(t, w.site, "--json", "chart", "export", "web", "-o", tgz)
 	if err := json.Unmarshal([]byte(r.stdout), &exported); err != nil || exported != (struct{ Archive, Chart, Version string }{tgz, "web", "1.2.0"}) {

@@ -207,6 +207,13 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
+// isDir says whether p names an existing directory: an output flag given
+// one writes its default name in it, as cp does.
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
 // badFileArg says kong's error for a file named on the command line that
 // does not exist ("<bundle> ...: stat x.ferry: no such file or
 // directory", "--key: stat k.pub: …") or is a directory ("<bundle> ...:

@@ -317,3 +317,38 @@ func lsDigest(t *testing.T, home, name string) digest.Digest {
 	t.Fatalf("ls: no image %s in %v", name, imgs)
 	return ""
 }
+
+// TestOutput_Directory: an existing directory given to -o gets the
+// default name in it, as cp does (save, receipt create); a target file
+// that is a directory is refused before anything is written.
+func TestOutput_Directory(t *testing.T) {
+	src, _ := chain(t, 1, 1024)
+	home := filepath.Join(t.TempDir(), "home")
+	must(t, home, "init", "--site", "hq")
+	must(t, home, "pull", "oci:"+src+":v1")
+	out := filepath.Join(t.TempDir(), "media")
+	if err := os.Mkdir(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	must(t, home, "save", "v1", "-o", out)
+	must(t, home, "receipt", "create", "-o", out)
+	entries, _ := os.ReadDir(out)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{"hq-receipt.ferry", "v1.ferry"}) {
+		t.Errorf("-o DIR wrote %v, want the default names in it", names)
+	}
+	must(t, home, "verify", filepath.Join(out, "v1.ferry"))
+	r := run(t, home, "copy", "v1", "oci-archive:"+out)
+	if r.code == 0 || !strings.Contains(r.stderr, out+" is a directory: name a file") {
+		t.Errorf("copy to oci-archive:DIR = %s, want it refused naming the directory", r)
+	}
+	if after, _ := os.ReadDir(out); len(after) != 2 {
+		t.Errorf("the refused copy left %d entries in %s, want 2", len(after), out)
+	}
+	if after, _ := os.ReadDir(filepath.Dir(out)); len(after) != 1 {
+		t.Errorf("the refused copy left a file beside %s: %v", out, after)
+	}
+}

@@ -20,7 +20,7 @@ type ReceiptCmd struct {
 
 // ReceiptCreateCmd is `ferry receipt create [-o FILE]`.
 type ReceiptCreateCmd struct {
-	Output  string   `short:"o" type:"path" help:"Receipt file (default ./<site>-receipt.ferry)."`
+	Output  string   `short:"o" type:"path" help:"Receipt file, or a directory to write <site>-receipt.ferry in (default ./<site>-receipt.ferry)."`
 	Include []string `placeholder:"RUNTIME:" complete:"runtime" help:"Also declare what a runtime holds (docker-daemon:, containerd:, podman:, or one image such as docker-daemon:app:1.0): its images are imported into the store first; repeatable."`
 }
 
@@ -65,7 +65,7 @@ func writeReceipt(g *Globals, h *store.Home, places ...string) (string, []error,
 	}
 	var skipped []error
 	for _, p := range places {
-		if strings.HasSuffix(p, string(filepath.Separator)) {
+		if strings.HasSuffix(p, string(filepath.Separator)) || isDir(p) {
 			p = filepath.Join(p, rc.Site+"-receipt.ferry")
 		}
 		if err = trip.WriteReceiptFile(p, rc, signer); err == nil {

@@ -23,7 +23,7 @@ import (
 type SaveCmd struct {
 	Images        []string `arg:"" optional:"" name:"image" complete:"image" help:"Images: ${sources} (a bare name is looked for in the store, then docker, containerd, podman, then its registry)."`
 	Container     []string `help:"Snapshot this Docker container (a commit tagged ferry-snapshot/<name>:<UTC time>) and save it; repeatable."`
-	Output        string   `short:"o" type:"path" help:"Bundle file to write (default ./<repo>_<tag>.ferry); - writes it to standard output (never a terminal)."`
+	Output        string   `short:"o" type:"path" help:"Bundle file to write, or a directory to write the default name in (default ./<repo>_<tag>.ferry); - writes it to standard output (never a terminal)."`
 	OutDir        string   `type:"path" default:"." help:"Directory for the default bundle name."`
 	For           string   `name:"for" complete:"site" help:"Destination site (a name added with ferry site add)."`
 	Since         []string `complete:"image" help:"Omit the layers of this base image (a bare tag means the same repository as each image); repeatable."`
@@ -127,8 +127,12 @@ func (c *SaveCmd) Run(g *Globals) error {
 		return err
 	}
 	out := c.Output
-	if out == "" {
-		out = filepath.Join(c.OutDir, defaultBundleName(plan, len(c.Images) == 0))
+	if out == "" || isDir(out) {
+		dir := c.OutDir
+		if out != "" {
+			dir = out
+		}
+		out = filepath.Join(dir, defaultBundleName(plan, len(c.Images) == 0))
 	}
 	prog := newProgress(g, "save", plan.Bytes)
 	res, err := trip.Save(g.ctx, plan, trip.SaveOptions{Path: out, Stdout: g.stdout, Signer: signer, From: self, To: c.For,

@@ -49,6 +49,10 @@ func Create(final string) (*File, error) { return CreateIn(final, "", "") }
 // when ""), named by pattern as os.CreateTemp reads it (".NAME.tmp-*"
 // when ""). dir must be on final's filesystem.
 func CreateIn(final, dir, pattern string) (*File, error) {
+	if fi, err := os.Stat(final); err == nil && fi.IsDir() {
+		// refused before anything is written: the rename would fail at the end
+		return nil, &dirError{msg: final + " is a directory: name a file", err: &fs.PathError{Op: "create", Path: final, Err: errIsDir}}
+	}
 	if dir == "" {
 		dir = filepath.Dir(final)
 	}
@@ -74,6 +78,8 @@ func createError(dir string, err error) error {
 	}
 	return err
 }
+
+var errIsDir = errors.New("is a directory")
 
 type dirError struct {
 	msg string

@@ -105,6 +105,24 @@ func TestCreate_MissingDirectory(t *testing.T) {
 	}
 }
 
+// TestCreate_Directory: a final name that is a directory is refused before
+// a temporary file is made (the rename would fail only after the whole
+// file was written), and nothing is left beside it.
+func TestCreate_Directory(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "out")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Create(dir)
+	if err == nil || err.Error() != dir+" is a directory: name a file" {
+		t.Errorf("Create of a directory = %v, want it refused naming the directory", err)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+		t.Errorf("left beside it: %v", entries)
+	}
+}
+
 // TestSmallWriter: a write through it reaches the file whole, in calls
 // of at most SmallWrites bytes.
 func TestSmallWriter(t *testing.T) {
