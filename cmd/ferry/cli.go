@@ -51,7 +51,7 @@ type CLI struct {
 
 // Globals are the flags every command takes, and where it writes.
 type Globals struct {
-	Home string `help:"Home directory (store, catalog, keys)." env:"FERRY_HOME" type:"path"`
+	Home string `help:"Home directory (store, catalog, keys)." env:"FERRY_HOME" placeholder:"DIR"`
 	JSON bool   `name:"json" help:"Print data as JSON."`
 	From string `enum:",store,docker,containerd,podman,registry" default:"" help:"Where a bare image name is read from: store, docker, containerd, podman or registry (default: the first of these that holds it)."`
 	registryFlags
@@ -159,9 +159,12 @@ func exitCode(err error) int {
 }
 
 // homeDir is --home, else FERRY_HOME (kong fills it), else the XDG default.
+// An empty value is no value, as an empty XDG_DATA_HOME is: expanded as a
+// path (kong's type:"path"), "" would be the working directory, and
+// FERRY_HOME= ferry init would make a home there.
 func (g *Globals) homeDir() string {
 	if g.Home != "" {
-		return g.Home
+		return kong.ExpandPath(g.Home)
 	}
 	return store.DefaultDir()
 }

@@ -215,3 +215,25 @@ func TestSite(t *testing.T) {
 		t.Errorf("site add with another key = %s, want exit 1", r)
 	}
 }
+
+// TestHome_EmptyIsUnset: FERRY_HOME set to "" means the default home, as
+// an empty XDG_DATA_HOME does, not the working directory (kong expands ""
+// as a path to it): FERRY_HOME= ferry init must not make a home in cwd.
+func TestHome_EmptyIsUnset(t *testing.T) {
+	data, cwd := t.TempDir(), t.TempDir()
+	t.Setenv("XDG_DATA_HOME", data)
+	t.Setenv("FERRY_HOME", "")
+	t.Chdir(cwd)
+	must(t, "", "init", "--site", "hq")
+	if _, err := os.Stat(filepath.Join(data, "ferry", "catalog.db")); err != nil {
+		t.Errorf("FERRY_HOME= ferry init: no home at $XDG_DATA_HOME/ferry: %v", err)
+	}
+	if entries, _ := os.ReadDir(cwd); len(entries) > 0 {
+		t.Errorf("FERRY_HOME= ferry init wrote into the working directory: %v", entries)
+	}
+	// a relative --home is the working directory's
+	must(t, "", "--home", "rel", "init", "--site", "other")
+	if _, err := os.Stat(filepath.Join(cwd, "rel", "catalog.db")); err != nil {
+		t.Errorf("--home rel: %v", err)
+	}
+}

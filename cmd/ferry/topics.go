@@ -27,7 +27,7 @@ An existing file named without a transport (./app.tar) is read as a docker save 
 
 2 usage error or internal fault: a wrong flag, a full disk, a bug.`},
 	{Name: "environment", Title: "Environment", Text: `
-FERRY_HOME: the home (store, catalog, keys); default $XDG_DATA_HOME/ferry, else ~/.local/share/ferry.
+FERRY_HOME: the home (store, catalog, keys); unset or empty, $XDG_DATA_HOME/ferry, else ~/.local/share/ferry.
 
 SOURCE_DATE_EPOCH: a bundle's created time, so that the same inputs give the same bytes.
 
