@@ -115,6 +115,13 @@ func TestSave_DefaultNameAndDeterminism(t *testing.T) {
 	if string(first) != string(second) {
 		t.Errorf("two saves of the same image with SOURCE_DATE_EPOCH differ (%d vs %d bytes)", len(first), len(second))
 	}
+	for _, bad := range []string{"abc", "-5", "1.5"} {
+		t.Setenv("SOURCE_DATE_EPOCH", bad)
+		r := run(t, s.hq, "save", "oci:"+src+":v1", "-o", filepath.Join(out, "bad.ferry"))
+		if r.code != 1 || !strings.HasSuffix(strings.TrimSpace(r.stderr), "(such as 1700000000), or unset it") {
+			t.Errorf("save with SOURCE_DATE_EPOCH=%s = %s, want exit 1 saying what it wants", bad, r)
+		}
+	}
 }
 
 func TestSave_DryRunWritesNothing(t *testing.T) {

@@ -342,8 +342,9 @@ func createdTime() (time.Time, error) {
 		return time.Now(), nil
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: not a number of seconds: %w", s, spec.ErrBadInput)
+	if err != nil || n < 0 {
+		return time.Time{}, spec.Mark(fmt.Errorf("SOURCE_DATE_EPOCH=%q: want the seconds since 1970 as a whole number (such as 1700000000), or unset it", s),
+			spec.ErrBadInput)
 	}
 	return time.Unix(n, 0), nil
 }
