@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ferryhq/ferry/runtime/helm"
 )
 
 // result is what one ferry invocation printed and returned.
@@ -155,6 +157,8 @@ func TestErrors_AdviceComesLast(t *testing.T) {
 		{[]string{"init", "--site", "hq"}, 1, "is already initialised (" + filepath.Join(home, "catalog.db") + " exists): use it, or give another --home"},
 		{[]string{"site", "add", "hq", "--key", filepath.Join(plant, "keys", "id_ed25519.pub")}, 1, "register it under a new name"},
 		{[]string{"chart", "images", testChart("needs-value")}, 1, "set it with --set image.repository=REPO"},
+		{[]string{"chart", "images", testChart("needs-value"), "--set", "image.repository"}, 1, "want KEY=VALUE, as helm takes it (a.b=1,c[0]=x)"},
+		{[]string{"chart", "images", testChart("needs-value"), "--kube-version", "x"}, 1, "want a version such as " + helm.DefaultKubeVersion},
 		{[]string{"copy", "v1", filepath.Join(home, "out")}, 1, "for a directory, write oci:" + filepath.Join(home, "out")},
 		{[]string{"copy", "v1", "docker://"}, 1, "docker-daemon:[REF], containerd:[REF], podman:[REF]"},
 		{[]string{"site", "add", "x", "--key", filepath.Join(home, "keys", "id_ed25519")}, 1, "give its public key, the FILE.pub beside it"},

@@ -60,7 +60,7 @@ func (c *Chart) render(ctx context.Context, opts RenderOptions) (*rendered, erro
 		return nil, fmt.Errorf("chart %s: %v: %w", c.Source, err, spec.ErrBadInput)
 	}
 	if ch.Metadata.Type == "library" {
-		return nil, fmt.Errorf("chart %s is a library chart: it has nothing to install: %w", c.Name, spec.ErrBadInput)
+		return nil, spec.Mark(fmt.Errorf("chart %s is a library chart: it has nothing to install; name the charts that use it", c.Name), spec.ErrBadInput)
 	}
 	if err := missingDependencies(ch); err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func capabilities(version string) (*common.Capabilities, error) {
 	v := orDefault(version, DefaultKubeVersion)
 	kv, err := common.ParseKubeVersion(v)
 	if err != nil {
-		return nil, fmt.Errorf("--kube-version %q: %v (want a version such as %s): %w", version, err, DefaultKubeVersion, spec.ErrBadInput)
+		return nil, spec.Mark(fmt.Errorf("--kube-version %q: %v: want a version such as %s", version, err, DefaultKubeVersion), spec.ErrBadInput)
 	}
 	caps := common.DefaultCapabilities.Copy()
 	caps.KubeVersion = *kv
@@ -164,12 +164,12 @@ func userValues(opts RenderOptions) (map[string]any, error) {
 	}
 	for _, s := range opts.Set {
 		if err := strvals.ParseInto(s, base); err != nil {
-			return nil, fmt.Errorf("--set %s: %v: %w", s, err, spec.ErrBadInput)
+			return nil, spec.Mark(fmt.Errorf("--set %s: %v: want KEY=VALUE, as helm takes it (a.b=1,c[0]=x)", s, err), spec.ErrBadInput)
 		}
 	}
 	for _, s := range opts.SetString {
 		if err := strvals.ParseIntoString(s, base); err != nil {
-			return nil, fmt.Errorf("--set-string %s: %v: %w", s, err, spec.ErrBadInput)
+			return nil, spec.Mark(fmt.Errorf("--set-string %s: %v: want KEY=VALUE, as helm takes it (a.b=1,c[0]=x)", s, err), spec.ErrBadInput)
 		}
 	}
 	return base, nil
