@@ -201,6 +201,10 @@ func TestTrips_Replay(t *testing.T) {
 	if names := lsNames(t, s.site); strings.Join(names, ",") != "v2" {
 		t.Errorf("refused replays changed the store: ls = %v", names)
 	}
+	// verify says so too; the summary names no image, as none is left out
+	if r := run(t, s.site, "verify", two); r.code != 1 || !strings.HasSuffix(strings.TrimSpace(r.stderr), "verification failed: bundle "+two+": 1 fault(s)") {
+		t.Errorf("verify of a loaded bundle = %s, want exit 1 ending with its one fault counted", r)
+	}
 	must(t, s.site, "load", "--allow-replay", one)
 	if names := lsNames(t, s.site); strings.Join(names, ",") != "v1,v2" {
 		t.Errorf("after --allow-replay, ls = %v", names)

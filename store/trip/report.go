@@ -1,8 +1,10 @@
 package trip
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/ferryhq/ferry/format"
 	"github.com/ferryhq/ferry/runtime"
@@ -133,5 +135,9 @@ func (r *Report) Err() error {
 	if n := len(left) - faultsPerKind; n > 0 {
 		left = append(left[:faultsPerKind], fmt.Sprintf("and %d more", n))
 	}
-	return fmt.Errorf("bundle %s: %d fault(s), image(s) left out: %v: %w", r.Bundle, max(r.faults, len(r.Faults)), left, spec.ErrIncomplete)
+	msg := fmt.Sprintf("bundle %s: %d fault(s)", r.Bundle, max(r.faults, len(r.Faults)))
+	if len(left) > 0 {
+		msg += ", image(s) left out: " + strings.Join(left, ", ")
+	}
+	return spec.Mark(errors.New(msg), spec.ErrIncomplete)
 }
