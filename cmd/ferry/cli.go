@@ -179,7 +179,6 @@ func (g *Globals) openHomeReadOnly() (*store.Home, error) {
 	return store.OpenHomeReadOnly(g.homeDir())
 }
 
-// printJSON writes v as indented JSON to stdout.
 // list is s, or an empty list for nil: --json prints [] for a list with
 // nothing in it, never null, so that a script can iterate it.
 func list[T any](s []T) []T {
@@ -189,6 +188,7 @@ func list[T any](s []T) []T {
 	return s
 }
 
+// printJSON writes v as indented JSON to stdout.
 func (g *Globals) printJSON(v any) error {
 	enc := json.NewEncoder(g.stdout)
 	enc.SetIndent("", "  ")
