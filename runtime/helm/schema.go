@@ -112,8 +112,9 @@ func schemaIDs(v any, base *url.URL, ids map[string]bool) {
 
 // cutOutsideRefs returns the schema document v with each subschema whose
 // $ref, $dynamicRef or $recursiveRef names a document other than v (not
-// itself, nor a schema of it with an $id) replaced by the schema true,
-// and records each such document's URL in cut. (In drafts 4 to 7 a $ref
+// itself, nor a schema of it with an $id) replaced by the schema true
+// (keeping what names it and the definitions it holds: kept), and records
+// each such document's URL in cut. (In drafts 4 to 7 a $ref
 // makes its schema's other keywords ignored; from 2019-09 they apply
 // beside it, and go unchecked with it.)
 func cutOutsideRefs(v any, base *url.URL, ids, cut map[string]bool) any {
@@ -129,11 +130,31 @@ func cutOutsideRefs(v any, base *url.URL, ids, cut map[string]bool) any {
 			}
 			if doc := docURL(base.ResolveReference(u)); !ids[doc] {
 				cut[doc] = true
-				return true
+				return kept(obj)
 			}
 		}
 		return obj
 	})
+}
+
+// keptKeywords are what a cut subschema keeps: what names it or holds
+// subschemas that other references may point into, and its draft; none of
+// them asserts anything of a value.
+var keptKeywords = []string{"$schema", "$id", "id", "$anchor", "definitions", "$defs"}
+
+// kept is the schema that replaces a cut one: true, or an object of its
+// keptKeywords.
+func kept(obj map[string]any) any {
+	keep := map[string]any{}
+	for _, k := range keptKeywords {
+		if v, ok := obj[k]; ok {
+			keep[k] = v
+		}
+	}
+	if len(keep) == 0 {
+		return true
+	}
+	return keep
 }
 
 // walkSchema calls f on every object of the schema document v, depth
