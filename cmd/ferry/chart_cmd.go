@@ -28,7 +28,7 @@ func (c *ChartImagesCmd) Run(g *Globals) error {
 		return err
 	}
 	defer ch.Close()
-	images, err := ch.Images(g.ctx, g.warnRender(c.renderOptions()))
+	images, err := ch.Images(g.ctx, c.renderOptions(g))
 	if err != nil {
 		return err
 	}

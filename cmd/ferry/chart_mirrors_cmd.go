@@ -60,7 +60,7 @@ func (c *ChartMirrorsCmd) Run(g *Globals) error {
 		written = append(written, p)
 	}
 	for _, w := range warnings {
-		g.warnf("warning: %s\n", w)
+		g.warning(w)
 	}
 	if g.JSON {
 		return g.printJSON(map[string]any{"hosts": hosts, "files": written, "warnings": warnings})

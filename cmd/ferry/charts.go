@@ -30,19 +30,12 @@ func (f chartFlags) loadOptions(g *Globals) (helm.LoadOptions, error) {
 	return helm.LoadOptions{Version: f.Version, Repo: f.Repo, Registry: reg, Warn: g.warning}, err
 }
 
-// warnRender is opts with its warnings (what the render could not check)
-// written to stderr.
-func (g *Globals) warnRender(opts helm.RenderOptions) helm.RenderOptions {
-	opts.Warn = g.warning
-	return opts
-}
-
 // warning writes a warning to stderr.
 func (g *Globals) warning(m string) { g.warnf("warning: %s\n", m) }
 
-func (f chartFlags) renderOptions() helm.RenderOptions {
+func (f chartFlags) renderOptions(g *Globals) helm.RenderOptions {
 	return helm.RenderOptions{ValueFiles: f.Values, Set: f.Set, SetString: f.SetString, KubeVersion: f.KubeVersion,
-		ReleaseName: f.ReleaseName, Namespace: f.Namespace, IncludeTests: f.IncludeTests}
+		ReleaseName: f.ReleaseName, Namespace: f.Namespace, IncludeTests: f.IncludeTests, Warn: g.warning}
 }
 
 // chartRequest is one chart to ship and how: from save --chart and its
@@ -66,7 +59,7 @@ func fromShipment(g *Globals, f *shipment.File) ([]chartRequest, error) {
 		out = append(out, chartRequest{ref: c.Chart,
 			load: helm.LoadOptions{Version: c.Version, Repo: c.Repo, Registry: reg, Warn: g.warning},
 			render: helm.RenderOptions{ValueFiles: c.Values, Set: c.Set, SetString: c.SetString, KubeVersion: c.KubeVersion,
-				ReleaseName: c.ReleaseName, Namespace: c.Namespace, IncludeTests: c.IncludeTests},
+				ReleaseName: c.ReleaseName, Namespace: c.Namespace, IncludeTests: c.IncludeTests, Warn: g.warning},
 			add: c.AddImages, skip: c.SkipImages})
 	}
 	return out, nil
@@ -90,7 +83,7 @@ func openCharts(g *Globals, h *store.Home, reqs []chartRequest) ([]trip.Input, f
 			return nil, closeAll, err
 		}
 		closers = append(closers, func() { ch.Close() })
-		found, err := ch.Images(g.ctx, g.warnRender(r.render))
+		found, err := ch.Images(g.ctx, r.render)
 		if err != nil {
 			return nil, closeAll, err
 		}

@@ -127,12 +127,11 @@ func (c *SaveCmd) Run(g *Globals) error {
 		return err
 	}
 	out := c.Output
-	if out == "" || isDir(out) {
-		dir := c.OutDir
-		if out != "" {
-			dir = out
-		}
-		out = filepath.Join(dir, defaultBundleName(plan, len(c.Images) == 0))
+	switch {
+	case out == "":
+		out = filepath.Join(c.OutDir, defaultBundleName(plan, len(c.Images) == 0))
+	case isDir(out):
+		out = filepath.Join(out, defaultBundleName(plan, len(c.Images) == 0))
 	}
 	prog := newProgress(g, "save", plan.Bytes)
 	res, err := trip.Save(g.ctx, plan, trip.SaveOptions{Path: out, Stdout: g.stdout, Signer: signer, From: self, To: c.For,
@@ -220,7 +219,7 @@ func (c *SaveCmd) chartRequests(g *Globals) ([]chartRequest, error) {
 			return nil, err
 		}
 		for _, ref := range c.Chart {
-			out = append(out, chartRequest{ref: ref, load: load, render: c.renderOptions(), add: c.AddImage, skip: c.SkipImage})
+			out = append(out, chartRequest{ref: ref, load: load, render: c.renderOptions(g), add: c.AddImage, skip: c.SkipImage})
 		}
 	} else if len(c.AddImage) > 0 || len(c.SkipImage) > 0 {
 		return nil, usage(errors.New("save: --add-image and --skip-image go with --chart"))
