@@ -47,6 +47,7 @@ test: export GOFLAGS := -trimpath
 test: cross
 	$(GO) vet ./... $(TESTDATA_PROGRAMS)
 	$(GO) test -count=1 ./...
+	cd third_party/jsonschema && $(GO) test -count=1 ./...
 	$(call fuzz,FuzzParseIndex,./format,100)
 	$(call fuzz,FuzzReader,./format,75)
 	$(call fuzz,FuzzReadReceipt,./format,100)
