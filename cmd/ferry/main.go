@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	_ "github.com/ferryhq/ferry/internal/startgc" // no collection before the heap passes 12 MB
 )
 
 func main() {

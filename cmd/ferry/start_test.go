@@ -48,3 +48,40 @@ func TestStart_NoHeavyPackageInit(t *testing.T) {
 		t.Fatalf("GODEBUG=inittrace=1 printed %d init lines, want hundreds:\n%s", seen, stderr.Bytes())
 	}
 }
+
+// TestStart_NoCollection: a command that does little (`ferry version`)
+// runs no garbage collection at all (internal/startgc), unless the user's
+// GOGC asks for the runtime's usual first goal, 4 MB, which ferry's
+// package init alone nearly fills.
+func TestStart_NoCollection(t *testing.T) {
+	collections := func(gogc string) int {
+		cmd := exec.Command(os.Args[0], "version")
+		cmd.Env = []string{"FERRY_TEST_AS_FERRY=1", "GODEBUG=gctrace=1"}
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "GOGC=") && !strings.HasPrefix(kv, "GODEBUG=") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		if gogc != "" {
+			cmd.Env = append(cmd.Env, "GOGC="+gogc)
+		}
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if out, err := cmd.Output(); err != nil {
+			t.Fatalf("ferry version: %v\n%s%s", err, out, stderr.Bytes())
+		}
+		n := 0
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if strings.HasPrefix(line, "gc ") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := collections(""); n != 0 {
+		t.Errorf("ferry version ran %d garbage collections, want none", n)
+	}
+	if n := collections("100"); n == 0 {
+		t.Errorf("ferry version with GOGC=100 ran no garbage collection: then this test cannot fail")
+	}
+}
