@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -37,6 +38,9 @@ type farSet struct {
 	watchOnce sync.Once
 
 	as runtime.Fetcher // the plan's source, when not the farSet itself
+
+	lie  digest.Digest // served with its last byte changed
+	lies atomic.Int32  // times it was
 }
 
 func (f *farSet) FetchAhead() int { return f.ahead }
@@ -49,6 +53,16 @@ func (f *farSet) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser
 		f.watchOnce.Do(func() { close(f.watched) })
 	}
 	rc, err := f.blobSet.Fetch(ctx, d)
+	if err == nil && d.Digest == f.lie {
+		f.lies.Add(1)
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, err
+		}
+		data[len(data)-1] ^= 1
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}
 	if err != nil || f.first == "" {
 		return rc, err
 	}
@@ -149,6 +163,64 @@ func TestSave_FetchAhead(t *testing.T) {
 		t.Errorf("Save with a blob gone = %v, want ErrNotFound", err)
 	}
 	emptyDir(t, tmp)
+}
+
+// TestSave_FetchAheadVerifies: a blob fetched ahead into a file is
+// hashed as it arrives, and the writer takes the file as the blob without
+// hashing it again (fetchedFile): so a far source that serves other bytes
+// for it fails the save, naming the blob, and leaves no file behind.
+func TestSave_FetchAheadVerifies(t *testing.T) {
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	os.Mkdir(tmp, 0o755)
+	far := &farSet{blobSet: newBlobSet(), ahead: 3}
+	p := far.plan(t)
+	var before int64
+	for _, b := range p.Blobs { // in the order they are written: the last with room before it is fetched into a file
+		if p.Role(b.Digest) == RoleLayer && before >= prefetchAfter {
+			far.lie = b.Digest
+		}
+		before += b.Size
+	}
+	if far.lie == "" {
+		t.Fatal("the plan has no layer fetched ahead into a file")
+	}
+	_, err := saveTo(t, p, filepath.Join(dir, "lie.ferry"), tmp)
+	if !errors.Is(err, spec.ErrDigestMismatch) || !strings.Contains(err.Error(), string(far.lie)) {
+		t.Fatalf("Save with blob %s served wrong = %v, want a digest mismatch naming it", far.lie, err)
+	}
+	if n := far.lies.Load(); n != 2 {
+		t.Errorf("blob %s fetched %d times, want 2: ahead into a file, then again in its turn once the file failed", far.lie, n)
+	}
+	emptyDir(t, tmp)
+}
+
+// TestFetchedFile: a file fetched ahead that no longer holds the blob's
+// size fails at its end.
+func TestFetchedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "blob")
+	data := []byte("a blob fetched ahead")
+	d := digest.FromBytes(data)
+	for _, c := range []struct {
+		name   string
+		on     []byte
+		failed bool
+	}{{"whole", data, false}, {"cut", data[:5], true}, {"longer", append(data, 'x'), true}} {
+		os.WriteFile(path, c.on, 0o600)
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ff := &fetchedFile{f: f, d: d, size: int64(len(data))}
+		got, err := io.ReadAll(ff)
+		f.Close()
+		if failed := errors.Is(err, spec.ErrSizeMismatch); failed != c.failed {
+			t.Errorf("%s: read %d bytes, err %v; want a size mismatch: %v", c.name, len(got), err, c.failed)
+		}
+		if w, n := ff.Promise(); w != d || n != int64(len(data)) {
+			t.Errorf("%s: Promise() = %s, %d", c.name, w, n)
+		}
+	}
 }
 
 func emptyDir(t *testing.T, dir string) {
