@@ -109,6 +109,9 @@ func mainIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "ferry:", err)
+		if line := usageLine(err); line != "" {
+			fmt.Fprintln(stderr, line)
+		}
 		return exitInternal
 	}
 	if err := kctx.Run(&cli.Globals); err != nil {
@@ -245,6 +248,25 @@ func badFileArg(err error) (string, bool) {
 		return fmt.Sprintf("%s %s is a directory: name a file", what, dir), true
 	}
 	return "", false
+}
+
+// usageLine is a second line for a mistake kong found on the command
+// line (`expected "<bundle> ..."`, an unknown flag): how to run the
+// command it was in, and where its help is. "" when no command was named
+// (kong's own message then suggests one).
+func usageLine(err error) string {
+	var pe *kong.ParseError
+	if !errors.As(err, &pe) || pe.Context == nil {
+		return ""
+	}
+	n := pe.Context.Selected()
+	for n != nil && n.Type != kong.CommandNode {
+		n = n.Parent
+	}
+	if n == nil {
+		return ""
+	}
+	return fmt.Sprintf("usage: ferry %s (ferry %s --help says more)", strings.TrimSpace(n.Summary()), strings.TrimSpace(n.Path()))
 }
 
 // argName is an argument as kong's errors name it, as ferry's do:

@@ -86,6 +86,34 @@ func TestMain_Usage(t *testing.T) {
 	}
 }
 
+// TestMain_UsageLine: a mistake kong finds on the command line (an
+// argument missing, a flag unknown or out of its set) exits 2 with kong's
+// message and, under it, how to run that command and where its help is;
+// a command name that is none gets kong's suggestion alone.
+func TestMain_UsageLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string // the second line; "" for none
+	}{
+		{[]string{"load"}, "usage: ferry load <bundle> ... [flags] (ferry load --help says more)"},
+		{[]string{"site", "add", "plant-7"}, "usage: ferry site add --key=STRING <name> (ferry site add --help says more)"},
+		{[]string{"copy", "app:1"}, "usage: ferry copy <image> <target> [flags] (ferry copy --help says more)"},
+		{[]string{"load", "--no-such-flag", "a.ferry"}, "usage: ferry load <bundle> ... [flags] (ferry load --help says more)"},
+		{[]string{"chart"}, "usage: ferry chart <command> [flags] (ferry chart --help says more)"},
+		{[]string{"lod", "a.ferry"}, ""},
+	} {
+		r := run(t, "", tc.args...)
+		lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+		var got string
+		if len(lines) > 1 {
+			got = lines[1]
+		}
+		if r.code != 2 || !strings.HasPrefix(lines[0], "ferry: ") || len(lines) > 2 || got != tc.want {
+			t.Errorf("ferry %s = %s\nwant exit 2, kong's message, then %q", strings.Join(tc.args, " "), r, tc.want)
+		}
+	}
+}
+
 // TestMain_HelpListsTransports: each command's help names every form it
 // takes: the sources save and copy read, the targets load and copy write.
 func TestMain_HelpListsTransports(t *testing.T) {
