@@ -242,7 +242,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 // own when it runs (no copy); io.Copy uses it. It returns nil at the end
 // of a good entry.
 func (r *Reader) WriteTo(w io.Writer) (int64, error) {
-	if r.buf == nil {
+	if r.buf == nil && r.ra == nil {
 		r.buf = make([]byte, copyBuffer)
 	}
 	var total int64

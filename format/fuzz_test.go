@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"slices"
 	"testing"
 
 	"github.com/opencontainers/go-digest"
@@ -70,6 +71,7 @@ func FuzzReader(f *testing.F) {
 	fx := newFixture(31, 10, 300)
 	f.Add(fx.write(f, s, WriterOptions{Compression: CompressionNone}))
 	f.Add(fx.write(f, s, WriterOptions{}))
+	f.Add(newFixture(36, 70<<10, 10).write(f, s, WriterOptions{Compression: CompressionNone})) // a blob Discard hashes on a goroutine
 	dx := newFixture(34, 10, 300)
 	ix, data := withDelta(dx)
 	withD, err := writeDelta(dx, ix, data, s, WriterOptions{Compression: CompressionNone})
@@ -83,6 +85,7 @@ func FuzzReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, opts := range []ReaderOptions{{Trust: anyKey}, {InsecureSkipSignature: true}} {
 			readFuzz(t, data, opts)
+			discardFuzz(t, data, opts)
 		}
 	})
 }
@@ -92,6 +95,29 @@ func FuzzReader(f *testing.F) {
 // time however busy the machine (the fuzzing engine calls an input that
 // runs for ten seconds a hang).
 const fuzzReadBudget = 64 << 20
+
+// discardFuzz: entries hashed with Discard are judged as entries read in
+// turn, fault for fault (when the index lists no more bytes than the fuzz
+// budget: Discard reads each entry whole).
+func discardFuzz(t *testing.T, data []byte, opts ReaderOptions) {
+	r, err := NewReader(bytes.NewReader(data), opts)
+	if err != nil {
+		return
+	}
+	var listed int64
+	for _, b := range r.Index().Shipped() {
+		listed += b.Size
+	}
+	r.Close()
+	if listed > fuzzReadBudget/2 {
+		return
+	}
+	want, wantFatal := copyAll(t, data, opts)
+	got, fatal := discardAll(t, data, opts, true)
+	if !slices.Equal(got, want) || (fatal == nil) != (wantFatal == nil) {
+		t.Fatalf("with Discard: %q, fatal %v\nread in turn: %q, fatal %v", got, fatal, want, wantFatal)
+	}
+}
 
 // readFuzz reads every entry of data as a caller would and checks what
 // it is given.

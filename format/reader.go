@@ -34,23 +34,25 @@ type ReaderOptions struct {
 // errors) are sticky: every later call returns the same error.
 type Reader struct {
 	envelope
-	opts    ReaderOptions
-	raw     []byte
-	sig     []byte
-	ix      *Index
-	key     ssh.PublicKey
-	want    map[string]listed
-	unknown []Blob // shipped blobs of kinds this build does not know
-	seen    map[string]bool
-	pending *tar.Header // entry 2 of an unsigned bundle read with InsecureSkipSignature
-	entries int
-	ver     *spec.Verifier    // the current entry's, nil when there is none
-	ra      *readahead.Reader // the current entry's read-ahead, if it runs
-	curErr  error             // the current entry's fault
-	verdict error             // the current entry's end: io.EOF or a *spec.VerifyError
-	buf     []byte
-	bufs    [][]byte // the read-ahead's
-	err     error
+	opts        ReaderOptions
+	raw         []byte
+	sig         []byte
+	ix          *Index
+	key         ssh.PublicKey
+	want        map[string]listed
+	unknown     []Blob // shipped blobs of kinds this build does not know
+	seen        map[string]bool
+	pending     *tar.Header // entry 2 of an unsigned bundle read with InsecureSkipSignature
+	entries     int
+	ver         *spec.Verifier    // the current entry's, nil when there is none
+	ra          *readahead.Reader // the current entry's read-ahead, if it runs
+	curErr      error             // the current entry's fault
+	verdict     error             // the current entry's end: io.EOF or a *spec.VerifyError
+	buf         []byte
+	bufs        [][]byte    // the read-ahead's
+	discard     chan []byte // Discard's free buffers
+	discardMade int         // buffers Discard has made
+	err         error
 }
 
 var _ spec.SelfVerifying = (*Reader)(nil)

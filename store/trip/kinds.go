@@ -43,27 +43,33 @@ func (l *loader) loadEntry(ctx context.Context, e *format.Entry, src io.Reader) 
 
 // verifyEntry reads one entry for Verify: the manifests and indexes are
 // kept to walk each image's graph, a delta is checked (verifier.delta),
-// every other entry is hashed only.
-func (v *verifier) verifyEntry(ctx context.Context, e *format.Entry, src io.Reader) error {
+// every other entry is hashed only; another blob on a goroutine of its
+// own when the source can (discarder), its verdict coming later, while
+// the next entries are read.
+func (v *verifier) verifyEntry(ctx context.Context, e *format.Entry, src io.Reader) (func() error, error) {
 	if e.Kind == spec.KindBlob && isManifest(e.MediaType) && e.Size <= spec.MaxManifestSize {
 		var buf bytes.Buffer
 		if _, err := io.Copy(&buf, src); err != nil {
-			return err
+			return nil, err
 		}
 		v.manifests.blobs[e.Digest] = buf.Bytes()
-		return nil
+		return nil, nil
 	}
 	switch e.Kind {
 	case spec.KindExtra:
 		v.extras = append(v.extras, extraFile(e, ""))
 	case spec.KindDelta:
-		return v.delta(ctx, e, src)
+		return nil, v.delta(ctx, e, src)
+	case spec.KindBlob:
+		if d, ok := src.(discarder); ok {
+			return d.Discard()
+		}
 	}
 	err := discardBuf(src, v.buf)
 	if e.Kind == spec.KindChunk && err == nil {
 		v.parts[e.Name] = true
 	}
-	return err
+	return nil, err
 }
 
 // saveEntry writes the entry of the i-th shipped blob: an image blob from

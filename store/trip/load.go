@@ -79,7 +79,7 @@ func Load(ctx context.Context, h *store.Home, path string, opts LoadOptions) (*R
 		waitSent = sendAhead(ctx, ix, opts.Into, arrived)
 		return nil
 	}
-	rep, r, good, err := scan(ctx, path, opts.CheckOptions, admit, l.loadEntry)
+	rep, r, good, err := scan(ctx, path, opts.CheckOptions, admit, now(l.loadEntry))
 	var joined []digest.Digest
 	if err == nil && r.Index().IsSet() {
 		joined, err = l.joinParts(ctx, r.Index(), good, rep)

@@ -264,6 +264,21 @@ func (c *countingReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// Discard hands the entry to its source's Discard (format.Reader's) and
+// tells p of its bytes, all read when Discard returns.
+func (c *countingReader) Discard() (func() error, error) {
+	d, ok := c.r.(discarder)
+	if !ok {
+		return nil, discardBuf(c, make([]byte, 32<<10))
+	}
+	_, size := c.Promise()
+	verdict, err := d.Discard()
+	if err == nil {
+		c.p.Add(size)
+	}
+	return verdict, err
+}
+
 func (c *countingReader) Promise() (digest.Digest, int64) {
 	if sv, ok := c.r.(spec.SelfVerifying); ok {
 		return sv.Promise()

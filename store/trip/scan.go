@@ -14,8 +14,23 @@ import (
 )
 
 // sink consumes one entry's verified bytes; an error that is a
-// *spec.VerifyError costs only that entry.
-type sink func(ctx context.Context, e *format.Entry, r io.Reader) error
+// *spec.VerifyError costs only that entry. A sink may instead give the
+// entry's verdict for later (later, with err nil): scan waits for it
+// before it records any fault of a later entry, and at the end.
+type sink func(ctx context.Context, e *format.Entry, r io.Reader) (later func() error, err error)
+
+// now is a sink that gives every entry's verdict at once.
+func now(fn func(ctx context.Context, e *format.Entry, r io.Reader) error) sink {
+	return func(ctx context.Context, e *format.Entry, r io.Reader) (func() error, error) {
+		return nil, fn(ctx, e, r)
+	}
+}
+
+// discarder is a source that reads an entry to its end and hashes it on
+// another goroutine (format.Reader.Discard): the verdict comes later.
+type discarder interface {
+	Discard() (verdict func() error, err error)
+}
 
 // openBundle opens the bundle file path, or stdin for "-".
 func openBundle(path string, stdin io.Reader) (io.ReadCloser, error) {
@@ -71,10 +86,39 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 		rep.Signer = "unverified"
 	}
 	good := map[digest.Digest]bool{}
+	passed := func(e *format.Entry) {
+		rep.Bytes += e.Size
+		if e.Kind == spec.KindBlob || e.Kind == spec.KindDelta {
+			good[blobOf(e)] = true
+		}
+	}
+	// Entries whose sink gave their verdict for later (a hash running on
+	// another goroutine), in stream order: settled before any later fault
+	// is recorded, so that the report lists faults in the order of the
+	// stream.
+	type deferred struct {
+		e       *format.Entry
+		verdict func() error
+	}
+	var later []deferred
+	settle := func() {
+		for _, d := range later {
+			if err := d.verdict(); err != nil {
+				rep.fault(faultKind(err), Fault{Entry: d.e.Name, Digest: blobOf(d.e), What: err.Error()})
+			} else {
+				passed(d.e)
+			}
+		}
+		later = later[:0]
+	}
+	defer settle() // on an early return too, every hash has ended when scan returns
 	for {
 		e, err := r.Next()
 		if err == io.EOF {
 			break
+		}
+		if err != nil {
+			settle()
 		}
 		var ee *format.EntryError
 		if errors.As(err, &ee) {
@@ -93,7 +137,13 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 		if opts.Progress != nil {
 			src = &countingReader{r: r, p: opts.Progress}
 		}
-		if err := fn(ctx, e, src); err != nil {
+		verdict, err := fn(ctx, e, src)
+		if err == nil && verdict != nil {
+			later = append(later, deferred{e, verdict})
+			continue
+		}
+		if err != nil {
+			settle()
 			if !isEntryFault(err) && errors.Is(err, spec.ErrCorrupt) {
 				// The stream broke inside this entry (spec/bundle-v1.md 5.2):
 				// everything after is lost, what verified before is kept.
@@ -106,11 +156,9 @@ func scan(ctx context.Context, path string, opts CheckOptions, admit func(*forma
 			rep.fault(faultKind(err), Fault{Entry: e.Name, Digest: blobOf(e), What: err.Error()})
 			continue
 		}
-		rep.Bytes += e.Size
-		if e.Kind == spec.KindBlob || e.Kind == spec.KindDelta {
-			good[blobOf(e)] = true
-		}
+		passed(e)
 	}
+	settle()
 	for _, m := range r.Missing() {
 		rep.fault("listed in the index but not in the bundle", Fault{Entry: m, What: "listed in the index but not in the bundle"})
 	}
