@@ -44,20 +44,10 @@ func (r *Reader) Discard() (verdict func() error, err error) {
 		v := r.verdict
 		return func() error { return ended(v) }, nil
 	}
-	if r.discard == nil {
-		r.discard = make(chan []byte, discardBuffers)
-	}
 	if _, size := r.ver.Promise(); r.ra != nil || size < discardMin {
 		// A large entry is read ahead on another goroutine already,
 		// while this one hashes: nothing to gain, and a copy to pay.
-		var err error
-		if r.ra != nil {
-			_, err = r.WriteTo(io.Discard) // from the read-ahead's buffers
-		} else {
-			buf := r.discardBuffer()
-			_, err = io.CopyBuffer(io.Discard, struct{ io.Reader }{r}, buf)
-			r.discard <- buf
-		}
+		_, err := r.WriteTo(io.Discard)
 		if errors.As(err, new(*spec.VerifyError)) {
 			return func() error { return err }, nil
 		}
@@ -65,6 +55,9 @@ func (r *Reader) Discard() (verdict func() error, err error) {
 			return nil, err
 		}
 		return func() error { return nil }, nil
+	}
+	if r.discard == nil {
+		r.discard = make(chan []byte, discardBuffers)
 	}
 	h := &entryHash{ver: r.ver, in: make(chan []byte, discardBuffers), free: r.discard, done: make(chan error, 1)}
 	go h.run()

@@ -20,15 +20,9 @@ import (
 // go.mod replace goes, or a new dependency does such work at start.
 func TestStart_NoHeavyPackageInit(t *testing.T) {
 	const limit = 1 << 20
-	cmd := exec.Command(os.Args[0], "version")
-	cmd.Env = append(os.Environ(), "FERRY_TEST_AS_FERRY=1", "GODEBUG=inittrace=1")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if out, err := cmd.Output(); err != nil {
-		t.Fatalf("ferry version: %v\n%s%s", err, out, stderr.Bytes())
-	}
+	trace := traceVersion(t, "inittrace=1", "")
 	seen := 0
-	sc := bufio.NewScanner(&stderr)
+	sc := bufio.NewScanner(strings.NewReader(trace))
 	for sc.Scan() {
 		// init PKG @0.5 ms, 0.2 ms clock, 9512 bytes, 159 allocs
 		f := strings.Fields(sc.Text())
@@ -45,7 +39,7 @@ func TestStart_NoHeavyPackageInit(t *testing.T) {
 		}
 	}
 	if seen < 50 {
-		t.Fatalf("GODEBUG=inittrace=1 printed %d init lines, want hundreds:\n%s", seen, stderr.Bytes())
+		t.Fatalf("GODEBUG=inittrace=1 printed %d init lines, want hundreds:\n%s", seen, trace)
 	}
 }
 
@@ -55,23 +49,8 @@ func TestStart_NoHeavyPackageInit(t *testing.T) {
 // package init alone nearly fills.
 func TestStart_NoCollection(t *testing.T) {
 	collections := func(gogc string) int {
-		cmd := exec.Command(os.Args[0], "version")
-		cmd.Env = []string{"FERRY_TEST_AS_FERRY=1", "GODEBUG=gctrace=1"}
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "GOGC=") && !strings.HasPrefix(kv, "GODEBUG=") {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		if gogc != "" {
-			cmd.Env = append(cmd.Env, "GOGC="+gogc)
-		}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		if out, err := cmd.Output(); err != nil {
-			t.Fatalf("ferry version: %v\n%s%s", err, out, stderr.Bytes())
-		}
 		n := 0
-		for _, line := range strings.Split(stderr.String(), "\n") {
+		for _, line := range strings.Split(traceVersion(t, "gctrace=1", gogc), "\n") {
 			if strings.HasPrefix(line, "gc ") {
 				n++
 			}
@@ -84,4 +63,27 @@ func TestStart_NoCollection(t *testing.T) {
 	if n := collections("100"); n == 0 {
 		t.Errorf("ferry version with GOGC=100 ran no garbage collection: then this test cannot fail")
 	}
+}
+
+// traceVersion runs `ferry version` as a process of its own with GODEBUG
+// set to godebug and GOGC to gogc (unset when ""), whatever the test's
+// environment says of either, and returns what it printed on stderr.
+func traceVersion(t *testing.T, godebug, gogc string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "version")
+	cmd.Env = []string{"FERRY_TEST_AS_FERRY=1", "GODEBUG=" + godebug}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOGC=") && !strings.HasPrefix(kv, "GODEBUG=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	if gogc != "" {
+		cmd.Env = append(cmd.Env, "GOGC="+gogc)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if out, err := cmd.Output(); err != nil {
+		t.Fatalf("ferry version: %v\n%s%s", err, out, stderr.Bytes())
+	}
+	return stderr.String()
 }

@@ -269,7 +269,7 @@ func (c *countingReader) Read(b []byte) (int, error) {
 func (c *countingReader) Discard() (func() error, error) {
 	d, ok := c.r.(discarder)
 	if !ok {
-		return nil, discardBuf(c, make([]byte, 32<<10))
+		return nil, discard(c)
 	}
 	_, size := c.Promise()
 	verdict, err := d.Discard()
